@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* t1071-replay: replay an ECS event stream through libt1071detect and print
+ * the alerts.  The project's main job and a host example: it uses only the
+ * public API (plus protobuf-c to read Alert messages for --output sequences).
+ *
+ * Its command line and output formats are a contract that users' scripts
+ * depend on: extend them, never break them.
+ *
+ *   t1071-replay [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...
+ *                [--input ndjson|pb] [--output alerts|sequences|pb|none]
+ *                [--stats] [FILE|-]
+ *   t1071-replay --encode [FILE|-]
+ *   t1071-replay --sample        (or no arguments on a terminal)
+ *
+ * Exit status: 0 on success (bad lines included), 1 when the run itself
+ * fails, 2 on a usage error. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ecs.pb-c.h"
+#include "t1071/t1071detect.h"
+
+#define PROG "t1071-replay"
+#define MAX_LINE (4u << 20)     /* longer NDJSON lines are skipped as bad */
+#define BAD_LINES_SHOWN 5
+
+extern const unsigned char t1071_sample_ndjson[];
+extern const size_t t1071_sample_ndjson_len;
+
+enum input_fmt { IN_NDJSON, IN_PB };
+enum output_fmt { OUT_ALERTS, OUT_SEQUENCES, OUT_PB, OUT_NONE, OUT_SUMMARY };
+
+struct run {
+    t1071_ctx *ctx;
+    enum output_fmt out;
+    uint64_t lines, events, bad;
+    uint64_t alerts;
+    bool write_failed;
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: " PROG " [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...\n"
+            "                    [--input ndjson|pb] [--output alerts|sequences|pb|none]\n"
+            "                    [--stats] [FILE|-]\n"
+            "       " PROG " --encode [FILE|-]   ECS NDJSON in, length-delimited protobuf Events out\n"
+            "       " PROG " --sample            replay the bundled sample and summarise it\n"
+            "       " PROG " --version | --help\n"
+            "\n"
+            "Replays ECS network events through libt1071detect (Elastic Security's T1071\n"
+            "beaconing rule, exactly) and prints one alert per completed sequence.\n"
+            "  --profile NAME   faithful (default: the Elastic rule exactly) or a profile\n"
+            "                   file NAME.ini from $T1071_PROFILE_PATH or the installed profiles\n"
+            "  --config FILE    INI file with [rule] and [engine] keys (see README)\n"
+            "  --set S.K=V      one config value, applied after --config, in order\n"
+            "  --input          ndjson (default; one ECS JSON event per line) or pb\n"
+            "                   (length-delimited t1071.ecs.v1.Event records)\n"
+            "  --output         alerts (default; ECS JSON, one per line), sequences\n"
+            "                   (JSON array of member event.ids), pb (length-delimited\n"
+            "                   t1071.ecs.v1.Alert records) or none\n"
+            "  --stats          counters, events/s and peak memory on stderr\n"
+            "Exit status: 0 success (bad lines are skipped and reported), 1 run failed,\n"
+            "2 usage error.\n");
+}
+
+/* ===== Output ===== */
+
+static void
+put_bytes(struct run *r, const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, stdout) != n)
+        r->write_failed = true;
+}
+
+static void
+put_varint(struct run *r, uint64_t v)
+{
+    uint8_t b[10];
+    size_t n = 0;
+
+    do {
+        b[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            b[n] |= 0x80;
+        n++;
+    } while (v);
+    put_bytes(r, b, n);
+}
+
+/* A JSON string, ASCII only (\uXXXX for the rest): the .expected format. */
+static void
+put_json_ascii(struct run *r, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char tmp[16];
+
+    putchar('"');
+    while (*p) {
+        uint32_t u;
+        int extra;
+        if (*p < 0x80) {
+            if (*p == '"' || *p == '\\')
+                printf("\\%c", *p);
+            else if (*p == '\n')
+                fputs("\\n", stdout);
+            else if (*p == '\r')
+                fputs("\\r", stdout);
+            else if (*p == '\t')
+                fputs("\\t", stdout);
+            else if (*p == '\b')
+                fputs("\\b", stdout);
+            else if (*p == '\f')
+                fputs("\\f", stdout);
+            else if (*p < 0x20 || *p == 0x7f)
+                printf("\\u%04x", *p);
+            else
+                putchar(*p);
+            p++;
+            continue;
+        }
+        if ((*p & 0xe0) == 0xc0) { u = *p & 0x1f; extra = 1; }
+        else if ((*p & 0xf0) == 0xe0) { u = *p & 0x0f; extra = 2; }
+        else if ((*p & 0xf8) == 0xf0) { u = *p & 0x07; extra = 3; }
+        else { u = 0xfffd; extra = 0; }
+        p++;
+        for (int i = 0; i < extra; i++) {
+            if ((*p & 0xc0) != 0x80) {
+                u = 0xfffd;
+                break;
+            }
+            u = (u << 6) | (*p++ & 0x3f);
+        }
+        if (u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+            u = 0xfffd;
+        if (u >= 0x10000) {
+            u -= 0x10000;
+            snprintf(tmp, sizeof(tmp), "\\u%04x\\u%04x", 0xd800 + (u >> 10), 0xdc00 + (u & 0x3ff));
+        } else {
+            snprintf(tmp, sizeof(tmp), "\\u%04x", u);
+        }
+        fputs(tmp, stdout);
+    }
+    putchar('"');
+}
+
+/* Terminal text: control characters escaped so hostile event data cannot
+ * drive the terminal. */
+static void
+put_terminal(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else
+            putchar(*p);
+    }
+}
+
+static int
+drain(struct run *r)
+{
+    t1071_alert_batch *b = NULL;
+    int rc = t1071_poll_alerts(r->ctx, &b);
+
+    if (rc != T1071_OK) {
+        fprintf(stderr, PROG ": polling alerts: %s\n", t1071_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < t1071_alert_batch_count(b); i++) {
+        const uint8_t *pb;
+        size_t len;
+        r->alerts++;
+        if (r->out == OUT_NONE)
+            continue;
+        if (r->out == OUT_ALERTS) {
+            const char *json;
+            rc = t1071_alert_batch_get_json(b, i, &json, &len);
+            if (rc != T1071_OK)
+                break;
+            put_bytes(r, json, len);
+            put_bytes(r, "\n", 1);
+            continue;
+        }
+        rc = t1071_alert_batch_get(b, i, &pb, &len);
+        if (rc != T1071_OK)
+            break;
+        if (r->out == OUT_PB) {
+            put_varint(r, len);
+            put_bytes(r, pb, len);
+            continue;
+        }
+        {
+            T1071__Ecs__V1__Alert *a = t1071__ecs__v1__alert__unpack(NULL, len, pb);
+            if (!a) {
+                rc = T1071_E_DECODE;
+                break;
+            }
+            if (r->out == OUT_SEQUENCES) {
+                putchar('[');
+                for (size_t m = 0; m < a->n_members; m++) {
+                    if (m)
+                        putchar(',');
+                    put_json_ascii(r, a->members[m]->event_id);
+                }
+                puts("]");
+            } else {
+                const char *sub = a->threat && a->threat->n_subtechnique
+                                      ? a->threat->subtechnique[0]->id
+                                      : "T1071";
+                printf("  ALERT %s  ", a->severity);
+                put_terminal(a->reason);
+                printf("  [%s]\n", sub);
+            }
+            t1071__ecs__v1__alert__free_unpacked(a, NULL);
+        }
+    }
+    t1071_alert_batch_free(b);
+    if (ferror(stdout))
+        r->write_failed = true;
+    return rc;
+}
+
+/* ===== Feeding ===== */
+
+static void
+report_bad(struct run *r, const char *what, uint64_t n, int rc, const char *detail)
+{
+    r->bad++;
+    if (r->bad <= BAD_LINES_SHOWN)
+        fprintf(stderr, PROG ": %s %" PRIu64 ": %s%s%s\n", what, n, t1071_strerror(rc),
+                detail && *detail ? ": " : "", detail ? detail : "");
+    else if (r->bad == BAD_LINES_SHOWN + 1)
+        fprintf(stderr, PROG ": more bad %ss follow; counted, not shown\n", what);
+}
+
+/* Feed one encoded event, draining the alert queue whenever it is full.
+ * Returns -1 when the run must stop. */
+static int
+feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n)
+{
+    for (;;) {
+        int rc = t1071_feed_event(r->ctx, buf, len);
+        if (rc == T1071_E_QUEUE_FULL) {
+            if (drain(r) != T1071_OK)
+                return -1;
+            continue;
+        }
+        if (rc == T1071_E_NOMEM) {
+            fprintf(stderr, PROG ": %s %" PRIu64 ": out of memory\n", what, n);
+            return -1;
+        }
+        if (rc != T1071_OK)
+            report_bad(r, what, n, rc, t1071_errmsg(r->ctx));
+        else
+            r->events++;
+        return 0;
+    }
+}
+
+static bool
+blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return false;
+    return true;
+}
+
+/* Call @p fn on every line of @p f (without its newline).  Lines longer
+ * than MAX_LINE are reported and skipped without being held in memory. */
+typedef int (*line_fn)(struct run *r, const char *line, size_t len, uint64_t lineno);
+
+static int
+for_each_line(struct run *r, FILE *f, line_fn fn)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    bool skipping = false;
+    int c, rc = 0;
+
+    if (!buf)
+        return -1;
+    while (rc == 0) {
+        c = getc_unlocked(f);
+        if (c == EOF || c == '\n') {
+            if (c == EOF && len == 0 && !skipping)
+                break;
+            r->lines++;
+            if (skipping)
+                report_bad(r, "line", r->lines, T1071_E_TOO_LARGE, "line longer than 4 MiB");
+            else if (!blank(buf, len))
+                rc = fn(r, buf, len, r->lines);
+            len = 0;
+            skipping = false;
+            if (c == EOF)
+                break;
+            continue;
+        }
+        if (skipping)
+            continue;
+        if (len == MAX_LINE) {
+            skipping = true;
+            continue;
+        }
+        if (len + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                rc = -1;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        buf[len++] = (char)c;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, PROG ": read error: %s\n", strerror(errno));
+        rc = -1;
+    }
+    free(buf);
+    return rc;
+}
+
+static int
+ndjson_line(struct run *r, const char *line, size_t len, uint64_t lineno)
+{
+    t1071_buffer *ev = NULL;
+    int rc = t1071_event_from_json(line, len, lineno, &ev);
+
+    if (rc == T1071_E_NOMEM) {
+        fprintf(stderr, PROG ": line %" PRIu64 ": out of memory\n", lineno);
+        return -1;
+    }
+    if (rc != T1071_OK) {
+        report_bad(r, "line", lineno, rc, NULL);
+        return 0;
+    }
+    rc = feed(r, t1071_buffer_data(ev), t1071_buffer_size(ev), "line", lineno);
+    t1071_buffer_free(ev);
+    return rc;
+}
+
+static int
+encode_line(struct run *r, const char *line, size_t len, uint64_t lineno)
+{
+    t1071_buffer *ev = NULL;
+    int rc = t1071_event_from_json(line, len, lineno, &ev);
+
+    if (rc == T1071_E_NOMEM)
+        return -1;
+    if (rc != T1071_OK) {
+        report_bad(r, "line", lineno, rc, NULL);
+        return 0;
+    }
+    put_varint(r, t1071_buffer_size(ev));
+    put_bytes(r, t1071_buffer_data(ev), t1071_buffer_size(ev));
+    t1071_buffer_free(ev);
+    r->events++;
+    return 0;
+}
+
+/* Length-delimited Events: frame each record here and feed it whole, so a
+ * record is never split across reads.  Oversized records are skipped
+ * without being buffered. */
+static int
+read_pb(struct run *r, FILE *f)
+{
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    uint64_t rec = 0;
+    int rc = 0;
+
+    for (;;) {
+        uint64_t len = 0;
+        int shift = 0, c = 0;
+        bool bad_prefix = false;
+        for (;;) {
+            c = getc_unlocked(f);
+            if (c == EOF)
+                break;
+            if (shift == 63 && (c & 0x7e)) {
+                bad_prefix = true;
+                break;
+            }
+            len |= (uint64_t)(c & 0x7f) << shift;
+            if (!(c & 0x80))
+                break;
+            shift += 7;
+            if (shift > 63) {
+                bad_prefix = true;
+                break;
+            }
+        }
+        if (c == EOF && shift == 0)
+            break; /* clean end */
+        rec++;
+        r->lines++;
+        if (bad_prefix || c == EOF) {
+            report_bad(r, "record", rec, T1071_E_TRUNCATED,
+                       bad_prefix ? "malformed length prefix; rest of input ignored"
+                                  : "input ends inside a length prefix");
+            break;
+        }
+        if (len > T1071_MAX_EVENT_BYTES) {
+            uint64_t left = len;
+            while (left > 0 && getc_unlocked(f) != EOF)
+                left--;
+            report_bad(r, "record", rec, T1071_E_TOO_LARGE,
+                       left ? "input ends inside an oversized record" : "record skipped");
+            if (left)
+                break;
+            continue;
+        }
+        if (len > cap) {
+            uint8_t *nb = realloc(buf, (size_t)len);
+            if (!nb) {
+                rc = -1;
+                break;
+            }
+            buf = nb;
+            cap = (size_t)len;
+        }
+        if (fread(buf, 1, (size_t)len, f) != len) {
+            report_bad(r, "record", rec, T1071_E_TRUNCATED, "input ends inside a record");
+            break;
+        }
+        if (feed(r, buf, (size_t)len, "record", rec) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (ferror(f)) {
+        fprintf(stderr, PROG ": read error: %s\n", strerror(errno));
+        rc = -1;
+    }
+    free(buf);
+    return rc;
+}
+
+static int
+finish(struct run *r)
+{
+    for (;;) {
+        int rc = t1071_advance(r->ctx, INT64_MAX);
+        if (rc == T1071_E_QUEUE_FULL) {
+            if (drain(r) != T1071_OK)
+                return -1;
+            continue;
+        }
+        if (rc != T1071_OK) {
+            fprintf(stderr, PROG ": flushing: %s\n", t1071_strerror(rc));
+            return -1;
+        }
+        return drain(r) == T1071_OK ? 0 : -1;
+    }
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+print_stats(const struct run *r, double secs)
+{
+    struct rusage ru;
+    uint64_t v;
+
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, PROG ": stats:\n");
+    for (int id = 0; t1071_stat_name(id); id++) {
+        if (t1071_stats_get(r->ctx, id, &v) == T1071_OK)
+            fprintf(stderr, "  %-24s %" PRIu64 "\n", t1071_stat_name(id), v);
+    }
+    fprintf(stderr, "  %-24s %" PRIu64 "\n", "input_records", r->lines);
+    fprintf(stderr, "  %-24s %" PRIu64 "\n", "bad_records", r->bad);
+    fprintf(stderr, "  %-24s %.3f\n", "elapsed_seconds", secs);
+    fprintf(stderr, "  %-24s %.0f\n", "events_per_second",
+            secs > 0 ? (double)r->events / secs : 0.0);
+    fprintf(stderr, "  %-24s %ld\n", "peak_rss_kib", ru.ru_maxrss);
+}
+
+/* ===== Profiles ===== */
+
+static int
+load_profile(t1071_config *cfg, const char *name)
+{
+    const char *dirs[3];
+    size_t nd = 0;
+    char path[4096];
+
+    if (!strcmp(name, "faithful"))
+        return 0; /* the built-in defaults are the faithful profile */
+    if (strchr(name, '/') || strchr(name, '.')) {
+        fprintf(stderr, PROG ": --profile takes a name, not a path: %s\n", name);
+        return 2;
+    }
+    if (getenv("T1071_PROFILE_PATH"))
+        dirs[nd++] = getenv("T1071_PROFILE_PATH");
+    dirs[nd++] = T1071_PROFILE_DIR_INSTALLED;
+    dirs[nd++] = T1071_PROFILE_DIR_SOURCE;
+    for (size_t i = 0; i < nd; i++) {
+        snprintf(path, sizeof(path), "%s/%s.ini", dirs[i], name);
+        if (access(path, R_OK) == 0) {
+            int rc = t1071_config_load_file(cfg, path);
+            if (rc != T1071_OK) {
+                fprintf(stderr, PROG ": profile %s: %s\n", name, t1071_config_errmsg(cfg));
+                return 1;
+            }
+            rc = t1071_config_set(cfg, "rule.profile", name);
+            return rc == T1071_OK ? 0 : 1;
+        }
+    }
+    fprintf(stderr, PROG ": unknown profile \"%s\" (faithful is built in; others are NAME.ini in "
+                    "$T1071_PROFILE_PATH or %s)\n", name, T1071_PROFILE_DIR_INSTALLED);
+    return 2;
+}
+
+/* ===== Main ===== */
+
+static int
+run_sample(t1071_config *cfg, bool stats)
+{
+    struct run r = {0};
+    FILE *f;
+    int rc;
+    uint64_t matched = 0, hosts = 0;
+    double t0 = now_s();
+
+    if (t1071_init(&r.ctx, cfg) != T1071_OK)
+        return 1;
+    r.out = OUT_SUMMARY;
+    printf("libt1071detect %s: replaying the bundled sample (%zu bytes of ECS NDJSON:\n"
+           "an implant beaconing among browsers, DNS, SSH and inbound RDP)\n\n",
+           t1071_version_string(), t1071_sample_ndjson_len);
+    f = fmemopen((void *)t1071_sample_ndjson, t1071_sample_ndjson_len, "r");
+    if (!f) {
+        t1071_free(r.ctx);
+        return 1;
+    }
+    rc = for_each_line(&r, f, ndjson_line);
+    fclose(f);
+    if (rc == 0)
+        rc = finish(&r);
+    t1071_stats_get(r.ctx, T1071_STAT_EVENTS_MATCHED, &matched);
+    t1071_stats_get(r.ctx, T1071_STAT_HOSTS, &hosts);
+    printf("\n%" PRIu64 " events from %" PRIu64 " hosts, %" PRIu64
+           " matched the rule, %" PRIu64 " alerts (overlapping 10-connection sequences).\n"
+           "Try: " PROG " --output alerts FILE.ndjson   (ECS JSON alerts, one per line)\n",
+           r.events, hosts, matched, r.alerts);
+    if (stats)
+        print_stats(&r, now_s() - t0);
+    t1071_free(r.ctx);
+    return rc == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    t1071_config *cfg = NULL;
+    enum input_fmt in = IN_NDJSON;
+    struct run r = {0};
+    const char *file = NULL, *profile = NULL;
+    bool stats = false, encode = false, sample = false, any_arg = argc > 1;
+    FILE *f = stdin;
+    int rc, exit_code = 0;
+    double t0;
+
+    r.out = OUT_ALERTS;
+    if (t1071_config_new(&cfg) != T1071_OK) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+    /* Two passes: the profile first, so --config and --set override it. */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--profile")) {
+            if (++i >= argc) {
+                fprintf(stderr, PROG ": --profile needs a value\n");
+                usage(stderr);
+                t1071_config_free(cfg);
+                return 2;
+            }
+            profile = argv[i];
+        } else if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "--set") ||
+                   !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output")) {
+            i++;
+        }
+    }
+    if (profile && (rc = load_profile(cfg, profile)) != 0) {
+        t1071_config_free(cfg);
+        return rc;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = !strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--set") ||
+                     !strcmp(a, "--input") || !strcmp(a, "--output");
+        if (takes && !v) {
+            fprintf(stderr, PROG ": %s needs a value\n", a);
+            usage(stderr);
+            exit_code = 2;
+            goto out;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            goto out;
+        } else if (!strcmp(a, "--version")) {
+            printf(PROG " %s\n", t1071_version_string());
+            goto out;
+        } else if (!strcmp(a, "--profile")) {
+            i++;
+        } else if (!strcmp(a, "--config")) {
+            if (t1071_config_load_file(cfg, v) != T1071_OK) {
+                fprintf(stderr, PROG ": --config: %s\n", t1071_config_errmsg(cfg));
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--set")) {
+            char *eq = strchr(v, '='), *key;
+            if (!eq) {
+                fprintf(stderr, PROG ": --set expects SECTION.KEY=VALUE, got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            key = strndup(v, (size_t)(eq - v));
+            rc = key ? t1071_config_set(cfg, key, eq + 1) : T1071_E_NOMEM;
+            free(key);
+            if (rc != T1071_OK) {
+                fprintf(stderr, PROG ": --set: %s\n", t1071_config_errmsg(cfg));
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--input")) {
+            if (!strcmp(v, "ndjson"))
+                in = IN_NDJSON;
+            else if (!strcmp(v, "pb"))
+                in = IN_PB;
+            else {
+                fprintf(stderr, PROG ": --input must be ndjson or pb, got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--output")) {
+            if (!strcmp(v, "alerts"))
+                r.out = OUT_ALERTS;
+            else if (!strcmp(v, "sequences"))
+                r.out = OUT_SEQUENCES;
+            else if (!strcmp(v, "pb"))
+                r.out = OUT_PB;
+            else if (!strcmp(v, "none"))
+                r.out = OUT_NONE;
+            else {
+                fprintf(stderr, PROG ": --output must be alerts, sequences, pb or none, got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--stats")) {
+            stats = true;
+        } else if (!strcmp(a, "--encode")) {
+            encode = true;
+        } else if (!strcmp(a, "--sample")) {
+            sample = true;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, PROG ": unknown option %s\n", a);
+            usage(stderr);
+            exit_code = 2;
+            goto out;
+        } else if (file) {
+            fprintf(stderr, PROG ": only one input file, got %s and %s\n", file, a);
+            exit_code = 2;
+            goto out;
+        } else {
+            file = a;
+        }
+    }
+
+    if (sample || (!any_arg && isatty(STDIN_FILENO))) {
+        exit_code = run_sample(cfg, stats);
+        goto out;
+    }
+    if (file && strcmp(file, "-")) {
+        f = fopen(file, "rb");
+        if (!f) {
+            fprintf(stderr, PROG ": %s: %s\n", file, strerror(errno));
+            exit_code = 1;
+            goto out;
+        }
+    }
+    t0 = now_s();
+    if (encode) {
+        rc = for_each_line(&r, f, encode_line);
+        if (r.bad)
+            fprintf(stderr, PROG ": %" PRIu64 " bad lines skipped\n", r.bad);
+        if (fflush(stdout) != 0 || r.write_failed) {
+            fprintf(stderr, PROG ": write error: %s\n", strerror(errno));
+            rc = -1;
+        }
+        exit_code = rc == 0 ? 0 : 1;
+        goto out;
+    }
+    if ((rc = t1071_init(&r.ctx, cfg)) != T1071_OK) {
+        fprintf(stderr, PROG ": init: %s\n", t1071_strerror(rc));
+        exit_code = 1;
+        goto out;
+    }
+    rc = in == IN_PB ? read_pb(&r, f) : for_each_line(&r, f, ndjson_line);
+    if (rc == 0)
+        rc = finish(&r);
+    if (r.bad)
+        fprintf(stderr, PROG ": %" PRIu64 " bad %s skipped\n", r.bad,
+                in == IN_PB ? "records" : "lines");
+    if (stats)
+        print_stats(&r, now_s() - t0);
+    if (fflush(stdout) != 0 || r.write_failed) {
+        fprintf(stderr, PROG ": write error: %s\n", strerror(errno));
+        rc = -1;
+    }
+    exit_code = rc == 0 ? 0 : 1;
+out:
+    if (f && f != stdin)
+        fclose(f);
+    t1071_free(r.ctx);
+    t1071_config_free(cfg);
+    return exit_code;
+}

@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Configuration: every rule parameter is a "section.key" string value whose
+ * default is the seed rule.  One table drives t1071_config_set, the INI
+ * loader and t1071_config_get, so C, INI, CLI and FFI share one vocabulary. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "t1071-private.h"
+
+static const char *const field_names[T1071I_F__COUNT] = {
+    [T1071I_F_PROCESS_ENTITY_ID] = "process.entity_id",
+    [T1071I_F_PROCESS_NAME] = "process.name",
+    [T1071I_F_PROCESS_EXECUTABLE] = "process.executable",
+    [T1071I_F_HOST_ID] = "host.id",
+    [T1071I_F_HOST_NAME] = "host.name",
+    [T1071I_F_SOURCE_IP] = "source.ip",
+    [T1071I_F_USER_NAME] = "user.name",
+};
+
+const char *
+t1071i_field_name(enum t1071i_field f)
+{
+    return (unsigned)f < T1071I_F__COUNT ? field_names[f] : "?";
+}
+
+bool
+t1071i_port_in_set(const struct t1071_config *cfg, int64_t port)
+{
+    if (port < 0 || port > 65535)
+        return false;
+    return (cfg->port_bits[port >> 3] >> (port & 7)) & 1;
+}
+
+/* ===== Value parsers ===== */
+
+bool
+t1071i_parse_duration(const char *s, int64_t *ms_out)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+    };
+    const char *p = s;
+    int64_t n = 0;
+
+    if (!s || !*s)
+        return false;
+    while (*p == ' ')
+        p++;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (INT64_MAX - 9) / 10)
+            return false;
+        n = n * 10 + (*p - '0');
+    }
+    if (*p == '\0' || !strcmp(p, " ")) {
+        /* A bare number is allowed only for zero: "30" is ambiguous. */
+        if (n != 0)
+            return false;
+        *ms_out = 0;
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (!strcmp(p, units[i].unit)) {
+            if (n > INT64_MAX / units[i].ms)
+                return false;
+            *ms_out = n * units[i].ms;
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+t1071i_format_duration(int64_t ms, char out[32])
+{
+    if (ms == 0)
+        snprintf(out, 32, "0s");
+    else if (ms % 86400000 == 0)
+        snprintf(out, 32, "%" PRId64 "d", ms / 86400000);
+    else if (ms % 3600000 == 0)
+        snprintf(out, 32, "%" PRId64 "h", ms / 3600000);
+    else if (ms % 60000 == 0)
+        snprintf(out, 32, "%" PRId64 "m", ms / 60000);
+    else if (ms % 1000 == 0)
+        snprintf(out, 32, "%" PRId64 "s", ms / 1000);
+    else
+        snprintf(out, 32, "%" PRId64 "ms", ms);
+}
+
+static bool
+parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Split a comma-separated list, trimming spaces; empty items are dropped. */
+static char **
+split_list(const char *s, size_t *n_out)
+{
+    char **parts = g_strsplit(s, ",", -1);
+    size_t n = 0;
+
+    for (size_t i = 0; parts[i]; i++) {
+        g_strstrip(parts[i]);
+        if (parts[i][0] != '\0')
+            parts[n++] = parts[i];
+        else
+            g_free(parts[i]);
+    }
+    parts[n] = NULL;
+    *n_out = n;
+    return parts;
+}
+
+/* ===== The key table ===== */
+
+struct key_desc;
+typedef int (*setter_fn)(struct t1071_config *cfg, const struct key_desc *d,
+                         const char *v, char *err, size_t errlen);
+
+struct key_desc {
+    const char *key;
+    const char *def;  /* default, in canonical text */
+    setter_fn set;
+    size_t off;       /* offset of the target field, where generic */
+    uint64_t lo, hi;  /* bounds, for integers */
+};
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), T1071_E_INVALID_ARG)
+
+static int
+set_string(struct t1071_config *cfg, const struct key_desc *d, const char *v,
+           char *err, size_t errlen)
+{
+    char **slot = (char **)((char *)cfg + d->off);
+
+    if (strlen(v) > d->hi)
+        return ERR("longer than %" PRIu64 " bytes", d->hi);
+    g_free(*slot);
+    *slot = g_strdup(v);
+    return T1071_OK;
+}
+
+static int
+set_nonempty_string(struct t1071_config *cfg, const struct key_desc *d, const char *v,
+                    char *err, size_t errlen)
+{
+    if (!*v)
+        return ERR("must not be empty");
+    return set_string(cfg, d, v, err, errlen);
+}
+
+static int
+set_u32(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+        size_t errlen)
+{
+    uint64_t n;
+
+    if (!parse_u64(v, d->lo, d->hi, &n))
+        return ERR("expected an integer in [%" PRIu64 ", %" PRIu64 "], got \"%s\"", d->lo,
+                   d->hi, v);
+    *(uint32_t *)((char *)cfg + d->off) = (uint32_t)n;
+    return T1071_OK;
+}
+
+static int
+set_i32(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+        size_t errlen)
+{
+    uint64_t n;
+
+    if (!parse_u64(v, d->lo, d->hi, &n))
+        return ERR("expected an integer in [%" PRIu64 ", %" PRIu64 "], got \"%s\"", d->lo,
+                   d->hi, v);
+    *(int32_t *)((char *)cfg + d->off) = (int32_t)n;
+    return T1071_OK;
+}
+
+static int
+set_u64(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+        size_t errlen)
+{
+    uint64_t n;
+
+    if (!parse_u64(v, d->lo, d->hi, &n))
+        return ERR("expected an integer in [%" PRIu64 ", %" PRIu64 "], got \"%s\"", d->lo,
+                   d->hi, v);
+    *(uint64_t *)((char *)cfg + d->off) = n;
+    return T1071_OK;
+}
+
+static int
+set_duration(struct t1071_config *cfg, const struct key_desc *d, const char *v,
+             char *err, size_t errlen)
+{
+    int64_t ms;
+
+    if (!t1071i_parse_duration(v, &ms))
+        return ERR("expected a duration such as 24h, 90s, 500ms or 7d, got \"%s\"", v);
+    if ((uint64_t)ms < d->lo || (uint64_t)ms > d->hi) {
+        char lo[32], hi[32];
+        t1071i_format_duration((int64_t)d->lo, lo);
+        t1071i_format_duration((int64_t)d->hi, hi);
+        return ERR("duration \"%s\" out of range [%s, %s]", v, lo, hi);
+    }
+    *(int64_t *)((char *)cfg + d->off) = ms;
+    return T1071_OK;
+}
+
+static int
+set_bool(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+         size_t errlen)
+{
+    bool *slot = (bool *)((char *)cfg + d->off);
+
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+        *slot = true;
+    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+        *slot = false;
+    else
+        return ERR("expected true or false, got \"%s\"", v);
+    return T1071_OK;
+}
+
+static int
+set_ports(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+          size_t errlen)
+{
+    uint8_t bits[sizeof(cfg->port_bits)] = {0};
+    size_t n;
+    char **parts = split_list(v, &n);
+    int rc = T1071_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t lo, hi;
+        char *dash = strchr(parts[i], '-');
+        if (dash) {
+            *dash = '\0';
+            if (!parse_u64(parts[i], 0, 65535, &lo) || !parse_u64(dash + 1, 0, 65535, &hi) ||
+                lo > hi) {
+                *dash = '-';
+                rc = ERR("bad port range \"%s\" (expected LOW-HIGH within 0-65535)", parts[i]);
+                goto out;
+            }
+        } else if (!parse_u64(parts[i], 0, 65535, &lo)) {
+            rc = ERR("bad port \"%s\" (expected an integer 0-65535)", parts[i]);
+            goto out;
+        } else {
+            hi = lo;
+        }
+        for (uint64_t p = lo; p <= hi; p++)
+            bits[p >> 3] |= (uint8_t)(1u << (p & 7));
+    }
+    memcpy(cfg->port_bits, bits, sizeof(bits));
+out:
+    g_strfreev(parts);
+    return rc;
+}
+
+static int
+set_cidrs(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+          size_t errlen)
+{
+    struct t1071i_cidr tmp[T1071I_MAX_CIDRS];
+    size_t n;
+    char **parts = split_list(v, &n);
+    int rc = T1071_OK;
+
+    if (n > T1071I_MAX_CIDRS) {
+        rc = ERR("%zu CIDRs, at most %d", n, T1071I_MAX_CIDRS);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!t1071i_parse_cidr(parts[i], &tmp[i])) {
+            rc = ERR("bad CIDR \"%s\" (expected ADDRESS/PREFIX, IPv4 or IPv6)", parts[i]);
+            goto out;
+        }
+    }
+    memcpy(cfg->cidrs, tmp, n * sizeof(tmp[0]));
+    cfg->n_cidrs = n;
+out:
+    g_strfreev(parts);
+    return rc;
+}
+
+static int
+set_event_types(struct t1071_config *cfg, const struct key_desc *d, const char *v,
+                char *err, size_t errlen)
+{
+    size_t n;
+    char **parts = split_list(v, &n);
+
+    if (n == 0 || n > T1071I_MAX_LIST) {
+        g_strfreev(parts);
+        return ERR("expected 1 to %d comma-separated event types", T1071I_MAX_LIST);
+    }
+    g_strfreev(cfg->event_types);
+    cfg->event_types = parts;
+    cfg->n_event_types = n;
+    return T1071_OK;
+}
+
+static int
+set_key(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+        size_t errlen)
+{
+    enum t1071i_field fields[T1071I_MAX_KEY_FIELDS];
+    size_t n;
+    char **parts = split_list(v, &n);
+    int rc = T1071_OK;
+
+    if (n == 0 || n > T1071I_MAX_KEY_FIELDS) {
+        rc = ERR("expected 1 to %d comma-separated fields", T1071I_MAX_KEY_FIELDS);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t f;
+        for (f = 0; f < T1071I_F__COUNT; f++)
+            if (!strcmp(parts[i], field_names[f]))
+                break;
+        if (f == T1071I_F__COUNT) {
+            GString *known = g_string_new(NULL);
+            for (size_t k = 0; k < T1071I_F__COUNT; k++)
+                g_string_append_printf(known, "%s%s", k ? ", " : "", field_names[k]);
+            rc = ERR("unsupported key field \"%s\" (supported: %s)", parts[i], known->str);
+            g_string_free(known, TRUE);
+            goto out;
+        }
+        fields[i] = (enum t1071i_field)f;
+    }
+    memcpy(cfg->key_fields, fields, n * sizeof(fields[0]));
+    cfg->n_key_fields = n;
+out:
+    g_strfreev(parts);
+    return rc;
+}
+
+#define OFF(f) offsetof(struct t1071_config, f)
+#define DAY_MS INT64_C(86400000)
+
+static const struct key_desc keys[] = {
+    {"rule.name", "Application Layer Protocol (T1071) beaconing", set_nonempty_string,
+     OFF(name), 0, 1024},
+    {"rule.rule_id", "5f1c4e2a-7b0d-4c1e-9a3f-71a1e0c0d071", set_nonempty_string,
+     OFF(rule_id), 0, 256},
+    {"rule.severity", "high", set_nonempty_string, OFF(severity), 0, 64},
+    {"rule.risk_score", "73", set_i32, OFF(risk_score), 0, 100},
+    {"rule.profile", "faithful", set_nonempty_string, OFF(profile), 0, 64},
+    {"rule.runs", "10", set_u32, OFF(runs), 1, T1071I_MAX_RUNS},
+    {"rule.maxspan", "24h", set_duration, OFF(maxspan_ms), 0, (uint64_t)(3650 * DAY_MS)},
+    {"rule.ports", "80,443,53,21,25,110,143,8080,8443,1883,5222", set_ports, 0, 0, 0},
+    {"rule.exclude_cidrs",
+     "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,169.254.0.0/16", set_cidrs, 0,
+     0, 0},
+    {"rule.category", "network", set_string, OFF(category), 0, 256},
+    {"rule.event_types", "connection,start", set_event_types, 0, 0, 0},
+    {"rule.direction", "egress", set_string, OFF(direction), 0, 256},
+    {"rule.require_process_name", "true", set_bool, OFF(require_process_name), 0, 0},
+    {"rule.key", "process.entity_id", set_key, 0, 0, 0},
+    {"engine.lateness", "0s", set_duration, OFF(lateness_ms), 0, (uint64_t)(7 * DAY_MS)},
+    {"engine.max_jump", "30d", set_duration, OFF(max_jump_ms), 60000,
+     (uint64_t)(36500 * DAY_MS)},
+    {"engine.alert_queue", "4096", set_u32, OFF(alert_queue), 1, 1u << 24},
+    {"engine.max_event_bytes", "65536", set_u32, OFF(max_event_bytes), 64,
+     T1071_MAX_EVENT_BYTES},
+    {"engine.hash_seed", "0", set_u64, OFF(hash_seed), 0, UINT64_MAX},
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct key_desc *
+find_key(const char *key, size_t *index)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (!strcmp(keys[i].key, key)) {
+            *index = i;
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+config_set(struct t1071_config *cfg, const char *key, const char *value, const char *where)
+{
+    size_t idx;
+    const struct key_desc *d;
+    char err[T1071I_ERRMSG_LEN - 128];
+    int rc;
+
+    cfg->errmsg[0] = '\0';
+    d = find_key(key, &idx);
+    if (!d) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "%s%sunknown key \"%s\"", where,
+                 *where ? ": " : "", key);
+        return T1071_E_UNKNOWN_KEY;
+    }
+    if (strlen(value) > 65536) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "%s%s%s: value longer than 65536 bytes",
+                 where, *where ? ": " : "", key);
+        return T1071_E_INVALID_ARG;
+    }
+    err[0] = '\0';
+    rc = d->set(cfg, d, value, err, sizeof(err));
+    if (rc != T1071_OK) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "%s%s%s: %s", where, *where ? ": " : "",
+                 key, err);
+        return rc;
+    }
+    g_free(cfg->values[idx]);
+    cfg->values[idx] = g_strdup(value);
+    return T1071_OK;
+}
+
+T1071_API int
+t1071_config_new(t1071_config **out)
+{
+    struct t1071_config *cfg;
+
+    if (!out)
+        return T1071_E_INVALID_ARG;
+    *out = NULL;
+    cfg = calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return T1071_E_NOMEM;
+    cfg->values = g_new0(char *, N_KEYS);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (config_set(cfg, keys[i].key, keys[i].def, "") != T1071_OK) {
+            /* The defaults are constants: failing here is a bug. */
+            g_error("default for %s rejected: %s", keys[i].key, cfg->errmsg);
+        }
+    }
+    cfg->errmsg[0] = '\0';
+    *out = cfg;
+    return T1071_OK;
+}
+
+T1071_API void
+t1071_config_free(t1071_config *cfg)
+{
+    if (!cfg)
+        return;
+    g_free(cfg->name);
+    g_free(cfg->rule_id);
+    g_free(cfg->severity);
+    g_free(cfg->profile);
+    g_free(cfg->category);
+    g_free(cfg->direction);
+    g_strfreev(cfg->event_types);
+    if (cfg->values) {
+        for (size_t i = 0; i < N_KEYS; i++)
+            g_free(cfg->values[i]);
+        g_free(cfg->values);
+    }
+    free(cfg);
+}
+
+int
+t1071i_config_copy(const struct t1071_config *src, struct t1071_config **out)
+{
+    struct t1071_config *cfg;
+    int rc = t1071_config_new(&cfg);
+
+    if (rc != T1071_OK)
+        return rc;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        rc = config_set(cfg, keys[i].key, src->values[i], "");
+        if (rc != T1071_OK) {
+            t1071_config_free(cfg);
+            return rc;
+        }
+    }
+    *out = cfg;
+    return T1071_OK;
+}
+
+T1071_API int
+t1071_config_set(t1071_config *cfg, const char *key, const char *value)
+{
+    if (!cfg)
+        return T1071_E_INVALID_ARG;
+    if (!key || !value) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "key and value must not be NULL");
+        return T1071_E_INVALID_ARG;
+    }
+    return config_set(cfg, key, value, "");
+}
+
+T1071_API int
+t1071_config_get(const t1071_config *cfg, const char *key, char *buf, size_t size,
+                 size_t *needed)
+{
+    size_t idx, n;
+
+    if (needed)
+        *needed = 0;
+    if (!cfg || !key || (!buf && size))
+        return T1071_E_INVALID_ARG;
+    if (!find_key(key, &idx))
+        return T1071_E_UNKNOWN_KEY;
+    n = strlen(cfg->values[idx]) + 1;
+    if (needed)
+        *needed = n;
+    if (size) {
+        size_t c = n <= size ? n - 1 : size - 1;
+        memcpy(buf, cfg->values[idx], c);
+        buf[c] = '\0';
+    }
+    return T1071_OK;
+}
+
+static int
+load_keyfile(struct t1071_config *cfg, GKeyFile *kf, const char *where)
+{
+    gsize n_groups = 0;
+    gchar **groups = g_key_file_get_groups(kf, &n_groups);
+    int rc = T1071_OK;
+
+    for (gsize g = 0; g < n_groups && rc == T1071_OK; g++) {
+        gsize n_keys = 0;
+        gchar **names = g_key_file_get_keys(kf, groups[g], &n_keys, NULL);
+        for (gsize k = 0; names && k < n_keys && rc == T1071_OK; k++) {
+            GError *gerr = NULL;
+            /* Raw value: lists use commas, not GKeyFile's ';' lists. */
+            gchar *value = g_key_file_get_value(kf, groups[g], names[k], &gerr);
+            gchar *full = g_strdup_printf("%s.%s", groups[g], names[k]);
+            if (!value) {
+                snprintf(cfg->errmsg, sizeof(cfg->errmsg), "%s: %s: %s", where, full,
+                         gerr ? gerr->message : "unreadable value");
+                rc = T1071_E_INVALID_ARG;
+            } else {
+                g_strstrip(value);
+                rc = config_set(cfg, full, value, where);
+            }
+            g_clear_error(&gerr);
+            g_free(value);
+            g_free(full);
+        }
+        g_strfreev(names);
+    }
+    g_strfreev(groups);
+    return rc;
+}
+
+/* Loading is all or nothing: work on a copy, swap on success. */
+static int
+load_into(struct t1071_config *cfg, GKeyFile *kf, const char *where)
+{
+    struct t1071_config *tmp;
+    int rc = t1071i_config_copy(cfg, &tmp);
+
+    if (rc != T1071_OK)
+        return rc;
+    rc = load_keyfile(tmp, kf, where);
+    if (rc != T1071_OK) {
+        memcpy(cfg->errmsg, tmp->errmsg, sizeof(cfg->errmsg));
+        t1071_config_free(tmp);
+        return rc;
+    }
+    /* Swap contents; tmp takes the old ones and is freed. */
+    {
+        struct t1071_config swap = *cfg;
+        *cfg = *tmp;
+        *tmp = swap;
+    }
+    t1071_config_free(tmp);
+    cfg->errmsg[0] = '\0';
+    return T1071_OK;
+}
+
+T1071_API int
+t1071_config_load_data(t1071_config *cfg, const char *data, size_t len)
+{
+    GKeyFile *kf;
+    GError *gerr = NULL;
+    int rc;
+
+    if (!cfg)
+        return T1071_E_INVALID_ARG;
+    if (!data) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "data must not be NULL");
+        return T1071_E_INVALID_ARG;
+    }
+    if (len > 16u << 20) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "configuration larger than 16 MiB");
+        return T1071_E_INVALID_ARG;
+    }
+    kf = g_key_file_new();
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "config: %s", gerr->message);
+        g_error_free(gerr);
+        g_key_file_free(kf);
+        return T1071_E_INVALID_ARG;
+    }
+    rc = load_into(cfg, kf, "config");
+    g_key_file_free(kf);
+    return rc;
+}
+
+T1071_API int
+t1071_config_load_file(t1071_config *cfg, const char *path)
+{
+    gchar *data = NULL;
+    gsize len = 0;
+    GError *gerr = NULL;
+    GKeyFile *kf;
+    int rc;
+
+    if (!cfg)
+        return T1071_E_INVALID_ARG;
+    if (!path) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "path must not be NULL");
+        return T1071_E_INVALID_ARG;
+    }
+    if (!g_file_get_contents(path, &data, &len, &gerr)) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "%s", gerr->message);
+        g_error_free(gerr);
+        return T1071_E_IO;
+    }
+    kf = g_key_file_new();
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "%s: %s", path, gerr->message);
+        g_error_free(gerr);
+        rc = T1071_E_INVALID_ARG;
+    } else {
+        rc = load_into(cfg, kf, path);
+    }
+    g_key_file_free(kf);
+    g_free(data);
+    return rc;
+}
+
+T1071_API const char *
+t1071_config_errmsg(const t1071_config *cfg)
+{
+    return cfg ? cfg->errmsg : "";
+}

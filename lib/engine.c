@@ -1,0 +1,1219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The sequence engine: decode, normalise, filter, per-host time (reorder
+ * buffer, watermark, lateness, max_jump), per-key EQL sequence state, and
+ * the bounded alert queue.
+ *
+ * Exactness (SEMANTICS §1.3): per key, over the matching events e1, e2, ...
+ * in (timestamp, arrival) order, at e_j (j >= runs) emit [e_{j-runs+1} ..
+ * e_j] exactly when ts(e_j) - ts(e_{j-runs+1}) <= maxspan.  A key keeps the
+ * last runs-1 events in a ring.  A ring entry older than (current - maxspan)
+ * can never start or join a passing window again, so it is dropped; a ring
+ * that is short after drops emits nothing, which is exactly the closed form
+ * (the true window would contain the dropped event and fail maxspan). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <glib.h>
+
+#include "t1071-private.h"
+
+#define MIN_TS INT64_C(0)                /* 1970-01-01 */
+#define MAX_TS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
+#define SHARD_SEED UINT64_C(0x54313037315f7368) /* fixed: shards are stable across runs */
+
+/* ===== A small chained hash table, seeded ===== */
+
+struct hnode {
+    struct hnode *next;
+    uint64_t hash;
+    const char *str;
+    size_t len;
+};
+
+struct htable {
+    struct hnode **buckets;
+    size_t mask;  /* buckets - 1 */
+    size_t count;
+};
+
+static int
+ht_init(struct htable *t, size_t n)
+{
+    t->buckets = calloc(n, sizeof(*t->buckets));
+    t->mask = n - 1;
+    t->count = 0;
+    return t->buckets ? T1071_OK : T1071_E_NOMEM;
+}
+
+static struct hnode *
+ht_find(const struct htable *t, uint64_t hash, const char *s, size_t len)
+{
+    for (struct hnode *n = t->buckets[hash & t->mask]; n; n = n->next)
+        if (n->hash == hash && n->len == len && !memcmp(n->str, s, len))
+            return n;
+    return NULL;
+}
+
+static void
+ht_grow(struct htable *t)
+{
+    size_t nb = (t->mask + 1) * 2;
+    struct hnode **b = calloc(nb, sizeof(*b));
+
+    if (!b)
+        return; /* keep the old, longer chains: still correct */
+    for (size_t i = 0; i <= t->mask; i++) {
+        struct hnode *n = t->buckets[i];
+        while (n) {
+            struct hnode *next = n->next;
+            n->next = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+            n = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->mask = nb - 1;
+}
+
+static void
+ht_insert(struct htable *t, struct hnode *n)
+{
+    if (t->count >= t->mask + 1)
+        ht_grow(t);
+    n->next = t->buckets[n->hash & t->mask];
+    t->buckets[n->hash & t->mask] = n;
+    t->count++;
+}
+
+static void
+ht_remove(struct htable *t, struct hnode *n)
+{
+    struct hnode **pp = &t->buckets[n->hash & t->mask];
+
+    while (*pp && *pp != n)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = n->next;
+        t->count--;
+    }
+}
+
+/* ===== State ===== */
+
+struct key;
+
+struct host {
+    struct hnode node;          /* keyed by host.id, else host.name, else "" */
+    struct host *next;          /* creation order, for deterministic flushes */
+    bool has_max;
+    int64_t max_ts;             /* newest timestamp seen from this host */
+    struct t1071i_pev **heap;   /* reorder buffer: min-heap on (ts, seq) */
+    size_t heap_n, heap_cap;
+    bool has_held;              /* a suspect far-future event, held */
+    int64_t held_ts;
+    struct t1071i_pev *held;    /* NULL when the held event did not match */
+    struct key *lru_head, *lru_tail; /* keys by last event time, oldest first */
+    char name[];
+};
+
+struct key {
+    struct hnode node;
+    struct host *host;
+    struct key *prev, *next;
+    int64_t last_ts;
+    uint32_t head, count;       /* ring of the last runs-1 members */
+    struct t1071i_pev **ring;
+    char value[];
+};
+
+struct qalert {
+    size_t len;
+    uint8_t data[];
+};
+
+struct t1071_ctx {
+    struct t1071_config *cfg;
+    uint64_t seed;
+    struct htable hosts, keys;
+    struct host *hosts_first, *hosts_last;
+    int64_t floor;              /* t1071_advance(): nothing at or before may come */
+    bool has_floor;
+    struct qalert **queue;
+    size_t q_n, q_cap;
+    uint64_t stats[T1071_STAT_MEMORY_PEAK_BYTES + 1];
+    char errmsg[256];
+    struct t1071i_pev **window;  /* scratch: one sequence's members */
+};
+
+struct t1071_alert_batch {
+    size_t n;
+    struct qalert **items;
+    char **json;
+    size_t *json_len;
+};
+
+static void
+mem_add(struct t1071_ctx *ctx, size_t n)
+{
+    ctx->stats[T1071_STAT_MEMORY_BYTES] += n;
+    if (ctx->stats[T1071_STAT_MEMORY_BYTES] > ctx->stats[T1071_STAT_MEMORY_PEAK_BYTES])
+        ctx->stats[T1071_STAT_MEMORY_PEAK_BYTES] = ctx->stats[T1071_STAT_MEMORY_BYTES];
+}
+
+static void
+mem_sub(struct t1071_ctx *ctx, size_t n)
+{
+    ctx->stats[T1071_STAT_MEMORY_BYTES] -= n;
+}
+
+static void
+set_err(struct t1071_ctx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+set_err(struct t1071_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->errmsg, sizeof(ctx->errmsg), fmt, ap);
+    va_end(ap);
+}
+
+/* ===== Pending events ===== */
+
+static void
+pev_unref(struct t1071_ctx *ctx, struct t1071i_pev *p)
+{
+    if (p && --p->refs == 0) {
+        mem_sub(ctx, p->bytes);
+        free(p);
+    }
+}
+
+/* Copy what the engine keeps of a matching event into one allocation. */
+static struct t1071i_pev *
+pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match *m,
+        const char *const *keys, const size_t *key_lens, size_t n_keys, uint64_t seq)
+{
+    char idbuf[40], ipbuf[INET6_ADDRSTRLEN];
+    const char *id = ev->event_id;
+    const char *ip = NULL;
+    const char *domain = ev->destination_domain ? ev->destination_domain
+                                                : ev->tls_client_server_name;
+    const char *pname = ev->n_process_name ? ev->process_name[0] : NULL;
+    const char *strs[7];
+    size_t lens[7], total;
+    struct t1071i_pev *p;
+    char *w;
+
+    if (!id) {
+        uint64_t n = ev->has_record_number && ev->record_number ? ev->record_number : seq;
+        snprintf(idbuf, sizeof(idbuf), "line:%" PRIu64, n);
+        id = idbuf;
+    }
+    if (m->ip_index >= 0) {
+        if (m->ip_is_v4)
+            ip = inet_ntop(AF_INET, m->ip + 12, ipbuf, sizeof(ipbuf));
+        else
+            ip = inet_ntop(AF_INET6, m->ip, ipbuf, sizeof(ipbuf));
+    }
+    strs[0] = id;
+    strs[1] = ip;
+    strs[2] = domain;
+    strs[3] = ev->host_name;
+    strs[4] = ev->host_id;
+    strs[5] = pname;
+    strs[6] = ev->process_executable;
+    total = sizeof(*p) + n_keys * sizeof(char *);
+    for (size_t i = 0; i < 7; i++) {
+        lens[i] = strs[i] ? strlen(strs[i]) + 1 : 0;
+        total += lens[i];
+    }
+    for (size_t i = 0; i < n_keys; i++)
+        total += key_lens[i] + 1;
+    p = malloc(total);
+    if (!p)
+        return NULL;
+    memset(p, 0, sizeof(*p));
+    p->refs = 1;
+    p->n_keys = (uint32_t)n_keys;
+    p->ts = ev->timestamp_ms;
+    p->seq = seq;
+    p->port = m->port;
+    p->bytes = total;
+    p->keys = (const char **)(p + 1);
+    w = (char *)(p->keys + n_keys);
+    {
+        const char **slots[7] = {&p->id, &p->ip, &p->domain, &p->host_name,
+                                 &p->host_id, &p->pname, &p->exe};
+        for (size_t i = 0; i < 7; i++) {
+            if (!strs[i])
+                continue;
+            memcpy(w, strs[i], lens[i]);
+            *slots[i] = w;
+            w += lens[i];
+        }
+    }
+    for (size_t i = 0; i < n_keys; i++) {
+        memcpy(w, keys[i], key_lens[i]);
+        w[key_lens[i]] = '\0';
+        p->keys[i] = w;
+        w += key_lens[i] + 1;
+    }
+    mem_add(ctx, total);
+    return p;
+}
+
+/* ===== Hosts ===== */
+
+static const char *
+event_host(const t1071i_event *ev)
+{
+    if (ev->host_id)
+        return ev->host_id;
+    if (ev->host_name)
+        return ev->host_name;
+    return "";
+}
+
+static struct host *
+host_get(struct t1071_ctx *ctx, const char *name)
+{
+    size_t len = strlen(name);
+    uint64_t h = t1071i_hash(ctx->seed, name, len);
+    struct hnode *n = ht_find(&ctx->hosts, h, name, len);
+    struct host *host;
+
+    if (n)
+        return (struct host *)n;
+    host = calloc(1, sizeof(*host) + len + 1);
+    if (!host)
+        return NULL;
+    memcpy(host->name, name, len + 1);
+    host->node.hash = h;
+    host->node.str = host->name;
+    host->node.len = len;
+    ht_insert(&ctx->hosts, &host->node);
+    if (ctx->hosts_last)
+        ctx->hosts_last->next = host;
+    else
+        ctx->hosts_first = host;
+    ctx->hosts_last = host;
+    ctx->stats[T1071_STAT_HOSTS]++;
+    mem_add(ctx, sizeof(*host) + len + 1);
+    return host;
+}
+
+static bool
+heap_less(const struct t1071i_pev *a, const struct t1071i_pev *b)
+{
+    return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
+
+static int
+heap_push(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *p)
+{
+    size_t i;
+
+    if (h->heap_n == h->heap_cap) {
+        size_t nc = h->heap_cap ? h->heap_cap * 2 : 16;
+        struct t1071i_pev **nh = realloc(h->heap, nc * sizeof(*nh));
+        if (!nh)
+            return T1071_E_NOMEM;
+        mem_add(ctx, (nc - h->heap_cap) * sizeof(*nh));
+        h->heap = nh;
+        h->heap_cap = nc;
+    }
+    i = h->heap_n++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!heap_less(p, h->heap[parent]))
+            break;
+        h->heap[i] = h->heap[parent];
+        i = parent;
+    }
+    h->heap[i] = p;
+    ctx->stats[T1071_STAT_EVENTS_BUFFERED]++;
+    return T1071_OK;
+}
+
+static struct t1071i_pev *
+heap_pop(struct t1071_ctx *ctx, struct host *h)
+{
+    struct t1071i_pev *top = h->heap[0], *last = h->heap[--h->heap_n];
+    size_t i = 0;
+
+    while (h->heap_n > 0) {
+        size_t c = 2 * i + 1;
+        if (c >= h->heap_n)
+            break;
+        if (c + 1 < h->heap_n && heap_less(h->heap[c + 1], h->heap[c]))
+            c++;
+        if (!heap_less(h->heap[c], last))
+            break;
+        h->heap[i] = h->heap[c];
+        i = c;
+    }
+    if (h->heap_n > 0)
+        h->heap[i] = last;
+    ctx->stats[T1071_STAT_EVENTS_BUFFERED]--;
+    return top;
+}
+
+/* ===== Keys ===== */
+
+static void
+lru_unlink(struct host *h, struct key *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        h->lru_head = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        h->lru_tail = k->prev;
+    k->prev = k->next = NULL;
+}
+
+static void
+lru_append(struct host *h, struct key *k)
+{
+    k->prev = h->lru_tail;
+    k->next = NULL;
+    if (h->lru_tail)
+        h->lru_tail->next = k;
+    else
+        h->lru_head = k;
+    h->lru_tail = k;
+}
+
+static size_t
+ring_cap(const struct t1071_ctx *ctx)
+{
+    return ctx->cfg->runs - 1;
+}
+
+static void
+key_free(struct t1071_ctx *ctx, struct key *k)
+{
+    size_t cap = ring_cap(ctx);
+
+    for (uint32_t i = 0; i < k->count; i++)
+        pev_unref(ctx, k->ring[(k->head + i) % cap]);
+    mem_sub(ctx, sizeof(*k) + k->node.len + 1 + cap * sizeof(*k->ring));
+    free(k->ring);
+    free(k);
+    ctx->stats[T1071_STAT_KEYS]--;
+}
+
+static struct key *
+key_get(struct t1071_ctx *ctx, const char *value, struct host *host)
+{
+    size_t len = strlen(value), cap = ring_cap(ctx);
+    uint64_t h = t1071i_hash(ctx->seed, value, len);
+    struct hnode *n = ht_find(&ctx->keys, h, value, len);
+    struct key *k;
+
+    if (n) {
+        k = (struct key *)n;
+        if (k->host != host) {
+            /* An entity id is host-local; if one shows up under another
+             * host, its state follows the newest host's clock. */
+            lru_unlink(k->host, k);
+            k->host = host;
+            lru_append(host, k);
+        }
+        return k;
+    }
+    k = calloc(1, sizeof(*k) + len + 1);
+    if (!k)
+        return NULL;
+    if (cap) {
+        k->ring = malloc(cap * sizeof(*k->ring));
+        if (!k->ring) {
+            free(k);
+            return NULL;
+        }
+    }
+    memcpy(k->value, value, len + 1);
+    k->node.hash = h;
+    k->node.str = k->value;
+    k->node.len = len;
+    k->host = host;
+    ht_insert(&ctx->keys, &k->node);
+    lru_append(host, k);
+    ctx->stats[T1071_STAT_KEYS]++;
+    mem_add(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring));
+    return k;
+}
+
+/* ===== Alert queue ===== */
+
+static int
+queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
+{
+    struct qalert *q;
+
+    if (ctx->q_n == ctx->q_cap) {
+        size_t nc = ctx->q_cap ? ctx->q_cap * 2 : 64;
+        struct qalert **nq = realloc(ctx->queue, nc * sizeof(*nq));
+        if (!nq)
+            return T1071_E_NOMEM;
+        ctx->queue = nq;
+        ctx->q_cap = nc;
+    }
+    q = malloc(sizeof(*q) + len);
+    if (!q)
+        return T1071_E_NOMEM;
+    q->len = len;
+    memcpy(q->data, data, len);
+    ctx->queue[ctx->q_n++] = q;
+    ctx->stats[T1071_STAT_ALERTS_QUEUED]++;
+    mem_add(ctx, sizeof(*q) + len);
+    return T1071_OK;
+}
+
+static bool
+queue_full(const struct t1071_ctx *ctx)
+{
+    return ctx->q_n >= ctx->cfg->alert_queue;
+}
+
+/* ===== The sequence step ===== */
+
+static int
+emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
+{
+    size_t cap = ring_cap(ctx), n = 0;
+    uint8_t *pb = NULL;
+    size_t pb_len = 0;
+    int rc;
+
+    for (uint32_t i = 0; i < k->count; i++)
+        ctx->window[n++] = k->ring[(k->head + i) % cap];
+    ctx->window[n++] = last;
+    rc = t1071i_alert_build(ctx->cfg, k->value, ctx->window, n,
+                            ctx->stats[T1071_STAT_ALERTS] + 1, &pb, &pb_len);
+    if (rc != T1071_OK)
+        return rc;
+    rc = queue_push(ctx, pb, pb_len);
+    g_free(pb);
+    if (rc == T1071_OK)
+        ctx->stats[T1071_STAT_ALERTS]++;
+    return rc;
+}
+
+static int
+run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
+{
+    size_t cap = ring_cap(ctx);
+    int64_t maxspan = ctx->cfg->maxspan_ms;
+    int rc = T1071_OK;
+
+    for (uint32_t i = 0; i < p->n_keys; i++) {
+        struct key *k = key_get(ctx, p->keys[i], host);
+        if (!k) {
+            rc = T1071_E_NOMEM;
+            continue;
+        }
+        /* Drop members that no window ending here or later can hold. */
+        while (k->count > 0 && p->ts - k->ring[k->head]->ts > maxspan) {
+            pev_unref(ctx, k->ring[k->head]);
+            k->head = (uint32_t)((k->head + 1) % cap);
+            k->count--;
+        }
+        if (k->count == cap) {
+            int erc = emit(ctx, k, p);
+            if (erc != T1071_OK)
+                rc = erc;
+            if (cap) {
+                pev_unref(ctx, k->ring[k->head]);
+                k->head = (uint32_t)((k->head + 1) % cap);
+                k->count--;
+            }
+        }
+        if (cap) {
+            p->refs++;
+            k->ring[(k->head + k->count) % cap] = p;
+            k->count++;
+        }
+        k->last_ts = p->ts;
+        lru_unlink(k->host, k);
+        lru_append(k->host, k);
+    }
+    return rc;
+}
+
+/* ===== Time ===== */
+
+static bool
+watermark(const struct t1071_ctx *ctx, const struct host *h, int64_t *w)
+{
+    bool has = false;
+
+    if (h->has_max) {
+        *w = h->max_ts - ctx->cfg->lateness_ms;
+        has = true;
+    }
+    if (ctx->has_floor && (!has || ctx->floor > *w)) {
+        *w = ctx->floor;
+        has = true;
+    }
+    return has;
+}
+
+/* Run every buffered event of @p h at or before its watermark, then free
+ * keys whose newest member fell out of maxspan behind it. */
+static int
+release(struct t1071_ctx *ctx, struct host *h)
+{
+    int64_t w;
+    int rc = T1071_OK;
+
+    if (!watermark(ctx, h, &w))
+        return T1071_OK;
+    while (h->heap_n > 0 && h->heap[0]->ts <= w) {
+        struct t1071i_pev *p = heap_pop(ctx, h);
+        int erc = run_event(ctx, h, p);
+        if (erc != T1071_OK)
+            rc = erc;
+        pev_unref(ctx, p);
+    }
+    /* Every event still to run here has ts >= w, so a key whose newest
+     * member is older than w - maxspan can never complete a window. */
+    if (w > INT64_MIN + ctx->cfg->maxspan_ms) {
+        int64_t horizon = w - ctx->cfg->maxspan_ms;
+        while (h->lru_head && h->lru_head->last_ts < horizon) {
+            struct key *k = h->lru_head;
+            lru_unlink(h, k);
+            ht_remove(&ctx->keys, &k->node);
+            key_free(ctx, k);
+            ctx->stats[T1071_STAT_KEYS_EXPIRED]++;
+        }
+    }
+    return rc;
+}
+
+/* An event arriving in order (not a suspect jump).  @p p is NULL for an
+ * event that only moves time.  Takes ownership of @p p. */
+static int
+admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
+{
+    int64_t w;
+    int rc;
+
+    if (watermark(ctx, h, &w) && ts < w) {
+        ctx->stats[T1071_STAT_EVENTS_LATE]++;
+        pev_unref(ctx, p);
+        return T1071_OK;
+    }
+    if (!h->has_max || ts > h->max_ts) {
+        h->max_ts = ts;
+        h->has_max = true;
+    }
+    if (p) {
+        rc = heap_push(ctx, h, p);
+        if (rc != T1071_OK) {
+            pev_unref(ctx, p);
+            return rc;
+        }
+    }
+    return release(ctx, h);
+}
+
+static void
+take_held(struct host *h, int64_t *ts, struct t1071i_pev **p)
+{
+    *ts = h->held_ts;
+    *p = h->held;
+    h->held = NULL;
+    h->has_held = false;
+}
+
+static int
+on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
+{
+    int64_t jump = ctx->cfg->max_jump_ms;
+    int rc;
+
+    if (h->has_max && ts - h->max_ts > jump) {
+        ctx->stats[T1071_STAT_EVENTS_SUSPECT]++;
+        if (h->has_held && (ts > h->held_ts ? ts - h->held_ts : h->held_ts - ts) <= jump) {
+            /* A second event near the first: the host's clock really
+             * moved (a machine back from a long idle).  Admit both, in
+             * time order. */
+            int64_t hts;
+            struct t1071i_pev *hp;
+            take_held(h, &hts, &hp);
+            if (hts <= ts) {
+                rc = admit(ctx, h, hts, hp);
+                int rc2 = admit(ctx, h, ts, p);
+                return rc != T1071_OK ? rc : rc2;
+            }
+            rc = admit(ctx, h, ts, p);
+            int rc2 = admit(ctx, h, hts, hp);
+            return rc != T1071_OK ? rc : rc2;
+        }
+        /* Hold it: it neither moves the watermark nor runs until another
+         * event confirms the jump, time catches up, or t1071_advance()
+         * passes it.  An older held suspect is dropped. */
+        if (h->has_held) {
+            ctx->stats[T1071_STAT_SUSPECT_DROPPED]++;
+            pev_unref(ctx, h->held);
+        }
+        h->has_held = true;
+        h->held_ts = ts;
+        h->held = p;
+        return T1071_OK;
+    }
+    rc = admit(ctx, h, ts, p);
+    if (h->has_held && h->held_ts - h->max_ts <= jump) {
+        int64_t hts;
+        struct t1071i_pev *hp;
+        take_held(h, &hts, &hp);
+        int rc2 = admit(ctx, h, hts, hp);
+        if (rc == T1071_OK)
+            rc = rc2;
+    }
+    return rc;
+}
+
+/* ===== Keys of an event ===== */
+
+#define MAX_KEY_VALUES 64
+
+struct keyvals {
+    size_t n;
+    const char *v[MAX_KEY_VALUES];
+    size_t len[MAX_KEY_VALUES];
+    char *joined; /* compound keys: owned */
+};
+
+static void
+field_values(const t1071i_event *ev, enum t1071i_field f, char *const **vals, size_t *n,
+             const char **single)
+{
+    *vals = NULL;
+    *n = 0;
+    *single = NULL;
+    switch (f) {
+    case T1071I_F_PROCESS_ENTITY_ID:
+        *vals = ev->process_entity_id;
+        *n = ev->n_process_entity_id;
+        break;
+    case T1071I_F_PROCESS_NAME:
+        *vals = ev->process_name;
+        *n = ev->n_process_name;
+        break;
+    case T1071I_F_SOURCE_IP:
+        *vals = ev->source_ip;
+        *n = ev->n_source_ip;
+        break;
+    case T1071I_F_PROCESS_EXECUTABLE:
+        *single = ev->process_executable;
+        break;
+    case T1071I_F_HOST_ID:
+        *single = ev->host_id;
+        break;
+    case T1071I_F_HOST_NAME:
+        *single = ev->host_name;
+        break;
+    case T1071I_F_USER_NAME:
+        *single = ev->user_name;
+        break;
+    default:
+        break;
+    }
+}
+
+/* The key values an event joins: each distinct value of a single key
+ * field (a multi-valued key joins each value separately), or for a
+ * compound key the first value of each field joined with U+001F.  A
+ * missing field gives no key. */
+static void
+event_keys(const struct t1071_config *cfg, const t1071i_event *ev, struct keyvals *kv)
+{
+    kv->n = 0;
+    kv->joined = NULL;
+    if (cfg->n_key_fields == 1) {
+        char *const *vals;
+        size_t n;
+        const char *single;
+        field_values(ev, cfg->key_fields[0], &vals, &n, &single);
+        if (single) {
+            kv->v[0] = single;
+            kv->len[0] = strlen(single);
+            kv->n = 1;
+            return;
+        }
+        for (size_t i = 0; i < n && kv->n < MAX_KEY_VALUES; i++) {
+            size_t len = strlen(vals[i]);
+            bool dup = false;
+            for (size_t j = 0; j < kv->n && !dup; j++)
+                dup = kv->len[j] == len && !memcmp(kv->v[j], vals[i], len);
+            if (!dup) {
+                kv->v[kv->n] = vals[i];
+                kv->len[kv->n++] = len;
+            }
+        }
+        return;
+    }
+    {
+        GString *s = g_string_new(NULL);
+        for (size_t f = 0; f < cfg->n_key_fields; f++) {
+            char *const *vals;
+            size_t n;
+            const char *single;
+            field_values(ev, cfg->key_fields[f], &vals, &n, &single);
+            if (!single && n > 0)
+                single = vals[0];
+            if (!single) {
+                g_string_free(s, TRUE);
+                return;
+            }
+            if (f)
+                g_string_append_c(s, '\x1f');
+            g_string_append(s, single);
+        }
+        kv->len[0] = s->len;
+        kv->joined = g_string_free(s, FALSE);
+        kv->v[0] = kv->joined;
+        kv->n = 1;
+    }
+}
+
+/* ===== Feeding ===== */
+
+static int
+process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
+{
+    struct t1071i_match m;
+    struct t1071i_pev *p = NULL;
+    struct host *h;
+    uint64_t seq = ctx->stats[T1071_STAT_RECORDS_IN];
+    int rc;
+
+    ctx->stats[T1071_STAT_EVENTS_DECODED]++;
+    if (!ev->has_timestamp_ms || ev->timestamp_ms < MIN_TS || ev->timestamp_ms > MAX_TS) {
+        ctx->stats[T1071_STAT_ERR_TIMESTAMP]++;
+        set_err(ctx, "record %" PRIu64 ": %s", seq,
+                ev->has_timestamp_ms ? "@timestamp outside 1970..9999" : "no @timestamp");
+        return T1071_E_TIMESTAMP;
+    }
+    h = host_get(ctx, event_host(ev));
+    if (!h)
+        return T1071_E_NOMEM;
+
+    if (t1071i_filter_match(ctx->cfg, ev, &m)) {
+        struct keyvals kv;
+        event_keys(ctx->cfg, ev, &kv);
+        if (kv.n == 0) {
+            ctx->stats[T1071_STAT_EVENTS_NO_KEY]++;
+        } else {
+            ctx->stats[T1071_STAT_EVENTS_MATCHED]++;
+            p = pev_new(ctx, ev, &m, kv.v, kv.len, kv.n, seq);
+            g_free(kv.joined);
+            if (!p)
+                return T1071_E_NOMEM;
+        }
+    } else {
+        ctx->stats[T1071_STAT_EVENTS_FILTERED]++;
+    }
+    ctx->stats[T1071_STAT_MALFORMED_IP] += m.malformed_ips;
+    rc = on_time(ctx, h, ev->timestamp_ms, p);
+    return rc;
+}
+
+static int
+feed_one(struct t1071_ctx *ctx, const uint8_t *buf, size_t len)
+{
+    t1071i_event *ev;
+    int rc;
+
+    ctx->stats[T1071_STAT_RECORDS_IN]++;
+    if (len > ctx->cfg->max_event_bytes) {
+        ctx->stats[T1071_STAT_ERR_TOO_LARGE]++;
+        set_err(ctx, "record %" PRIu64 ": %zu bytes, more than engine.max_event_bytes (%" PRIu32 ")",
+                ctx->stats[T1071_STAT_RECORDS_IN], len, ctx->cfg->max_event_bytes);
+        return T1071_E_TOO_LARGE;
+    }
+    ev = t1071__ecs__v1__event__unpack(NULL, len, buf);
+    if (!ev) {
+        ctx->stats[T1071_STAT_ERR_DECODE]++;
+        set_err(ctx, "record %" PRIu64 ": malformed protobuf Event",
+                ctx->stats[T1071_STAT_RECORDS_IN]);
+        return T1071_E_DECODE;
+    }
+    rc = process_event(ctx, ev);
+    t1071__ecs__v1__event__free_unpacked(ev, NULL);
+    return rc;
+}
+
+T1071_API int
+t1071_feed_event(t1071_ctx *ctx, const uint8_t *buf, size_t len)
+{
+    if (!ctx || (!buf && len))
+        return T1071_E_INVALID_ARG;
+    if (queue_full(ctx)) {
+        ctx->stats[T1071_STAT_QUEUE_FULL]++;
+        set_err(ctx, "alert queue full (%zu alerts): poll alerts, then feed again", ctx->q_n);
+        return T1071_E_QUEUE_FULL;
+    }
+    return feed_one(ctx, buf ? buf : (const uint8_t *)"", len);
+}
+
+/* Read a base-128 varint of at most 10 bytes.  Returns bytes read, 0 when
+ * the buffer ends inside it, -1 when it is malformed or over 64 bits. */
+static int
+read_varint(const uint8_t *p, size_t avail, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 10; i++) {
+        if ((size_t)i >= avail)
+            return 0;
+        if (i == 9 && p[i] > 1)
+            return -1;
+        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *out = v;
+            return i + 1;
+        }
+    }
+    return -1;
+}
+
+T1071_API int
+t1071_feed_batch(t1071_ctx *ctx, const uint8_t *buf, size_t len, size_t *consumed)
+{
+    size_t off = 0;
+
+    if (consumed)
+        *consumed = 0;
+    if (!ctx || (!buf && len))
+        return T1071_E_INVALID_ARG;
+    while (off < len) {
+        uint64_t rlen;
+        int n;
+        if (queue_full(ctx)) {
+            ctx->stats[T1071_STAT_QUEUE_FULL]++;
+            set_err(ctx, "alert queue full (%zu alerts): poll alerts, then feed the rest",
+                    ctx->q_n);
+            if (consumed)
+                *consumed = off;
+            return T1071_E_QUEUE_FULL;
+        }
+        n = read_varint(buf + off, len - off, &rlen);
+        if (n <= 0 || rlen > len - off - (size_t)n) {
+            ctx->stats[T1071_STAT_ERR_TRUNCATED]++;
+            set_err(ctx, "stream cut at byte %zu: %s", off,
+                    n < 0 ? "malformed length prefix" : "record extends past the end");
+            if (consumed)
+                *consumed = off;
+            return T1071_E_TRUNCATED;
+        }
+        {
+            int rc = feed_one(ctx, buf + off + n, (size_t)rlen);
+            /* Per-record errors are counted; the stream goes on. */
+            if (rc == T1071_E_NOMEM) {
+                if (consumed)
+                    *consumed = off + (size_t)n + (size_t)rlen;
+                return rc;
+            }
+        }
+        off += (size_t)n + (size_t)rlen;
+    }
+    if (consumed)
+        *consumed = off;
+    return T1071_OK;
+}
+
+T1071_API int
+t1071_feed_json(t1071_ctx *ctx, const char *json, size_t len)
+{
+    t1071i_event *ev = NULL;
+    char err[160];
+    int rc;
+
+    if (!ctx || (!json && len))
+        return T1071_E_INVALID_ARG;
+    if (queue_full(ctx)) {
+        ctx->stats[T1071_STAT_QUEUE_FULL]++;
+        set_err(ctx, "alert queue full (%zu alerts): poll alerts, then feed again", ctx->q_n);
+        return T1071_E_QUEUE_FULL;
+    }
+    ctx->stats[T1071_STAT_RECORDS_IN]++;
+    if (len > T1071I_JSON_MAX_BYTES) {
+        ctx->stats[T1071_STAT_ERR_TOO_LARGE]++;
+        set_err(ctx, "record %" PRIu64 ": JSON event of %zu bytes is too large",
+                ctx->stats[T1071_STAT_RECORDS_IN], len);
+        return T1071_E_TOO_LARGE;
+    }
+    err[0] = '\0';
+    rc = t1071i_ecs_json_to_event(json ? json : "", len, &ev, err, sizeof(err));
+    if (rc != T1071_OK) {
+        if (rc == T1071_E_JSON)
+            ctx->stats[T1071_STAT_ERR_JSON]++;
+        else if (rc == T1071_E_TOO_LARGE)
+            ctx->stats[T1071_STAT_ERR_TOO_LARGE]++;
+        set_err(ctx, "record %" PRIu64 ": %s", ctx->stats[T1071_STAT_RECORDS_IN], err);
+        return rc;
+    }
+    rc = process_event(ctx, ev);
+    t1071__ecs__v1__event__free_unpacked(ev, NULL);
+    return rc;
+}
+
+T1071_API int
+t1071_advance(t1071_ctx *ctx, int64_t event_time_ms)
+{
+    int rc = T1071_OK;
+
+    if (!ctx)
+        return T1071_E_INVALID_ARG;
+    if (queue_full(ctx)) {
+        ctx->stats[T1071_STAT_QUEUE_FULL]++;
+        set_err(ctx, "alert queue full (%zu alerts): poll alerts, then advance", ctx->q_n);
+        return T1071_E_QUEUE_FULL;
+    }
+    if (ctx->has_floor && event_time_ms <= ctx->floor)
+        return T1071_OK;
+    ctx->floor = event_time_ms;
+    ctx->has_floor = true;
+    for (struct host *h = ctx->hosts_first; h; h = h->next) {
+        int erc;
+        if (h->has_held && h->held_ts <= event_time_ms) {
+            /* Time has been declared past the held suspect: it is no
+             * longer in the future, run it. */
+            int64_t hts;
+            struct t1071i_pev *hp;
+            take_held(h, &hts, &hp);
+            if (hts > h->max_ts || !h->has_max) {
+                h->max_ts = hts;
+                h->has_max = true;
+            }
+            if (hp) {
+                erc = heap_push(ctx, h, hp);
+                if (erc != T1071_OK) {
+                    pev_unref(ctx, hp);
+                    rc = erc;
+                }
+            }
+        }
+        erc = release(ctx, h);
+        if (erc != T1071_OK)
+            rc = erc;
+    }
+    return rc;
+}
+
+T1071_API int
+t1071_event_shard(const uint8_t *buf, size_t len, uint32_t nshards, uint32_t *shard)
+{
+    t1071i_event *ev;
+    const char *name;
+
+    if (shard)
+        *shard = 0;
+    if (!shard || nshards == 0 || (!buf && len))
+        return T1071_E_INVALID_ARG;
+    if (len > T1071_MAX_EVENT_BYTES)
+        return T1071_E_TOO_LARGE;
+    ev = t1071__ecs__v1__event__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
+    if (!ev)
+        return T1071_E_DECODE;
+    name = event_host(ev);
+    *name ? (void)(*shard = (uint32_t)(t1071i_hash(SHARD_SEED, name, strlen(name)) % nshards))
+          : (void)(*shard = 0);
+    t1071__ecs__v1__event__free_unpacked(ev, NULL);
+    return T1071_OK;
+}
+
+/* ===== Output ===== */
+
+T1071_API int
+t1071_poll_alerts(t1071_ctx *ctx, t1071_alert_batch **out)
+{
+    struct t1071_alert_batch *b;
+
+    if (out)
+        *out = NULL;
+    if (!ctx || !out)
+        return T1071_E_INVALID_ARG;
+    if (ctx->q_n == 0)
+        return T1071_OK;
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return T1071_E_NOMEM;
+    b->json = calloc(ctx->q_n, sizeof(*b->json));
+    b->json_len = calloc(ctx->q_n, sizeof(*b->json_len));
+    if (!b->json || !b->json_len) {
+        free(b->json);
+        free(b->json_len);
+        free(b);
+        return T1071_E_NOMEM;
+    }
+    b->n = ctx->q_n;
+    b->items = ctx->queue;
+    for (size_t i = 0; i < b->n; i++)
+        mem_sub(ctx, sizeof(*b->items[i]) + b->items[i]->len);
+    ctx->queue = NULL;
+    ctx->q_n = ctx->q_cap = 0;
+    ctx->stats[T1071_STAT_ALERTS_POLLED] += b->n;
+    ctx->stats[T1071_STAT_ALERTS_QUEUED] = 0;
+    *out = b;
+    return T1071_OK;
+}
+
+T1071_API size_t
+t1071_alert_batch_count(const t1071_alert_batch *batch)
+{
+    return batch ? batch->n : 0;
+}
+
+T1071_API int
+t1071_alert_batch_get(const t1071_alert_batch *batch, size_t i, const uint8_t **data,
+                      size_t *len)
+{
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
+    if (!batch || !data || !len)
+        return T1071_E_INVALID_ARG;
+    if (i >= batch->n)
+        return T1071_E_RANGE;
+    *data = batch->items[i]->data;
+    *len = batch->items[i]->len;
+    return T1071_OK;
+}
+
+T1071_API int
+t1071_alert_batch_get_json(t1071_alert_batch *batch, size_t i, const char **json,
+                           size_t *len)
+{
+    if (json)
+        *json = NULL;
+    if (len)
+        *len = 0;
+    if (!batch || !json || !len)
+        return T1071_E_INVALID_ARG;
+    if (i >= batch->n)
+        return T1071_E_RANGE;
+    if (!batch->json[i]) {
+        int rc = t1071i_alert_render_json(batch->items[i]->data, batch->items[i]->len,
+                                          &batch->json[i], &batch->json_len[i]);
+        if (rc != T1071_OK)
+            return rc;
+    }
+    *json = batch->json[i];
+    *len = batch->json_len[i];
+    return T1071_OK;
+}
+
+T1071_API void
+t1071_alert_batch_free(t1071_alert_batch *batch)
+{
+    if (!batch)
+        return;
+    for (size_t i = 0; i < batch->n; i++) {
+        free(batch->items[i]);
+        g_free(batch->json[i]);
+    }
+    free(batch->items);
+    free(batch->json);
+    free(batch->json_len);
+    free(batch);
+}
+
+/* ===== Lifecycle ===== */
+
+T1071_API int
+t1071_init(t1071_ctx **out, const t1071_config *cfg)
+{
+    struct t1071_ctx *ctx;
+    int rc;
+
+    if (!out)
+        return T1071_E_INVALID_ARG;
+    *out = NULL;
+    ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return T1071_E_NOMEM;
+    if (cfg)
+        rc = t1071i_config_copy(cfg, &ctx->cfg);
+    else
+        rc = t1071_config_new(&ctx->cfg);
+    if (rc != T1071_OK)
+        goto fail;
+    ctx->seed = ctx->cfg->hash_seed ? ctx->cfg->hash_seed : t1071i_random_seed();
+    ctx->window = calloc(ctx->cfg->runs, sizeof(*ctx->window));
+    rc = T1071_E_NOMEM;
+    if (!ctx->window)
+        goto fail;
+    if ((rc = ht_init(&ctx->hosts, 64)) != T1071_OK || (rc = ht_init(&ctx->keys, 1024)) != T1071_OK)
+        goto fail;
+    *out = ctx;
+    return T1071_OK;
+fail:
+    t1071_free(ctx);
+    return rc;
+}
+
+T1071_API void
+t1071_free(t1071_ctx *ctx)
+{
+    struct host *h, *next;
+
+    if (!ctx)
+        return;
+    if (ctx->keys.buckets) {
+        for (size_t i = 0; i <= ctx->keys.mask; i++) {
+            struct hnode *n = ctx->keys.buckets[i];
+            while (n) {
+                struct hnode *nn = n->next;
+                key_free(ctx, (struct key *)n);
+                n = nn;
+            }
+        }
+    }
+    for (h = ctx->hosts_first; h; h = next) {
+        next = h->next;
+        for (size_t i = 0; i < h->heap_n; i++)
+            pev_unref(ctx, h->heap[i]);
+        pev_unref(ctx, h->held);
+        free(h->heap);
+        free(h);
+    }
+    for (size_t i = 0; i < ctx->q_n; i++)
+        free(ctx->queue[i]);
+    free(ctx->queue);
+    free(ctx->keys.buckets);
+    free(ctx->hosts.buckets);
+    free(ctx->window);
+    t1071_config_free(ctx->cfg);
+    free(ctx);
+}
+
+T1071_API const char *
+t1071_errmsg(const t1071_ctx *ctx)
+{
+    return ctx ? ctx->errmsg : "";
+}
+
+T1071_API int
+t1071_stats_get(const t1071_ctx *ctx, int id, uint64_t *value)
+{
+    if (value)
+        *value = 0;
+    if (!ctx || !value)
+        return T1071_E_INVALID_ARG;
+    if (id < 0 || id > T1071_STAT_MEMORY_PEAK_BYTES)
+        return T1071_E_RANGE;
+    *value = ctx->stats[id];
+    return T1071_OK;
+}

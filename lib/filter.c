@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The rule's filter, compiled: port bitmap, CIDR set over 16-byte
+ * addresses, event types, direction, category and name presence.  Evaluated
+ * like Elasticsearch's term queries (SEMANTICS §2): two-valued, and a field
+ * holding an array matches when any value does. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t1071-private.h"
+
+bool
+t1071i_parse_ip(const char *s, uint8_t out[16], bool *is_v4)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    size_t n;
+
+    if (!s)
+        return false;
+    n = strlen(s);
+    if (n == 0 || n > 45)
+        return false;
+    if (inet_pton(AF_INET, s, &a4) == 1) {
+        memset(out, 0, 10);
+        out[10] = 0xff;
+        out[11] = 0xff;
+        memcpy(out + 12, &a4, 4);
+        *is_v4 = true;
+        return true;
+    }
+    if (inet_pton(AF_INET6, s, &a6) == 1) {
+        memcpy(out, &a6, 16);
+        *is_v4 = false;
+        return true;
+    }
+    return false;
+}
+
+bool
+t1071i_parse_cidr(const char *s, struct t1071i_cidr *out)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    bool v4;
+    unsigned long prefix;
+
+    if (alen == 0 || alen >= sizeof(buf))
+        return false;
+    memcpy(buf, s, alen);
+    buf[alen] = '\0';
+    if (!t1071i_parse_ip(buf, out->addr, &v4))
+        return false;
+    if (slash) {
+        char *end;
+        const char *p = slash + 1;
+        if (*p < '0' || *p > '9')
+            return false;
+        prefix = strtoul(p, &end, 10);
+        if (*end != '\0' || prefix > (v4 ? 32u : 128u))
+            return false;
+    } else {
+        prefix = v4 ? 32 : 128;
+    }
+    out->prefix = (uint8_t)(v4 ? prefix + 96 : prefix);
+    /* Clear host bits so containment is a plain masked compare. */
+    for (unsigned bit = out->prefix; bit < 128; bit++)
+        out->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+    return true;
+}
+
+bool
+t1071i_cidr_contains(const struct t1071i_cidr *c, const uint8_t addr[16])
+{
+    unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+    if (memcmp(c->addr, addr, full) != 0)
+        return false;
+    if (rest) {
+        uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+        if ((addr[full] & mask) != c->addr[full])
+            return false;
+    }
+    return true;
+}
+
+static bool
+any_equals(char **vals, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(vals[i], want))
+            return true;
+    return false;
+}
+
+bool
+t1071i_filter_match(const struct t1071_config *cfg, const t1071i_event *ev,
+                    struct t1071i_match *m)
+{
+    bool port_ok = false, type_ok = false;
+
+    m->port = -1;
+    m->ip_index = -1;
+    m->malformed_ips = 0;
+
+    /* destination.port in (...) */
+    for (size_t i = 0; i < ev->n_destination_port; i++) {
+        if (t1071i_port_in_set(cfg, ev->destination_port[i])) {
+            m->port = ev->destination_port[i];
+            port_ok = true;
+            break;
+        }
+    }
+    if (!port_ok)
+        return false;
+
+    /* network.direction == "egress" (exact, case-sensitive) */
+    if (cfg->direction[0] && !any_equals(ev->network_direction, ev->n_network_direction,
+                                         cfg->direction))
+        return false;
+
+    /* event.type in ("connection", "start") */
+    for (size_t i = 0; i < cfg->n_event_types && !type_ok; i++)
+        type_ok = any_equals(ev->event_type, ev->n_event_type, cfg->event_types[i]);
+    if (!type_ok)
+        return false;
+
+    /* network where  =>  event.category contains "network" */
+    if (cfg->category[0] && !any_equals(ev->event_category, ev->n_event_category,
+                                        cfg->category))
+        return false;
+
+    /* process.name != null: at least one value ("" counts) */
+    if (cfg->require_process_name && ev->n_process_name == 0)
+        return false;
+
+    /* not cidrmatch(destination.ip, ...): excluded when any value is in a
+     * range; values that do not parse are treated as absent; a missing
+     * destination.ip passes. */
+    for (size_t i = 0; i < ev->n_destination_ip; i++) {
+        uint8_t addr[16];
+        bool v4;
+        if (!t1071i_parse_ip(ev->destination_ip[i], addr, &v4)) {
+            m->malformed_ips++;
+            continue;
+        }
+        for (size_t c = 0; c < cfg->n_cidrs; c++)
+            if (t1071i_cidr_contains(&cfg->cidrs[c], addr))
+                return false;
+        if (m->ip_index < 0) {
+            m->ip_index = (int)i;
+            m->ip_is_v4 = v4;
+            memcpy(m->ip, addr, 16);
+        }
+    }
+    return true;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal interfaces shared by lib/ *.c.  Never installed.  Non-static
+ * internals are prefixed t1071i_ and hidden by the symbol map. */
+#ifndef T1071_PRIVATE_H
+#define T1071_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "t1071/t1071detect.h"
+#include "ecs.pb-c.h"
+
+typedef T1071__Ecs__V1__Event t1071i_event;
+
+/* ===== ECS JSON (lib/json.c, lib/ecs-json.c) ===== */
+
+/* Limits for hostile JSON: nesting depth and one line's length. */
+#define T1071I_JSON_MAX_DEPTH 64
+#define T1071I_JSON_MAX_BYTES (4u << 20)
+
+/* Parse one ECS JSON event (nested objects as Elastic exports them; dotted
+ * keys such as "process.entity_id" at any level are accepted too) into a
+ * freshly allocated Event.  Every string and array is malloc'ed, so the
+ * result is freed with t1071__ecs__v1__event__free_unpacked(ev, NULL).
+ * Returns T1071_OK, T1071_E_JSON (errbuf says what and at which byte),
+ * T1071_E_TOO_LARGE, T1071_E_NOMEM.  A missing or unparsable @timestamp is
+ * NOT an error here (has_timestamp_ms stays false): the engine decides. */
+int t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out,
+                             char *errbuf, size_t errlen);
+
+/* Parse an ECS date: RFC 3339 / ISO 8601 ("2024-01-01T00:00:00.123Z",
+ * "+01:00" / "+0100" offsets, fractions of any length truncated to ms,
+ * "2024-01-01 00:00:00Z" with a space) into ms since the epoch.  Returns
+ * true on success.  Years 0001..9999 only. */
+bool t1071i_parse_time(const char *s, size_t n, int64_t *ms_out);
+
+/* Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars + NUL). */
+void t1071i_format_time(int64_t ms, char out[32]);
+
+#endif
+
+/* ===== Configuration (lib/config.c) ===== */
+
+#define T1071I_MAX_RUNS 1000
+#define T1071I_MAX_CIDRS 256
+#define T1071I_MAX_LIST 64          /* event types, key fields */
+#define T1071I_MAX_KEY_FIELDS 4
+#define T1071I_ERRMSG_LEN 512
+
+/* A CIDR over 16-byte addresses: IPv4 is held as IPv4-mapped IPv6
+ * (::ffff:a.b.c.d), an IPv4 /n becomes /(96+n), so "10.0.0.0/8" matches
+ * 10.x and ::ffff:10.x alike, as Elasticsearch's ip field does. */
+struct t1071i_cidr {
+    uint8_t addr[16];
+    uint8_t prefix; /* 0..128, in IPv6 bits */
+};
+
+/* Fields the join key (and a compound key) may use. */
+enum t1071i_field {
+    T1071I_F_PROCESS_ENTITY_ID = 0,
+    T1071I_F_PROCESS_NAME,
+    T1071I_F_PROCESS_EXECUTABLE,
+    T1071I_F_HOST_ID,
+    T1071I_F_HOST_NAME,
+    T1071I_F_SOURCE_IP,
+    T1071I_F_USER_NAME,
+    T1071I_F__COUNT
+};
+
+struct t1071_config {
+    /* [rule] */
+    char *name;
+    char *rule_id;
+    char *severity;
+    int32_t risk_score;
+    char *profile;
+    uint32_t runs;
+    int64_t maxspan_ms;
+    uint8_t port_bits[65536 / 8];
+    char *category;               /* "" = any category */
+    char **event_types;           /* any value equal to one of these */
+    size_t n_event_types;
+    char *direction;              /* "" = any direction */
+    bool require_process_name;
+    struct t1071i_cidr cidrs[T1071I_MAX_CIDRS];
+    size_t n_cidrs;
+    enum t1071i_field key_fields[T1071I_MAX_KEY_FIELDS];
+    size_t n_key_fields;
+    /* [engine] */
+    int64_t lateness_ms;
+    int64_t max_jump_ms;
+    uint32_t alert_queue;
+    uint32_t max_event_bytes;
+    uint64_t hash_seed;           /* 0 = draw one at init */
+    /* canonical text of every key, for t1071_config_get */
+    char **values;
+    char errmsg[T1071I_ERRMSG_LEN];
+};
+
+int t1071i_config_copy(const struct t1071_config *src, struct t1071_config **out);
+const char *t1071i_field_name(enum t1071i_field f);
+bool t1071i_port_in_set(const struct t1071_config *cfg, int64_t port);
+
+/* Parse "24h", "90s", "500ms", "7d", "15m", "0" into ms. */
+bool t1071i_parse_duration(const char *s, int64_t *ms_out);
+/* Format ms as the shortest exact duration text ("24h", "90s", "1500ms"). */
+void t1071i_format_duration(int64_t ms, char out[32]);
+
+/* ===== Addresses and the filter (lib/filter.c) ===== */
+
+/* Parse an IPv4 or IPv6 literal into 16 bytes (IPv4 as ::ffff:a.b.c.d).
+ * *is_v4 tells which syntax it was.  Returns false when it does not parse. */
+bool t1071i_parse_ip(const char *s, uint8_t out[16], bool *is_v4);
+/* Parse "a.b.c.d/n" or "x::y/n" (a bare address is /32 or /128). */
+bool t1071i_parse_cidr(const char *s, struct t1071i_cidr *out);
+bool t1071i_cidr_contains(const struct t1071i_cidr *c, const uint8_t addr[16]);
+
+/* What the filter extracts from a passing event. */
+struct t1071i_match {
+    int64_t port;          /* first destination.port value in the port set */
+    int ip_index;          /* index of the first parseable destination.ip, -1 if none */
+    bool ip_is_v4;
+    uint8_t ip[16];
+    uint32_t malformed_ips;
+};
+
+/* Evaluate the rule's filter on an event (two-valued, any-value-matches,
+ * SEMANTICS §2).  Returns true when the event passes. */
+bool t1071i_filter_match(const struct t1071_config *cfg, const t1071i_event *ev,
+                         struct t1071i_match *m);
+
+/* ===== Hashing (lib/hash.c) ===== */
+
+/* SipHash-1-3 of @p len bytes under a 128-bit key derived from @p seed. */
+uint64_t t1071i_hash(uint64_t seed, const void *data, size_t len);
+/* A seed from the OS's random source; never 0. */
+uint64_t t1071i_random_seed(void);
+
+/* ===== Engine records (lib/engine.c) ===== */
+
+/* One rule-matching event as the engine keeps it: in its host's reorder
+ * buffer, then in the ring of each key value it joins.  One allocation
+ * (struct, key pointers, strings), reference-counted because a multi-valued
+ * key shares it between rings. */
+struct t1071i_pev {
+    uint32_t refs;
+    uint32_t n_keys;
+    int64_t ts;
+    uint64_t seq;         /* arrival ordinal: ties keep arrival order */
+    int64_t port;         /* the destination.port value that matched */
+    size_t bytes;         /* size of the allocation, for memory accounting */
+    const char *id;       /* event.id, or "line:N"; never NULL */
+    const char *ip;       /* first parseable destination.ip, normalised; or NULL */
+    const char *domain;   /* destination.domain or tls.client.server_name, or NULL */
+    const char *host_name;
+    const char *host_id;
+    const char *pname;    /* first process.name value */
+    const char *exe;
+    const char **keys;    /* the key values it joins (deduplicated) */
+};
+
+/* ===== Alerts (lib/alert.c) ===== */
+
+/* Build and pack one alert for a completed sequence of @p n members (in
+ * sequence order) under key value @p key.  *out is g_malloc'ed. */
+int t1071i_alert_build(const struct t1071_config *cfg, const char *key,
+                       struct t1071i_pev *const *members, size_t n, uint64_t seqno,
+                       uint8_t **out, size_t *out_len);
+
+/* Render a packed Alert as one line of ECS JSON (g_malloc'ed, NUL-terminated). */
+int t1071i_alert_render_json(const uint8_t *pb, size_t len, char **json, size_t *json_len);
+
+/* Append @p s (length @p n) to @p out as a JSON string literal, quotes
+ * included; control characters and non-ASCII escaped as \uXXXX when
+ * @p ascii, else control characters only.  Invalid UTF-8 becomes U+FFFD. */
+struct _GString;
+void t1071i_json_append_string(struct _GString *out, const char *s, size_t n, bool ascii);

@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Beacon score quality report.
+ *
+ *   quality-report [--seed S] [--seeds N]   the table: for each generated
+ *       traffic type, events, our score and components, period and jitter,
+ *       RITA v5's score and timestamp score (worst destination for the
+ *       multi-destination browser traffic; min / max over N seeds).
+ *   quality-report --calibrate [--trials N]  the null table of the timing
+ *       component: mean and standard deviation of the best window fraction
+ *       of exponential (Poisson) intervals, per interval count and window.
+ *
+ * The generators are the ones tests/unit/test-beacon.c uses (kept in sync
+ * by hand: same names, same draws). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beacon.h"
+
+/* ===== Deterministic generator (xoshiro256**, seeded by splitmix64) ===== */
+
+struct rng {
+    uint64_t s[4];
+};
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static void
+rng_seed(struct rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t
+rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t
+rng_next(struct rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t res = rotl64(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return res;
+}
+
+/* U[0, 1) */
+static double
+rng_u(struct rng *r)
+{
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+static double
+rng_exp(struct rng *r, double mean)
+{
+    return -mean * log1p(-rng_u(r));
+}
+
+/* ===== Traffic generators ===== */
+
+enum kind {
+    K_CS,      /* sleep U[S(1-J), S] (Cobalt Strike) */
+    K_SLIVER,  /* S + U[0, J) seconds */
+    K_MYTHIC,  /* U[S(1-J), S(1+J)] */
+    K_POISSON, /* exponential gaps, mean S */
+    K_BROWSER, /* page visits at exponential gaps over many destinations */
+};
+
+struct spec {
+    const char *name;
+    enum kind kind;
+    double sleep_s;  /* S (mean gap for Poisson, mean visit gap for browser) */
+    double jitter;   /* J (fraction; seconds for Sliver) */
+    double hours;    /* active time */
+    size_t max_conn; /* stop after this many connections (0 = no limit) */
+    double keep;     /* probability a beat is seen (missed beats) */
+    int min_ok;      /* 1: target is score >= bound; 0: score <= bound */
+    double bound;
+};
+
+struct event {
+    int64_t ts_ms;
+    int64_t bytes;
+    int dest;
+};
+
+struct stream {
+    struct event *ev;
+    size_t n, cap;
+    int ndest;
+};
+
+#define T0_MS INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
+#define N_BROWSER_DEST 40
+
+static void
+push(struct stream *s, int64_t ts, int64_t bytes, int dest)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 1024;
+        s->ev = realloc(s->ev, s->cap * sizeof(*s->ev));
+        if (s->ev == NULL)
+            abort();
+    }
+    s->ev[s->n++] = (struct event){ts, bytes, dest};
+}
+
+static int
+cmp_event(const void *a, const void *b)
+{
+    const struct event *x = a, *y = b;
+    return (x->ts_ms > y->ts_ms) - (x->ts_ms < y->ts_ms);
+}
+
+/* Beacon check-in sizes: ~320 bytes, 5 % tasks of 1-50 kB. */
+static int64_t
+beacon_bytes(struct rng *r)
+{
+    if (rng_u(r) < 0.05)
+        return 1000 + (int64_t)(rng_u(r) * 49000);
+    return 320 + (int64_t)(rng_u(r) * 16);
+}
+
+/* Web-like sizes: log-uniform over 200 B .. 200 kB. */
+static int64_t
+web_bytes(struct rng *r)
+{
+    return (int64_t)(200.0 * pow(1000.0, rng_u(r)));
+}
+
+/* Network latency added to each connection: U[0, 150) ms. */
+static int64_t
+latency(struct rng *r)
+{
+    return (int64_t)(rng_u(r) * 150);
+}
+
+static void
+generate(const struct spec *sp, uint64_t seed, struct stream *s)
+{
+    struct rng r;
+    rng_seed(&r, seed);
+    s->n = 0;
+    s->ndest = 1;
+    double end = sp->hours * 3600.0;
+    double t = rng_u(&r) * 60.0; /* seconds since T0 */
+    if (sp->kind == K_BROWSER) {
+        s->ndest = N_BROWSER_DEST;
+        while (t < end) {
+            /* a page visit touches 1-4 destinations, Zipf-like popularity,
+             * each with a burst of 1-8 connections over a few seconds */
+            int nd = 1 + (int)(rng_u(&r) * 4);
+            for (int d = 0; d < nd; d++) {
+                int dest = (int)(N_BROWSER_DEST * rng_u(&r) * rng_u(&r));
+                int burst = 1 + (int)(rng_u(&r) * 8);
+                double bt = t + rng_u(&r) * 2.0;
+                for (int k = 0; k < burst; k++) {
+                    push(s, T0_MS + (int64_t)(bt * 1000.0) + latency(&r), web_bytes(&r), dest);
+                    bt += rng_exp(&r, 1.5);
+                }
+            }
+            t += rng_exp(&r, sp->sleep_s);
+        }
+        qsort(s->ev, s->n, sizeof(*s->ev), cmp_event);
+        return;
+    }
+    while (t < end && (sp->max_conn == 0 || s->n < sp->max_conn)) {
+        if (sp->keep >= 1.0 || rng_u(&r) < sp->keep) {
+            int64_t b = sp->kind == K_POISSON ? web_bytes(&r) : beacon_bytes(&r);
+            push(s, T0_MS + (int64_t)(t * 1000.0) + latency(&r), b, 0);
+        }
+        double S = sp->sleep_s, J = sp->jitter, u = rng_u(&r);
+        switch (sp->kind) {
+        case K_CS:
+            t += S * (1 - J) + u * S * J;
+            break;
+        case K_SLIVER:
+            t += S + u * J;
+            break;
+        case K_MYTHIC:
+            t += S * (1 - J) + u * 2 * S * J;
+            break;
+        default:
+            t += rng_exp(&r, S);
+            break;
+        }
+    }
+    qsort(s->ev, s->n, sizeof(*s->ev), cmp_event);
+}
+
+static const struct spec specs[] = {
+    {"CS 60s jitter 0%, 2h", K_CS, 60, 0.0, 2, 0, 1, 1, 0.8},
+    {"CS 60s jitter 20%, 2h", K_CS, 60, 0.2, 2, 0, 1, 1, 0.8},
+    {"CS 60s jitter 50%, 2h", K_CS, 60, 0.5, 2, 0, 1, 1, 0.8},
+    {"Sliver 60s + U[0,30)s, 2h", K_SLIVER, 60, 30, 2, 0, 1, 1, 0.8},
+    {"Mythic 10s +-23%, 2h", K_MYTHIC, 10, 0.23, 2, 0, 1, 1, 0.8},
+    {"CS 300s jitter 30%, 12 conns", K_CS, 300, 0.3, 24, 12, 1, 1, 0.7},
+    {"CS 60s jitter 99%, 24h", K_CS, 60, 0.99, 24, 0, 1, 1, 0.5},
+    {"CS 60s jitter 30%, half missed, 2h", K_CS, 60, 0.3, 2, 0, 0.5, 1, 0.6},
+    {"CS 60s jitter 30%, half missed, 24h", K_CS, 60, 0.3, 24, 0, 0.5, 1, 0.6},
+    {"Poisson mean 60s, 24h", K_POISSON, 60, 0, 24, 0, 1, 0, 0.3},
+    {"Poisson mean 600s, 24h", K_POISSON, 600, 0, 24, 0, 1, 0, 0.3},
+    {"Browser bursts, 40 dests, 8h", K_BROWSER, 180, 0, 8, 0, 1, 0, 0.3},
+};
+#define N_SPECS (sizeof(specs) / sizeof(specs[0]))
+
+/* ===== Scoring one stream ===== */
+
+struct result {
+    size_t events;                  /* of the scored destination */
+    struct t1071i_beacon_verdict v; /* with byte counts */
+    struct t1071i_beacon_verdict vn; /* without byte counts (Sysmon-like) */
+    double rita, rita_ts;           /* -1: RITA refuses (too few connections) */
+};
+
+/* Score every destination; keep the worst one for the spec's target (the
+ * highest score when the target is an upper bound). */
+static void
+score_stream(const struct spec *sp, const struct stream *s, struct result *res)
+{
+    struct t1071i_beacon_state *st = calloc((size_t)s->ndest, sizeof(*st));
+    struct t1071i_beacon_state *sn = calloc((size_t)s->ndest, sizeof(*sn));
+    size_t *cnt = calloc((size_t)s->ndest, sizeof(*cnt));
+    int64_t *ts = malloc((s->n + 1) * sizeof(*ts));
+    int64_t *by = malloc((s->n + 1) * sizeof(*by));
+    if (st == NULL || sn == NULL || cnt == NULL || ts == NULL || by == NULL)
+        abort();
+    for (size_t i = 0; i < s->n; i++) {
+        t1071i_beacon_observe(&st[s->ev[i].dest], s->ev[i].ts_ms, s->ev[i].bytes);
+        t1071i_beacon_observe(&sn[s->ev[i].dest], s->ev[i].ts_ms, -1);
+        cnt[s->ev[i].dest]++;
+    }
+    memset(res, 0, sizeof(*res));
+    res->rita = res->rita_ts = -1;
+    bool first = true;
+    for (int d = 0; d < s->ndest; d++) {
+        if (cnt[d] == 0)
+            continue;
+        struct t1071i_beacon_verdict v, vn;
+        t1071i_beacon_score(&st[d], &v);
+        t1071i_beacon_score(&sn[d], &vn);
+        size_t m = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->ev[i].dest != d)
+                continue;
+            /* floor division: RITA keeps whole seconds */
+            ts[m] = s->ev[i].ts_ms / 1000;
+            by[m++] = s->ev[i].bytes;
+        }
+        struct t1071i_rita_beacon rb;
+        double rita = -1, rita_ts = -1;
+        if (t1071i_rita_beacon_score(ts, by, m, T0_MS / 1000, T0_MS / 1000 + 86400, &rb) ==
+            0) {
+            rita = rb.score;
+            rita_ts = rb.ts_score;
+        }
+        double worst = sp->min_ok ? -v.score : (v.score > vn.score ? v.score : vn.score);
+        double have = sp->min_ok ? -res->v.score
+                                 : (res->v.score > res->vn.score ? res->v.score : res->vn.score);
+        if (first || worst > have) {
+            res->events = cnt[d];
+            res->v = v;
+            res->vn = vn;
+        }
+        if (rita > res->rita) {
+            res->rita = rita;
+            res->rita_ts = rita_ts;
+        }
+        first = false;
+    }
+    free(st);
+    free(sn);
+    free(cnt);
+    free(ts);
+    free(by);
+}
+
+/* ===== Calibration of the timing component's null ===== */
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int
+calibrate(long trials, uint64_t seed)
+{
+    static const int ns[] = {3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64, 96, 128};
+    struct rng r;
+    rng_seed(&r, seed);
+    double *f = malloc(sizeof(double) * (size_t)trials * T1071I_BEACON_NW);
+    if (f == NULL)
+        return 1;
+    printf("/* n, then per window W: mean, sd of the best fraction; %ld trials, seed %" PRIu64
+           " */\n",
+           trials, seed);
+    for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++) {
+        int n = ns[ni];
+        for (long t = 0; t < trials; t++) {
+            uint32_t iv[T1071I_BEACON_RING];
+            for (int i = 0; i < n; i++) {
+                double x = rng_exp(&r, 60000.0);
+                iv[i] = x < 1 ? 1 : (uint32_t)(x + 0.5);
+            }
+            struct t1071i_beacon_timing tm;
+            t1071i_beacon_timing(iv, (size_t)n, &tm);
+            for (int w = 0; w < T1071I_BEACON_NW; w++)
+                f[(size_t)w * (size_t)trials + (size_t)t] = tm.frac[w];
+        }
+        printf("    {%3d, {", n);
+        for (int w = 0; w < T1071I_BEACON_NW; w++) {
+            double *v = f + (size_t)w * (size_t)trials;
+            double m = 0, ss = 0;
+            for (long t = 0; t < trials; t++)
+                m += v[t];
+            m /= (double)trials;
+            for (long t = 0; t < trials; t++)
+                ss += (v[t] - m) * (v[t] - m);
+            printf("{%.4f, %.4f}%s", m, sqrt(ss / (double)(trials - 1)),
+                   w + 1 < T1071I_BEACON_NW ? ", " : "");
+        }
+        printf("}},\n");
+        fflush(stdout);
+    }
+    (void)cmp_dbl;
+    free(f);
+    return 0;
+}
+
+/* ===== The report ===== */
+
+static void
+print_row(const struct spec *sp, const struct result *lo, const struct result *hi, int nseeds,
+          int fails)
+{
+    const struct t1071i_beacon_verdict *v = &lo->v;
+    printf("| %-36s | %6zu | %5.3f", sp->name, lo->events, v->score);
+    if (nseeds > 1)
+        printf("-%5.3f", hi->v.score);
+    printf(" | %5.3f | %5.3f %5.3f %5.3f %5.3f | %7.1f s | %4.2f | %5.3f %5.3f | %s %s%.1f%s |\n",
+           lo->vn.score, v->timing, v->count_reg, v->size, v->persistence,
+           (double)v->period_ms / 1000.0, v->jitter, lo->rita, lo->rita_ts,
+           fails ? "FAIL" : "ok", sp->min_ok ? ">=" : "<=", sp->bound,
+           nseeds > 1 ? "" : "");
+}
+
+int
+main(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    long nseeds = 1, trials = 100000;
+    int cal = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--seeds") && i + 1 < argc)
+            nseeds = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--trials") && i + 1 < argc)
+            trials = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--calibrate"))
+            cal = 1;
+        else {
+            fprintf(stderr, "usage: quality-report [--seed S] [--seeds N] | --calibrate "
+                            "[--trials N] [--seed S]\n");
+            return 2;
+        }
+    }
+    if (cal)
+        return calibrate(trials < 2 ? 2 : trials, seed);
+    if (nseeds < 1)
+        nseeds = 1;
+
+    printf("sizeof(struct t1071i_beacon_state) = %zu bytes\n\n", sizeof(struct t1071i_beacon_state));
+    printf("| traffic | events | score | no bytes | T C S R | period | jitter | RITA total ts "
+           "| target |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
+    int bad = 0;
+    struct stream s = {0};
+    for (size_t k = 0; k < N_SPECS; k++) {
+        const struct spec *sp = &specs[k];
+        struct result first = {0}, lo = {0}, hi = {0};
+        int fails = 0;
+        for (long j = 0; j < nseeds; j++) {
+            struct result res;
+            generate(sp, seed + (uint64_t)j, &s);
+            score_stream(sp, &s, &res);
+            double sc = res.v.score < res.vn.score ? res.v.score : res.vn.score;
+            double sh = res.v.score > res.vn.score ? res.v.score : res.vn.score;
+            if (sp->min_ok ? sc < sp->bound : sh > sp->bound)
+                fails++;
+            if (j == 0)
+                first = lo = hi = res;
+            if (res.v.score < lo.v.score)
+                lo.v.score = res.v.score;
+            if (res.v.score > hi.v.score)
+                hi.v.score = res.v.score;
+        }
+        first.v.score = lo.v.score;
+        print_row(sp, &first, &hi, (int)nseeds, fails);
+        bad += fails;
+    }
+    free(s.ev);
+    return bad ? 1 : 0;
+}
