@@ -38,8 +38,6 @@ bool t1071i_parse_time(const char *s, size_t n, int64_t *ms_out);
 /* Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars + NUL). */
 void t1071i_format_time(int64_t ms, char out[32]);
 
-#endif
-
 /* ===== Configuration (lib/config.c) ===== */
 
 #define T1071I_MAX_RUNS 1000
@@ -176,3 +174,5 @@ int t1071i_alert_render_json(const uint8_t *pb, size_t len, char **json, size_t 
  * @p ascii, else control characters only.  Invalid UTF-8 becomes U+FFFD. */
 struct _GString;
 void t1071i_json_append_string(struct _GString *out, const char *s, size_t n, bool ascii);
+
+#endif /* T1071_PRIVATE_H */

@@ -24,12 +24,12 @@ rng_next(uint64_t *s)
 }
 
 static void
-iso(int64_t ms, char out[32])
+iso(int64_t ms, char out[48])
 {
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+    snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
@@ -47,7 +47,7 @@ gen_stream(FILE *out, bool ndjson, uint64_t n_events, uint32_t n_keys, uint64_t 
         uint64_t r = rng_next(&s);
         uint32_t key = (uint32_t)(r % n_keys);
         uint32_t kind = key % 10; /* 0-1 beacon, 2-4 browser, 5-7 internal, 8-9 other ports */
-        char id[32], ent[48], host[32], ip[48], ts[32];
+        char id[32], ent[48], host[32], ip[64], ts[48];
         char *category[1] = {(char *)"network"};
         char *type[1] = {(char *)(r & 0x100 ? "start" : "connection")};
         char *dir[1] = {(char *)"egress"};
