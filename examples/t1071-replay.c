@@ -255,10 +255,8 @@ feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n
                 return -1;
             continue;
         }
-        if (rc == T1071_E_NOMEM) {
-            fprintf(stderr, PROG ": %s %" PRIu64 ": out of memory\n", what, n);
-            return -1;
-        }
+        /* T1071_E_NOMEM here is engine.memory_limit at work (or a failed
+         * allocation): the event is counted as dropped, the run goes on. */
         if (rc != T1071_OK)
             report_bad(r, what, n, rc, t1071_errmsg(r->ctx));
         else

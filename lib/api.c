@@ -69,6 +69,9 @@ static const char *const stat_names[] = {
     [T1071_STAT_KEYS_EXPIRED] = "keys_expired",
     [T1071_STAT_MEMORY_BYTES] = "memory_bytes",
     [T1071_STAT_MEMORY_PEAK_BYTES] = "memory_peak_bytes",
+    [T1071_STAT_KEYS_EVICTED] = "keys_evicted",
+    [T1071_STAT_EVENTS_DROPPED_MEMORY] = "events_dropped_memory",
+    [T1071_STAT_KEY_VALUES_DROPPED] = "key_values_dropped",
 };
 
 T1071_API const char *

@@ -243,6 +243,34 @@ set_bool(struct t1071_config *cfg, const struct key_desc *d, const char *v, char
     return T1071_OK;
 }
 
+/* A byte size: "1048576", "512KiB", "64MiB", "1GiB" (0 = unlimited). */
+static int
+set_size(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+         size_t errlen)
+{
+    static const struct {
+        const char *unit;
+        uint64_t mul;
+    } units[] = {{"", 1}, {"B", 1}, {"KiB", 1024}, {"MiB", 1024 * 1024},
+                 {"GiB", UINT64_C(1024) * 1024 * 1024}};
+    char *end;
+    unsigned long long n;
+
+    if (*v < '0' || *v > '9')
+        return ERR("expected a size such as 64MiB, 1GiB or 0 (unlimited), got \"%s\"", v);
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (!strcmp(end, units[i].unit)) {
+            if (errno || n > UINT64_MAX / units[i].mul)
+                return ERR("size \"%s\" out of range", v);
+            *(uint64_t *)((char *)cfg + d->off) = n * units[i].mul;
+            return T1071_OK;
+        }
+    }
+    return ERR("expected a size such as 64MiB, 1GiB or 0 (unlimited), got \"%s\"", v);
+}
+
 static int
 set_ports(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
           size_t errlen)
@@ -299,6 +327,34 @@ set_cidrs(struct t1071_config *cfg, const struct key_desc *d, const char *v, cha
     }
     memcpy(cfg->cidrs, tmp, n * sizeof(tmp[0]));
     cfg->n_cidrs = n;
+out:
+    g_strfreev(parts);
+    return rc;
+}
+
+/* rule.home_networks: the CIDRs derive counts as "home" (lib/derive.c). */
+static int
+set_home_networks(struct t1071_config *cfg, const struct key_desc *d, const char *v,
+                  char *err, size_t errlen)
+{
+    struct t1071i_cidr tmp[T1071I_MAX_CIDRS];
+    size_t n;
+    char **parts = split_list(v, &n);
+    int rc = T1071_OK;
+
+    (void)d;
+    if (n > T1071I_MAX_CIDRS) {
+        rc = ERR("%zu CIDRs, at most %d", n, T1071I_MAX_CIDRS);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!t1071i_parse_cidr(parts[i], &tmp[i])) {
+            rc = ERR("bad CIDR \"%s\" (expected ADDRESS/PREFIX, IPv4 or IPv6)", parts[i]);
+            goto out;
+        }
+    }
+    memcpy(cfg->home_cidrs, tmp, n * sizeof(tmp[0]));
+    cfg->n_home_cidrs = n;
 out:
     g_strfreev(parts);
     return rc;
@@ -378,6 +434,9 @@ static const struct key_desc keys[] = {
     {"rule.direction", "egress", set_string, OFF(direction), 0, 256},
     {"rule.require_process_name", "true", set_bool, OFF(require_process_name), 0, 0},
     {"rule.key", "process.entity_id", set_key, 0, 0, 0},
+    {"rule.derive", "false", set_bool, OFF(derive), 0, 0},
+    {"rule.home_networks", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+     set_home_networks, 0, 0, 0},
     {"engine.lateness", "0s", set_duration, OFF(lateness_ms), 0, (uint64_t)(7 * DAY_MS)},
     {"engine.max_jump", "30d", set_duration, OFF(max_jump_ms), 60000,
      (uint64_t)(36500 * DAY_MS)},
@@ -385,6 +444,7 @@ static const struct key_desc keys[] = {
     {"engine.max_event_bytes", "65536", set_u32, OFF(max_event_bytes), 64,
      T1071_MAX_EVENT_BYTES},
     {"engine.hash_seed", "0", set_u64, OFF(hash_seed), 0, UINT64_MAX},
+    {"engine.memory_limit", "1GiB", set_size, OFF(memory_limit), 0, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -20,11 +20,31 @@
  *   - an integer field takes an integer-valued number in int64 ("443",
  *     "443.0", "4.43e2") or a string of an optional '-' and decimal digits;
  *   - a date field takes a string t1071i_parse_time accepts, or a number of
- *     ms since the epoch (integer-valued, int64). */
+ *     ms since the epoch (integer-valued, int64).
+ *
+ * Suricata EVE.  A line whose top level has the keys "event_type" and
+ * "src_ip" and no "@timestamp" is Suricata's own EVE JSON, not ECS: it is
+ * walked a second time with the EVE tree below (timestamp, src_ip,
+ * src_port, dest_ip, dest_port, proto, app_proto, community_id, host,
+ * flow.bytes_toserver / bytes_toclient, netflow.bytes, tls.sni,
+ * http.hostname, dns.rrname, event.id), then completed as Filebeat's
+ * Suricata module would: network.transport lowercased; event.kind "event",
+ * event.module "suricata", event.dataset "suricata.eve"; for event_type
+ * "flow" and "netflow" only, event.category ["network"] and event.type
+ * ["connection"], plus "end" for a "flow" record that says it ended
+ * (flow.end or flow.reason present: Suricata writes a flow record once,
+ * when the flow is done); flow_id (as written) becomes event.id when the
+ * line has no event.id.  Nothing else is invented: EVE has no direction
+ * and no process, so in the faithful profile an EVE flow never passes the
+ * rule (rule.derive fills those gaps).  Other event types (alert, dns, tls,
+ * http, ...) get no category, so the same connection is never counted
+ * twice.  Every ECS line (any line with "@timestamp") is read exactly as
+ * before. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "t1071-private.h"
 #include "json.h"
@@ -39,8 +59,12 @@ enum kind {
     K_STRS,     /* repeated string */
     K_INT,      /* optional int64 */
     K_INTS,     /* repeated int64 */
-    K_TIME      /* optional int64, a date */
+    K_TIME,     /* optional int64, a date */
+    K_EVE       /* EVE only: kept aside (off: an EVE_* slot), see eve_finish */
 };
+
+/* Slots of the EVE values kept aside. */
+enum { EVE_TYPE = 0, EVE_FLOW_ID, EVE_FLOW_ENDED };
 
 struct node {
     const char *name;
@@ -133,6 +157,62 @@ static const struct node root_kids[] = {
     NODE("user_agent", user_agent_kids),
     NODE("tls", tls_kids),
     NODE("agent", agent_kids),
+};
+
+#define EVE(nm, slot) {nm, sizeof(nm) - 1, K_EVE, slot, 0, 0, NULL}
+
+static const struct node eve_flow_kids[] = {
+    INT("bytes_toserver", source_bytes),
+    INT("bytes_toclient", destination_bytes),
+    EVE("end", EVE_FLOW_ENDED),
+    EVE("reason", EVE_FLOW_ENDED),
+};
+static const struct node eve_netflow_kids[] = {
+    INT("bytes", source_bytes),
+};
+static const struct node eve_tls_kids[] = {
+    STR("sni", tls_client_server_name),
+};
+static const struct node eve_http_kids[] = {
+    STR("hostname", destination_domain),
+};
+static const struct node eve_dns_kids[] = {
+    STR("rrname", destination_domain),
+};
+static const struct node eve_event_kids[] = {
+    STR("id", event_id),
+};
+static const struct node eve_root_kids[] = {
+    TIME("timestamp", timestamp_ms),
+    EVE("event_type", EVE_TYPE),
+    EVE("flow_id", EVE_FLOW_ID),
+    STRS("src_ip", source_ip),
+    INT("src_port", source_port),
+    STRS("dest_ip", destination_ip),
+    INTS("dest_port", destination_port),
+    STR("proto", network_transport),
+    STR("app_proto", network_protocol),
+    STR("community_id", network_community_id),
+    STR("host", host_name),
+    NODE("flow", eve_flow_kids),
+    NODE("netflow", eve_netflow_kids),
+    NODE("tls", eve_tls_kids),
+    NODE("http", eve_http_kids),
+    NODE("dns", eve_dns_kids),
+    NODE("event", eve_event_kids),
+};
+
+/* What the first walk notes about the top level, to tell EVE from ECS. */
+struct top_keys {
+    bool timestamp;  /* "@timestamp" */
+    bool event_type; /* "event_type" */
+    bool src_ip;     /* "src_ip" */
+};
+
+/* The EVE values kept aside until the walk ends. */
+struct eve_side {
+    char *slot_text[2]; /* EVE_TYPE, EVE_FLOW_ID: decoded text (malloc'ed) */
+    bool ended;         /* EVE_FLOW_ENDED seen with a non-null value */
 };
 
 /* Longest key worth decoding when it holds escapes: longer ones cannot
@@ -404,10 +484,55 @@ map_field(struct t1071i_json_reader *r, event_t *ev, const struct node *f)
     return k == 0 ? T1071_OK : T1071_E_JSON;
 }
 
-/* Walk the object that comes next, whose keys are looked up from @p kids.
- * Recursion follows the field tree only, so it is at most 3 deep. */
+/* Keep an EVE value aside: the text of a scalar for EVE_TYPE and
+ * EVE_FLOW_ID, presence of a non-null scalar for EVE_FLOW_ENDED.  Objects,
+ * arrays and null leave the slot absent (the last occurrence wins). */
 static int
-map_object(struct t1071i_json_reader *r, event_t *ev, const struct node *kids, size_t nkids)
+map_eve(struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
+{
+    struct t1071i_json_scalar sc;
+    enum t1071i_json_type t = t1071i_json_peek(r);
+
+    if (t == T1071I_JSON_ERROR)
+        return T1071_E_JSON;
+    if (slot == EVE_FLOW_ENDED)
+        eve->ended = false;
+    else {
+        free(eve->slot_text[slot]);
+        eve->slot_text[slot] = NULL;
+    }
+    if (t == T1071I_JSON_OBJECT || t == T1071I_JSON_ARRAY)
+        return t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON;
+    if (!t1071i_json_scalar(r, &sc))
+        return T1071_E_JSON;
+    if (sc.type == T1071I_JSON_NULL)
+        return T1071_OK;
+    if (slot == EVE_FLOW_ENDED) {
+        eve->ended = true;
+        return T1071_OK;
+    }
+    eve->slot_text[slot] = scalar_text(&sc);
+    return eve->slot_text[slot] ? T1071_OK : T1071_E_NOMEM;
+}
+
+static void
+note_top_key(struct top_keys *top, const char *k, size_t n)
+{
+    if (n == 10 && !memcmp(k, "@timestamp", 10))
+        top->timestamp = true;
+    else if (n == 10 && !memcmp(k, "event_type", 10))
+        top->event_type = true;
+    else if (n == 6 && !memcmp(k, "src_ip", 6))
+        top->src_ip = true;
+}
+
+/* Walk the object that comes next, whose keys are looked up from @p kids.
+ * Recursion follows the field tree only, so it is at most 3 deep.  @p top
+ * (top level of the first walk only) notes the keys that tell EVE from
+ * ECS; @p eve (EVE walk only) receives the K_EVE values. */
+static int
+map_object(struct t1071i_json_reader *r, event_t *ev, const struct node *kids, size_t nkids,
+           struct top_keys *top, struct eve_side *eve)
 {
     struct t1071i_json_scalar key;
     bool first = true;
@@ -420,20 +545,28 @@ map_object(struct t1071i_json_reader *r, event_t *ev, const struct node *kids, s
 
         if (!(key.flags & (T1071I_JSON_STR_ESCAPE | T1071I_JSON_STR_HIGH))) {
             hit = lookup(kids, nkids, key.text, key.len);
+            if (top)
+                note_top_key(top, key.text, key.len);
         } else if (key.flags & T1071I_JSON_STR_ESCAPE) {
             char buf[KEY_MAX];
             size_t n = t1071i_json_string_decode(&key, buf, sizeof(buf));
 
-            if (n <= sizeof(buf))
+            if (n <= sizeof(buf)) {
                 hit = lookup(kids, nkids, buf, n);
+                if (top)
+                    note_top_key(top, buf, n);
+            }
         }
         /* else: raw non-ASCII bytes never name a field. */
         if (!hit)
             rc = t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON;
+        else if (hit->kind == K_EVE)
+            rc = eve ? map_eve(r, eve, hit->off)
+                     : (t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON);
         else if (hit->kind != K_NODE)
             rc = map_field(r, ev, hit);
         else if (t1071i_json_peek(r) == T1071I_JSON_OBJECT)
-            rc = map_object(r, ev, hit->kids, hit->nkids);
+            rc = map_object(r, ev, hit->kids, hit->nkids, NULL, eve);
         else
             rc = t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON;
     }
@@ -442,11 +575,111 @@ map_object(struct t1071i_json_reader *r, event_t *ev, const struct node *kids, s
     return k == 0 ? T1071_OK : T1071_E_JSON;
 }
 
+/* Set a repeated string field to @p n static values (copied). */
+static int
+set_strs(char ***arr, size_t *count, const char *const *vals, size_t n)
+{
+    char **a = calloc(n, sizeof(char *));
+
+    if (!a)
+        return T1071_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        a[i] = dup_bytes(vals[i], strlen(vals[i]));
+        if (!a[i]) {
+            for (size_t j = 0; j < i; j++)
+                free(a[j]);
+            free(a);
+            return T1071_E_NOMEM;
+        }
+    }
+    for (size_t i = 0; i < *count; i++)
+        free((*arr)[i]);
+    free(*arr);
+    *arr = a;
+    *count = n;
+    return T1071_OK;
+}
+
+static int
+set_str(char **slot, const char *v)
+{
+    char *d = dup_bytes(v, strlen(v));
+
+    if (!d)
+        return T1071_E_NOMEM;
+    free(*slot);
+    *slot = d;
+    return T1071_OK;
+}
+
+/* Complete an EVE event from what the walk kept aside (see the top). */
+static int
+eve_finish(event_t *ev, struct eve_side *eve)
+{
+    static const char *const network[] = {"network"};
+    static const char *const conn_end[] = {"connection", "end"};
+    const char *type = eve->slot_text[EVE_TYPE];
+    int rc = T1071_OK;
+
+    if (ev->network_transport)
+        for (char *p = ev->network_transport; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    if (rc == T1071_OK)
+        rc = set_str(&ev->event_kind, "event");
+    if (rc == T1071_OK)
+        rc = set_str(&ev->event_module, "suricata");
+    if (rc == T1071_OK)
+        rc = set_str(&ev->event_dataset, "suricata.eve");
+    if (rc == T1071_OK && type && (!strcasecmp(type, "flow") || !strcasecmp(type, "netflow"))) {
+        bool end = !strcasecmp(type, "flow") && eve->ended;
+
+        rc = set_strs(&ev->event_category, &ev->n_event_category, network, 1);
+        if (rc == T1071_OK)
+            rc = set_strs(&ev->event_type, &ev->n_event_type, conn_end, end ? 2 : 1);
+    }
+    if (rc == T1071_OK && !ev->event_id && eve->slot_text[EVE_FLOW_ID]) {
+        ev->event_id = eve->slot_text[EVE_FLOW_ID];
+        eve->slot_text[EVE_FLOW_ID] = NULL;
+    }
+    return rc;
+}
+
+/* Walk the whole text as Suricata EVE into a fresh event (*evp is freed
+ * and replaced).  The text was validated by the first walk. */
+static int
+map_eve_line(struct t1071i_json_reader *r, const char *json, size_t len, event_t **evp)
+{
+    struct eve_side eve = {{NULL, NULL}, false};
+    event_t *ev = malloc(sizeof(*ev));
+    int rc;
+
+    if (!ev)
+        return T1071_E_NOMEM;
+    t1071__ecs__v1__event__init(ev);
+    t1071__ecs__v1__event__free_unpacked(*evp, NULL);
+    *evp = ev;
+    t1071i_json_init(r, json, len);
+    if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
+        r->p += 3;
+    if (t1071i_json_peek(r) != T1071I_JSON_OBJECT)
+        rc = T1071_E_JSON;
+    else
+        rc = map_object(r, ev, eve_root_kids, sizeof(eve_root_kids) / sizeof(eve_root_kids[0]),
+                        NULL, &eve);
+    if (rc == T1071_OK)
+        rc = eve_finish(ev, &eve);
+    free(eve.slot_text[0]);
+    free(eve.slot_text[1]);
+    return rc;
+}
+
 int
 t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char *errbuf,
                          size_t errlen)
 {
     struct t1071i_json_reader r;
+    struct top_keys top = {false, false, false};
     event_t *ev = NULL;
     int rc;
 
@@ -478,9 +711,11 @@ t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char 
         rc = T1071_E_JSON;
         goto out;
     }
-    rc = map_object(&r, ev, root_kids, sizeof(root_kids) / sizeof(root_kids[0]));
+    rc = map_object(&r, ev, root_kids, sizeof(root_kids) / sizeof(root_kids[0]), &top, NULL);
     if (rc == T1071_OK && !t1071i_json_finish(&r))
         rc = T1071_E_JSON;
+    if (rc == T1071_OK && top.event_type && top.src_ip && !top.timestamp)
+        rc = map_eve_line(&r, json, len, &ev);
 
 out:
     if (rc == T1071_OK) {

@@ -123,7 +123,10 @@ struct host {
 struct key {
     struct hnode node;
     struct host *host;
-    struct key *prev, *next;
+    struct key *prev, *next;    /* host list, by last event time (expiry) */
+    struct key *gprev, *gnext;  /* global eviction list of its tier */
+    unsigned tier;              /* 0: at most one member (cold), 1: more */
+    bool proven;                /* re-created after eviction: recurrent */
     int64_t last_ts;
     uint32_t head, count;       /* ring of the last runs-1 members */
     struct t1071i_pev **ring;
@@ -135,16 +138,31 @@ struct qalert {
     uint8_t data[];
 };
 
+/* Eviction tiers: a flood of one-event junk keys churns tier 0 and never
+ * pushes out a key holding a partial sequence (tier 1). */
+struct tier {
+    struct key *head, *tail;    /* least recently used first */
+};
+
+/* Hashes of recently evicted keys (direct-mapped, lossy).  A key that comes
+ * back after eviction is recurrent, like a beacon, unlike one-shot junk:
+ * it goes straight to the protected tier (2Q's ghost list). */
+#define GHOSTS 8192
+
 struct t1071_ctx {
     struct t1071_config *cfg;
+    struct tier tiers[2];
+    uint64_t *ghosts;
     uint64_t seed;
     struct htable hosts, keys;
     struct host *hosts_first, *hosts_last;
-    int64_t floor;              /* t1071_advance(): nothing at or before may come */
+    int64_t floor;              /* t1071_advance(): nothing older may come */
     bool has_floor;
+    int64_t global_max;         /* newest admitted timestamp of any host */
+    bool has_global_max;
     struct qalert **queue;
     size_t q_n, q_cap;
-    uint64_t stats[T1071_STAT_MEMORY_PEAK_BYTES + 1];
+    uint64_t stats[T1071I_STAT_COUNT];
     char errmsg[256];
     struct t1071i_pev **window;  /* scratch: one sequence's members */
 };
@@ -181,6 +199,8 @@ set_err(struct t1071_ctx *ctx, const char *fmt, ...)
     vsnprintf(ctx->errmsg, sizeof(ctx->errmsg), fmt, ap);
     va_end(ap);
 }
+
+static bool make_room(struct t1071_ctx *ctx, size_t need);
 
 /* ===== Pending events ===== */
 
@@ -289,6 +309,8 @@ host_get(struct t1071_ctx *ctx, const char *name)
 
     if (n)
         return (struct host *)n;
+    if (!make_room(ctx, sizeof(*host) + len + 1))
+        return NULL;
     host = calloc(1, sizeof(*host) + len + 1);
     if (!host)
         return NULL;
@@ -320,7 +342,9 @@ heap_push(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *p)
 
     if (h->heap_n == h->heap_cap) {
         size_t nc = h->heap_cap ? h->heap_cap * 2 : 16;
-        struct t1071i_pev **nh = realloc(h->heap, nc * sizeof(*nh));
+        struct t1071i_pev **nh;
+        (void)make_room(ctx, (nc - h->heap_cap) * sizeof(*nh));
+        nh = realloc(h->heap, nc * sizeof(*nh));
         if (!nh)
             return T1071_E_NOMEM;
         mem_add(ctx, (nc - h->heap_cap) * sizeof(*nh));
@@ -391,6 +415,38 @@ lru_append(struct host *h, struct key *k)
     h->lru_tail = k;
 }
 
+static void
+tier_unlink(struct t1071_ctx *ctx, struct key *k)
+{
+    struct tier *t = &ctx->tiers[k->tier];
+
+    if (k->gprev)
+        k->gprev->gnext = k->gnext;
+    else
+        t->head = k->gnext;
+    if (k->gnext)
+        k->gnext->gprev = k->gprev;
+    else
+        t->tail = k->gprev;
+    k->gprev = k->gnext = NULL;
+}
+
+static void
+tier_append(struct t1071_ctx *ctx, struct key *k)
+{
+    struct tier *t;
+
+    k->tier = k->count > 1 || k->proven ? 1 : 0;
+    t = &ctx->tiers[k->tier];
+    k->gprev = t->tail;
+    k->gnext = NULL;
+    if (t->tail)
+        t->tail->gnext = k;
+    else
+        t->head = k;
+    t->tail = k;
+}
+
 static size_t
 ring_cap(const struct t1071_ctx *ctx)
 {
@@ -402,12 +458,45 @@ key_free(struct t1071_ctx *ctx, struct key *k)
 {
     size_t cap = ring_cap(ctx);
 
+    tier_unlink(ctx, k);
     for (uint32_t i = 0; i < k->count; i++)
         pev_unref(ctx, k->ring[(k->head + i) % cap]);
     mem_sub(ctx, sizeof(*k) + k->node.len + 1 + cap * sizeof(*k->ring));
     free(k->ring);
     free(k);
     ctx->stats[T1071_STAT_KEYS]--;
+}
+
+/* Unlink and free a key: expiry and eviction. */
+static void
+key_drop(struct t1071_ctx *ctx, struct key *k)
+{
+    lru_unlink(k->host, k);
+    ht_remove(&ctx->keys, &k->node);
+    key_free(ctx, k);
+}
+
+/* Memory budget (engine.memory_limit): evict keys until @p need more
+ * bytes fit: cold ones (at most one member) first, newest first, then
+ * the least recently used of the rest.
+ * Returns false when nothing is left to evict. */
+static bool
+make_room(struct t1071_ctx *ctx, size_t need)
+{
+    uint64_t limit = ctx->cfg->memory_limit;
+
+    while (limit && ctx->stats[T1071_STAT_MEMORY_BYTES] + need > limit) {
+        /* Cold keys newest first: a flood of one-shot keys then churns
+         * only itself, and keys that were there before it (an implant
+         * after its first beat) stay.  Then the least recently used. */
+        struct key *k = ctx->tiers[0].tail ? ctx->tiers[0].tail : ctx->tiers[1].head;
+        if (!k)
+            return false;
+        ctx->ghosts[k->node.hash & (GHOSTS - 1)] = k->node.hash;
+        key_drop(ctx, k);
+        ctx->stats[T1071_STAT_KEYS_EVICTED]++;
+    }
+    return true;
 }
 
 static struct key *
@@ -429,6 +518,8 @@ key_get(struct t1071_ctx *ctx, const char *value, struct host *host)
         }
         return k;
     }
+    if (!make_room(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring)))
+        return NULL;
     k = calloc(1, sizeof(*k) + len + 1);
     if (!k)
         return NULL;
@@ -444,8 +535,10 @@ key_get(struct t1071_ctx *ctx, const char *value, struct host *host)
     k->node.str = k->value;
     k->node.len = len;
     k->host = host;
+    k->proven = ctx->ghosts[h & (GHOSTS - 1)] == h;
     ht_insert(&ctx->keys, &k->node);
     lru_append(host, k);
+    tier_append(ctx, k);
     ctx->stats[T1071_STAT_KEYS]++;
     mem_add(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring));
     return k;
@@ -466,6 +559,8 @@ queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
         ctx->queue = nq;
         ctx->q_cap = nc;
     }
+    /* Alerts are never dropped for the budget: keys make way for them. */
+    (void)make_room(ctx, sizeof(*q) + len);
     q = malloc(sizeof(*q) + len);
     if (!q)
         return T1071_E_NOMEM;
@@ -517,6 +612,7 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
     for (uint32_t i = 0; i < p->n_keys; i++) {
         struct key *k = key_get(ctx, p->keys[i], host);
         if (!k) {
+            ctx->stats[T1071_STAT_EVENTS_DROPPED_MEMORY]++;
             rc = T1071_E_NOMEM;
             continue;
         }
@@ -544,6 +640,8 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
         k->last_ts = p->ts;
         lru_unlink(k->host, k);
         lru_append(k->host, k);
+        tier_unlink(ctx, k);
+        tier_append(ctx, k);
     }
     return rc;
 }
@@ -588,10 +686,7 @@ release(struct t1071_ctx *ctx, struct host *h)
     if (w > INT64_MIN + ctx->cfg->maxspan_ms) {
         int64_t horizon = w - ctx->cfg->maxspan_ms;
         while (h->lru_head && h->lru_head->last_ts < horizon) {
-            struct key *k = h->lru_head;
-            lru_unlink(h, k);
-            ht_remove(&ctx->keys, &k->node);
-            key_free(ctx, k);
+            key_drop(ctx, h->lru_head);
             ctx->stats[T1071_STAT_KEYS_EXPIRED]++;
         }
     }
@@ -614,6 +709,10 @@ admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
     if (!h->has_max || ts > h->max_ts) {
         h->max_ts = ts;
         h->has_max = true;
+    }
+    if (!ctx->has_global_max || ts > ctx->global_max) {
+        ctx->global_max = ts;
+        ctx->has_global_max = true;
     }
     if (p) {
         rc = heap_push(ctx, h, p);
@@ -639,8 +738,12 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
 {
     int64_t jump = ctx->cfg->max_jump_ms;
     int rc;
+    /* The reference clock: the host's own; for a host's first event, the
+     * other hosts' (so a forged first event cannot blind a new host). */
+    bool has_ref = h->has_max || ctx->has_global_max;
+    int64_t ref = h->has_max ? h->max_ts : ctx->global_max;
 
-    if (h->has_max && ts - h->max_ts > jump) {
+    if (has_ref && ts - ref > jump) {
         ctx->stats[T1071_STAT_EVENTS_SUSPECT]++;
         if (h->has_held && (ts > h->held_ts ? ts - h->held_ts : h->held_ts - ts) <= jump) {
             /* A second event near the first: the host's clock really
@@ -671,7 +774,7 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
         return T1071_OK;
     }
     rc = admit(ctx, h, ts, p);
-    if (h->has_held && h->held_ts - h->max_ts <= jump) {
+    if (h->has_held && h->has_max && h->held_ts - h->max_ts <= jump) {
         int64_t hts;
         struct t1071i_pev *hp;
         take_held(h, &hts, &hp);
@@ -691,6 +794,7 @@ struct keyvals {
     const char *v[MAX_KEY_VALUES];
     size_t len[MAX_KEY_VALUES];
     char *joined; /* compound keys: owned */
+    size_t dropped; /* distinct values past MAX_KEY_VALUES */
 };
 
 static void
@@ -738,6 +842,7 @@ static void
 event_keys(const struct t1071_config *cfg, const t1071i_event *ev, struct keyvals *kv)
 {
     kv->n = 0;
+    kv->dropped = 0;
     kv->joined = NULL;
     if (cfg->n_key_fields == 1) {
         char *const *vals;
@@ -750,15 +855,19 @@ event_keys(const struct t1071_config *cfg, const t1071i_event *ev, struct keyval
             kv->n = 1;
             return;
         }
-        for (size_t i = 0; i < n && kv->n < MAX_KEY_VALUES; i++) {
+        for (size_t i = 0; i < n; i++) {
             size_t len = strlen(vals[i]);
             bool dup = false;
             for (size_t j = 0; j < kv->n && !dup; j++)
                 dup = kv->len[j] == len && !memcmp(kv->v[j], vals[i], len);
-            if (!dup) {
-                kv->v[kv->n] = vals[i];
-                kv->len[kv->n++] = len;
+            if (dup)
+                continue;
+            if (kv->n == MAX_KEY_VALUES) {
+                kv->dropped++;
+                continue;
             }
+            kv->v[kv->n] = vals[i];
+            kv->len[kv->n++] = len;
         }
         return;
     }
@@ -811,10 +920,17 @@ process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
     if (t1071i_filter_match(ctx->cfg, ev, &m)) {
         struct keyvals kv;
         event_keys(ctx->cfg, ev, &kv);
+        ctx->stats[T1071_STAT_KEY_VALUES_DROPPED] += kv.dropped;
         if (kv.n == 0) {
             ctx->stats[T1071_STAT_EVENTS_NO_KEY]++;
         } else {
             ctx->stats[T1071_STAT_EVENTS_MATCHED]++;
+            if (!make_room(ctx, 512)) {
+                g_free(kv.joined);
+                ctx->stats[T1071_STAT_EVENTS_DROPPED_MEMORY]++;
+                set_err(ctx, "record %" PRIu64 ": engine.memory_limit reached", seq);
+                return T1071_E_NOMEM;
+            }
             p = pev_new(ctx, ev, &m, kv.v, kv.len, kv.n, seq);
             g_free(kv.joined);
             if (!p)
@@ -955,6 +1071,14 @@ t1071_feed_json(t1071_ctx *ctx, const char *json, size_t len)
     }
     err[0] = '\0';
     rc = t1071i_ecs_json_to_event(json ? json : "", len, &ev, err, sizeof(err));
+    if (rc == T1071_OK && t1071__ecs__v1__event__get_packed_size(ev) > ctx->cfg->max_event_bytes) {
+        /* Same limit as the protobuf path: the event as it would be encoded. */
+        snprintf(err, sizeof(err), "event encodes to more than engine.max_event_bytes (%" PRIu32 ")",
+                 ctx->cfg->max_event_bytes);
+        t1071__ecs__v1__event__free_unpacked(ev, NULL);
+        ev = NULL;
+        rc = T1071_E_TOO_LARGE;
+    }
     if (rc != T1071_OK) {
         if (rc == T1071_E_JSON)
             ctx->stats[T1071_STAT_ERR_JSON]++;
@@ -1152,9 +1276,11 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
         goto fail;
     ctx->seed = ctx->cfg->hash_seed ? ctx->cfg->hash_seed : t1071i_random_seed();
     ctx->window = calloc(ctx->cfg->runs, sizeof(*ctx->window));
+    ctx->ghosts = calloc(GHOSTS, sizeof(*ctx->ghosts));
     rc = T1071_E_NOMEM;
-    if (!ctx->window)
+    if (!ctx->window || !ctx->ghosts)
         goto fail;
+    mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
     if ((rc = ht_init(&ctx->hosts, 64)) != T1071_OK || (rc = ht_init(&ctx->keys, 1024)) != T1071_OK)
         goto fail;
     *out = ctx;
@@ -1195,6 +1321,7 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->keys.buckets);
     free(ctx->hosts.buckets);
     free(ctx->window);
+    free(ctx->ghosts);
     t1071_config_free(ctx->cfg);
     free(ctx);
 }
@@ -1212,7 +1339,7 @@ t1071_stats_get(const t1071_ctx *ctx, int id, uint64_t *value)
         *value = 0;
     if (!ctx || !value)
         return T1071_E_INVALID_ARG;
-    if (id < 0 || id > T1071_STAT_MEMORY_PEAK_BYTES)
+    if (id < 0 || id >= T1071I_STAT_COUNT)
         return T1071_E_RANGE;
     *value = ctx->stats[id];
     return T1071_OK;

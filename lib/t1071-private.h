@@ -13,6 +13,8 @@
 
 typedef T1071__Ecs__V1__Event t1071i_event;
 
+#define T1071I_STAT_COUNT (T1071_STAT_KEY_VALUES_DROPPED + 1)
+
 /* ===== ECS JSON (lib/json.c, lib/ecs-json.c) ===== */
 
 /* Limits for hostile JSON: nesting depth and one line's length. */
@@ -85,12 +87,16 @@ struct t1071_config {
     size_t n_cidrs;
     enum t1071i_field key_fields[T1071I_MAX_KEY_FIELDS];
     size_t n_key_fields;
+    bool derive;                  /* rule.derive: fill gaps (lib/derive.c) */
+    struct t1071i_cidr home_cidrs[T1071I_MAX_CIDRS]; /* rule.home_networks */
+    size_t n_home_cidrs;
     /* [engine] */
     int64_t lateness_ms;
     int64_t max_jump_ms;
     uint32_t alert_queue;
     uint32_t max_event_bytes;
     uint64_t hash_seed;           /* 0 = draw one at init */
+    uint64_t memory_limit;        /* bytes of state; 0 = unlimited */
     /* canonical text of every key, for t1071_config_get */
     char **values;
     char errmsg[T1071I_ERRMSG_LEN];
@@ -174,5 +180,35 @@ int t1071i_alert_render_json(const uint8_t *pb, size_t len, char **json, size_t 
  * @p ascii, else control characters only.  Invalid UTF-8 becomes U+FFFD. */
 struct _GString;
 void t1071i_json_append_string(struct _GString *out, const char *s, size_t n, bool ascii);
+
+/* ===== Derive (lib/derive.c) ===== */
+
+/* The value derive gives process.name for a process-less flow. */
+#define T1071I_DERIVED_PROCESS_NAME "unknown"
+
+/* Fill the gaps of an event when rule.derive is on (README "Sources and the
+ * derive option"); a no-op when it is off.  In order:
+ *   1. process.entity_id absent and process.pid present:
+ *      "derived:<host.id, else host.name, else empty>:<pid>[:<process.start ms>]";
+ *   2. network.direction absent, or holding perimeter values: "outbound" ->
+ *      "egress", "inbound" -> "ingress"; "internal", "external", "unknown"
+ *      and absent -> from the address classes of the first parseable
+ *      source.ip and destination.ip against rule.home_networks (source home
+ *      and destination not: egress; the reverse: ingress; both: internal;
+ *      neither: external).  "egress" / "ingress" and any other value are
+ *      kept as they are;
+ *   3. process.entity_id still absent (no pid): the flow key
+ *      "flow:<first parseable source.ip, as written>", and then, when
+ *      process.name is absent, process.name = T1071I_DERIVED_PROCESS_NAME.
+ * Every string and array it sets is malloc'ed and replaces (and frees) what
+ * it replaces, so the event is still freed with
+ * t1071__ecs__v1__event__free_unpacked(ev, NULL).  Returns T1071_OK or
+ * T1071_E_NOMEM (the event is then left valid, perhaps partly derived). */
+int t1071i_derive(const struct t1071_config *cfg, t1071i_event *ev);
+
+/* The address class derive uses: 1 when @p ip (text) parses and lies in
+ * rule.home_networks, 0 when it parses and does not, -1 when it does not
+ * parse. */
+int t1071i_derive_is_home(const struct t1071_config *cfg, const char *ip);
 
 #endif /* T1071_PRIVATE_H */

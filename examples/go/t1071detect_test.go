@@ -653,7 +653,8 @@ func TestStats(t *testing.T) {
 		"errors_timestamp", "malformed_ips", "events_late", "events_suspect_future",
 		"events_suspect_dropped", "queue_full_refusals", "alerts_emitted", "alerts_polled",
 		"alerts_queued", "keys_tracked", "hosts_tracked", "events_buffered", "keys_expired",
-		"memory_bytes", "memory_peak_bytes"}
+		"memory_bytes", "memory_peak_bytes", "keys_evicted", "events_dropped_memory",
+		"key_values_dropped"}
 	if len(names) < len(pinned) || !reflect.DeepEqual(names[:len(pinned)], pinned) {
 		t.Fatalf("stat names %v", names)
 	}

@@ -238,8 +238,9 @@ T1071_API int t1071_feed_batch(t1071_ctx *ctx, const uint8_t *buf, size_t len,
 T1071_API int t1071_feed_json(t1071_ctx *ctx, const char *json, size_t len);
 
 /**
- * Declare that no event at or before @p event_time_ms will come from any
- * host: every buffered event up to it runs (idle flush).  INT64_MAX flushes
+ * Declare that no event older than @p event_time_ms will come from any
+ * host: every buffered event at or before it runs (idle flush); later
+ * events older than it are late.  INT64_MAX flushes
  * everything (end of input).  Never moves time backwards.
  * @return T1071_OK; T1071_E_QUEUE_FULL (nothing done: poll first);
  *         T1071_E_INVALID_ARG.
@@ -351,7 +352,10 @@ enum t1071_stat {
     T1071_STAT_EVENTS_BUFFERED,     /**< gauge: events waiting in reorder buffers */
     T1071_STAT_KEYS_EXPIRED,        /**< keys freed after falling out of maxspan */
     T1071_STAT_MEMORY_BYTES,        /**< gauge: bytes of state held */
-    T1071_STAT_MEMORY_PEAK_BYTES    /**< gauge: highest memory_bytes so far */
+    T1071_STAT_MEMORY_PEAK_BYTES,   /**< gauge: highest memory_bytes so far */
+    T1071_STAT_KEYS_EVICTED,        /**< keys evicted at engine.memory_limit (cold keys first) */
+    T1071_STAT_EVENTS_DROPPED_MEMORY, /**< events dropped: nothing left to evict at the limit */
+    T1071_STAT_KEY_VALUES_DROPPED   /**< key values past the 64 one event may join */
 };
 
 /**

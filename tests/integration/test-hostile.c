@@ -689,6 +689,43 @@ test_hostile_oversize_json_returns_too_large(void **state)
     t1071_free(ctx);
 }
 
+/* NDJSON and protobuf input give the same result (t1071_feed_json: "same
+ * semantics and statuses as t1071_feed_event()"): an event whose encoding
+ * exceeds engine.max_event_bytes is refused on both paths alike. */
+static void
+test_hostile_large_event_same_status_json_and_protobuf(void **state)
+{
+    t1071_ctx *json_ctx = tu_ctx_new(NULL), *pb_ctx = tu_ctx_new(NULL);
+    struct tu_buf line = {0};
+    t1071_buffer *buf = NULL;
+    int rc_json, rc_pb;
+
+    (void)state;
+    tu_buf_puts(&line, "{\"@timestamp\":\"2024-01-01T00:00:00Z\",\"event\":{\"id\":\"big\","
+                       "\"category\":[\"network\"],\"type\":[\"start\"]},"
+                       "\"network\":{\"direction\":\"egress\"},"
+                       "\"destination\":{\"ip\":\"203.0.113.5\",\"port\":443},"
+                       "\"process\":{\"name\":\"x\",\"entity_id\":\"BIG\"},\"url\":{\"full\":\"");
+    for (int i = 0; i < 100000; i++)
+        tu_buf_puts(&line, "u");
+    tu_buf_puts(&line, "\"}}");
+    assert_int_equal(t1071_event_from_json(line.data, line.len, 1, &buf), T1071_OK);
+    assert_true(t1071_buffer_size(buf) > 65536);
+    rc_pb = t1071_feed_event(pb_ctx, t1071_buffer_data(buf), t1071_buffer_size(buf));
+    rc_json = t1071_feed_json(json_ctx, line.data, line.len);
+    assert_int_equal(rc_pb, T1071_E_TOO_LARGE);
+    if (rc_json != rc_pb)
+        fail_msg("a %zu-byte event (%zu bytes as JSON): t1071_feed_event gives %s, "
+                 "t1071_feed_json gives %s",
+                 t1071_buffer_size(buf), line.len, t1071_strerror(rc_pb), t1071_strerror(rc_json));
+    assert_int_equal(tu_stat(json_ctx, T1071_STAT_ERR_TOO_LARGE),
+                     tu_stat(pb_ctx, T1071_STAT_ERR_TOO_LARGE));
+    t1071_buffer_free(buf);
+    tu_buf_free(&line);
+    t1071_free(json_ctx);
+    t1071_free(pb_ctx);
+}
+
 int
 main(void)
 {
@@ -700,6 +737,7 @@ main(void)
         cmocka_unit_test(test_hostile_oversize_event_returns_too_large),
         cmocka_unit_test(test_hostile_oversize_record_in_batch_skipped_stream_goes_on),
         cmocka_unit_test(test_hostile_oversize_json_returns_too_large),
+        cmocka_unit_test(test_hostile_large_event_same_status_json_and_protobuf),
     };
 
     return cmocka_run_group_tests_name("hostile", tests, NULL, NULL);

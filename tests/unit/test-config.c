@@ -624,7 +624,7 @@ test_config_free_null_is_noop(void **state)
 }
 
 static void
-test_field_name_known_and_unknown(void **state)
+test_field_name_unknown_field_returns_question_mark(void **state)
 {
     (void)state;
     assert_string_equal(t1071i_field_name(T1071I_F_PROCESS_ENTITY_ID), "process.entity_id");
@@ -664,7 +664,7 @@ main(void)
         T(test_config_load_file_reads_values_and_names_file_on_error),
         T(test_config_copy_is_independent),
         cmocka_unit_test(test_config_free_null_is_noop),
-        cmocka_unit_test(test_field_name_known_and_unknown),
+        cmocka_unit_test(test_field_name_unknown_field_returns_question_mark),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

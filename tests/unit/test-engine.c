@@ -999,6 +999,46 @@ test_engine_bad_bytes_counted_context_usable(void **state)
 }
 
 static void
+test_engine_malformed_ip_counted_event_still_matches(void **state)
+{
+    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "1"));
+    struct alerts a = {0};
+    t1071i_event ev = T1071__ECS__V1__EVENT__INIT;
+    char *cat[] = {(char *)"network"}, *type[] = {(char *)"start"};
+    char *dir[] = {(char *)"egress"}, *name[] = {(char *)"p"}, *key[] = {(char *)"K"};
+    char *ips[] = {(char *)"bogus", (char *)"8.8.8.8", (char *)"1.2.3"};
+    int64_t port[] = {443};
+    uint8_t buf[512];
+    size_t len;
+
+    (void)state;
+    ev.has_timestamp_ms = 1;
+    ev.timestamp_ms = T0;
+    ev.event_id = (char *)"m";
+    ev.event_category = cat;
+    ev.n_event_category = 1;
+    ev.event_type = type;
+    ev.n_event_type = 1;
+    ev.network_direction = dir;
+    ev.n_network_direction = 1;
+    ev.process_name = name;
+    ev.n_process_name = 1;
+    ev.process_entity_id = key;
+    ev.n_process_entity_id = 1;
+    ev.destination_port = port;
+    ev.n_destination_port = 1;
+    ev.destination_ip = ips;
+    ev.n_destination_ip = 3;
+    len = t1071__ecs__v1__event__pack(&ev, buf);
+    assert_int_equal(t1071_feed_event(ctx, buf, len), T1071_OK);
+    collect(ctx, &a);
+    assert_alerts(&a, ALERTS("K|m"));
+    assert_int_equal(stat(ctx, T1071_STAT_MALFORMED_IP), 2);
+    alerts_free(&a);
+    t1071_free(ctx);
+}
+
+static void
 test_engine_counters_add_up(void **state)
 {
     t1071_ctx *ctx = make_ctx(CFG("rule.runs", "2", "engine.lateness", "1m"));
@@ -1070,6 +1110,7 @@ main(void)
         cmocka_unit_test(test_engine_queue_full_refuses_without_consuming),
         cmocka_unit_test(test_engine_missing_or_absurd_timestamp_returns_timestamp),
         cmocka_unit_test(test_engine_bad_bytes_counted_context_usable),
+        cmocka_unit_test(test_engine_malformed_ip_counted_event_still_matches),
         cmocka_unit_test(test_engine_counters_add_up),
     };
 
