@@ -8,13 +8,14 @@
  *
  *   t1071-replay [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...
  *                [--input ndjson|pb] [--output alerts|sequences|pb|none]
- *                [--stats] [FILE|-]
+ *                [--stats] [--stats-format text|json|prometheus] [--state FILE [--checkpoint-every N] [--flush]] [FILE|-]
  *   t1071-replay --encode [FILE|-]
  *   t1071-replay --sample        (or no arguments on a terminal)
  *
  * Exit status: 0 on success (bad lines included), 1 when the run itself
  * fails, 2 on a usage error. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +44,10 @@ struct run {
     uint64_t lines, events, bad;
     uint64_t alerts;
     bool write_failed;
+    const char *state;          /* --state FILE, or NULL */
+    bool flush;                 /* --flush: with --state, advance to the end at exit */
+    int stats_fmt;              /* enum stats_fmt */
+    uint64_t checkpoint_every;  /* events between checkpoints; 0 = only at exit */
 };
 
 static void
@@ -51,7 +56,7 @@ usage(FILE *f)
     fprintf(f,
             "usage: " PROG " [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...\n"
             "                    [--input ndjson|pb] [--output alerts|sequences|pb|none]\n"
-            "                    [--stats] [FILE|-]\n"
+            "                    [--stats] [--state FILE [--checkpoint-every N] [--flush]] [FILE|-]\n"
             "       " PROG " --encode [FILE|-]   ECS NDJSON in, length-delimited protobuf Events out\n"
             "       " PROG " --sample            replay the bundled sample and summarise it\n"
             "       " PROG " --version | --help\n"
@@ -68,6 +73,13 @@ usage(FILE *f)
             "                   (JSON array of member event.ids), pb (length-delimited\n"
             "                   t1071.ecs.v1.Alert records) or none\n"
             "  --stats          counters, events/s and peak memory on stderr\n"
+            "  --stats-format text|json|prometheus  the --stats format (implies --stats)\n"
+            "  --state FILE     resume from FILE (a t1071_snapshot) if it exists, and save\n"
+            "                   the state there at exit instead of flushing, so the next\n"
+            "                   run continues exactly (the saved config is used)\n"
+            "  --checkpoint-every N  also save the state every N events (atomically)\n"
+            "  --flush          with --state: the input is over for good; flush buffered\n"
+            "                   events (as without --state) before saving\n"
             "Exit status: 0 success (bad lines are skipped and reported), 1 run failed,\n"
             "2 usage error.\n");
 }
@@ -243,6 +255,95 @@ report_bad(struct run *r, const char *what, uint64_t n, int rc, const char *deta
         fprintf(stderr, PROG ": more bad %ss follow; counted, not shown\n", what);
 }
 
+/* Save the context to --state atomically: alerts are written out first, so
+ * a crash after this point repeats nothing that was not yet printed. */
+static int
+save_state(struct run *r)
+{
+    t1071_buffer *snap = NULL;
+    char tmp[4096];
+    int fd, rc;
+    size_t off = 0, n;
+    const uint8_t *d;
+
+    if (drain(r) != T1071_OK || fflush(stdout) != 0)
+        return -1;
+    rc = t1071_snapshot(r->ctx, &snap);
+    if (rc != T1071_OK) {
+        fprintf(stderr, PROG ": snapshot: %s\n", t1071_strerror(rc));
+        return -1;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", r->state, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(errno));
+        t1071_buffer_free(snap);
+        return -1;
+    }
+    d = t1071_buffer_data(snap);
+    n = t1071_buffer_size(snap);
+    while (off < n) {
+        ssize_t w = write(fd, d + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    t1071_buffer_free(snap);
+    if (off != n || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, r->state) != 0) {
+        fprintf(stderr, PROG ": writing state %s: %s\n", r->state, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Open --state: restore it, or a fresh context when the file is missing. */
+static int
+load_state(struct run *r, const t1071_config *cfg)
+{
+    FILE *f = fopen(r->state, "rb");
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+
+    if (!f) {
+        if (errno != ENOENT) {
+            fprintf(stderr, PROG ": --state %s: %s\n", r->state, strerror(errno));
+            return -1;
+        }
+        rc = t1071_init(&r->ctx, cfg);
+        if (rc != T1071_OK)
+            fprintf(stderr, PROG ": init: %s\n", t1071_strerror(rc));
+        return rc == T1071_OK ? 0 : -1;
+    }
+    for (;;) {
+        if (len == cap) {
+            uint8_t *nb = realloc(buf, cap ? cap * 2 : 1 << 16);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return -1;
+            }
+            buf = nb;
+            cap = cap ? cap * 2 : 1 << 16;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    rc = t1071_restore(&r->ctx, buf, len);
+    free(buf);
+    if (rc != T1071_OK) {
+        fprintf(stderr, PROG ": --state %s: %s\n", r->state, t1071_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 /* Feed one encoded event, draining the alert queue whenever it is full.
  * Returns -1 when the run must stop. */
 static int
@@ -261,6 +362,9 @@ feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n
             report_bad(r, what, n, rc, t1071_errmsg(r->ctx));
         else
             r->events++;
+        if (r->state && r->checkpoint_every && rc == T1071_OK &&
+            r->events % r->checkpoint_every == 0)
+            return save_state(r);
         return 0;
     }
 }
@@ -448,6 +552,8 @@ read_pb(struct run *r, FILE *f)
 static int
 finish(struct run *r)
 {
+    if (r->state && !r->flush)
+        return save_state(r); /* buffered events are kept for the next run */
     for (;;) {
         int rc = t1071_advance(r->ctx, INT64_MAX);
         if (rc == T1071_E_QUEUE_FULL) {
@@ -459,7 +565,9 @@ finish(struct run *r)
             fprintf(stderr, PROG ": flushing: %s\n", t1071_strerror(rc));
             return -1;
         }
-        return drain(r) == T1071_OK ? 0 : -1;
+        if (drain(r) != T1071_OK)
+            return -1;
+        return r->state ? save_state(r) : 0;
     }
 }
 
@@ -471,12 +579,64 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+enum stats_fmt { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
+
+/* Gauges (values that go up and down); every other stat is a counter. */
+static bool
+stat_is_gauge(int id)
+{
+    return id == T1071_STAT_ALERTS_QUEUED || id == T1071_STAT_KEYS || id == T1071_STAT_HOSTS ||
+           id == T1071_STAT_EVENTS_BUFFERED || id == T1071_STAT_MEMORY_BYTES ||
+           id == T1071_STAT_MEMORY_PEAK_BYTES;
+}
+
+static void
+print_stats_machine(const struct run *r, double secs, enum stats_fmt fmt)
+{
+    struct rusage ru;
+    uint64_t v;
+
+    getrusage(RUSAGE_SELF, &ru);
+    if (fmt == STATS_JSON)
+        fputc('{', stderr);
+    for (int id = 0; t1071_stat_name(id); id++) {
+        const char *name = t1071_stat_name(id);
+        if (t1071_stats_get(r->ctx, id, &v) != T1071_OK)
+            continue;
+        if (fmt == STATS_JSON) {
+            fprintf(stderr, "%s\"%s\":%" PRIu64, id ? "," : "", name, v);
+        } else {
+            bool gauge = stat_is_gauge(id);
+            fprintf(stderr, "# TYPE t1071_%s%s %s\nt1071_%s%s %" PRIu64 "\n", name,
+                    gauge ? "" : "_total", gauge ? "gauge" : "counter", name,
+                    gauge ? "" : "_total", v);
+        }
+    }
+    if (fmt == STATS_JSON) {
+        fprintf(stderr, ",\"input_records\":%" PRIu64 ",\"bad_records\":%" PRIu64
+                        ",\"elapsed_seconds\":%.3f,\"events_per_second\":%.0f,\"peak_rss_kib\":%ld}\n",
+                r->lines, r->bad, secs, secs > 0 ? (double)r->events / secs : 0.0, ru.ru_maxrss);
+    } else {
+        fprintf(stderr, "# TYPE t1071_replay_input_records_total counter\nt1071_replay_input_records_total %" PRIu64 "\n", r->lines);
+        fprintf(stderr, "# TYPE t1071_replay_bad_records_total counter\nt1071_replay_bad_records_total %" PRIu64 "\n", r->bad);
+        fprintf(stderr, "# TYPE t1071_replay_elapsed_seconds gauge\nt1071_replay_elapsed_seconds %.3f\n", secs);
+        fprintf(stderr, "# TYPE t1071_replay_events_per_second gauge\nt1071_replay_events_per_second %.0f\n",
+                secs > 0 ? (double)r->events / secs : 0.0);
+        fprintf(stderr, "# TYPE t1071_replay_peak_rss_bytes gauge\nt1071_replay_peak_rss_bytes %ld\n",
+                ru.ru_maxrss * 1024L);
+    }
+}
+
 static void
 print_stats(const struct run *r, double secs)
 {
     struct rusage ru;
     uint64_t v;
 
+    if (r->stats_fmt != STATS_TEXT) {
+        print_stats_machine(r, secs, r->stats_fmt);
+        return;
+    }
     getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr, PROG ": stats:\n");
     for (int id = 0; t1071_stat_name(id); id++) {
@@ -593,7 +753,9 @@ main(int argc, char **argv)
             }
             profile = argv[i];
         } else if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "--set") ||
-                   !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output")) {
+                   !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output") ||
+                   !strcmp(argv[i], "--state") || !strcmp(argv[i], "--checkpoint-every") ||
+                   !strcmp(argv[i], "--stats-format")) {
             i++;
         }
     }
@@ -605,7 +767,8 @@ main(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = !strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--set") ||
-                     !strcmp(a, "--input") || !strcmp(a, "--output");
+                     !strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--state") ||
+                     !strcmp(a, "--checkpoint-every") || !strcmp(a, "--stats-format");
         if (takes && !v) {
             fprintf(stderr, PROG ": %s needs a value\n", a);
             usage(stderr);
@@ -669,6 +832,35 @@ main(int argc, char **argv)
                 goto out;
             }
             i++;
+        } else if (!strcmp(a, "--state")) {
+            r.state = v;
+            i++;
+        } else if (!strcmp(a, "--checkpoint-every")) {
+            char *end;
+            errno = 0;
+            r.checkpoint_every = strtoull(v, &end, 10);
+            if (errno || *end || !*v || v[0] == '-' || r.checkpoint_every == 0) {
+                fprintf(stderr, PROG ": --checkpoint-every expects a positive integer, got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--stats-format")) {
+            if (!strcmp(v, "text"))
+                r.stats_fmt = STATS_TEXT;
+            else if (!strcmp(v, "json"))
+                r.stats_fmt = STATS_JSON;
+            else if (!strcmp(v, "prometheus"))
+                r.stats_fmt = STATS_PROMETHEUS;
+            else {
+                fprintf(stderr, PROG ": --stats-format must be text, json or prometheus, got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            stats = true;
+            i++;
+        } else if (!strcmp(a, "--flush")) {
+            r.flush = true;
         } else if (!strcmp(a, "--stats")) {
             stats = true;
         } else if (!strcmp(a, "--encode")) {
@@ -713,7 +905,17 @@ main(int argc, char **argv)
         exit_code = rc == 0 ? 0 : 1;
         goto out;
     }
-    if ((rc = t1071_init(&r.ctx, cfg)) != T1071_OK) {
+    if (r.checkpoint_every && !r.state) {
+        fprintf(stderr, PROG ": --checkpoint-every needs --state FILE\n");
+        exit_code = 2;
+        goto out;
+    }
+    if (r.state) {
+        if (load_state(&r, cfg) != 0) {
+            exit_code = 1;
+            goto out;
+        }
+    } else if ((rc = t1071_init(&r.ctx, cfg)) != T1071_OK) {
         fprintf(stderr, PROG ": init: %s\n", t1071_strerror(rc));
         exit_code = 1;
         goto out;

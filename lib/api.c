@@ -6,10 +6,15 @@
 
 #include "t1071-private.h"
 
-struct t1071_buffer {
-    size_t len;
-    uint8_t data[];
-};
+struct t1071_buffer *
+t1071i_buffer_new(size_t len)
+{
+    struct t1071_buffer *b = malloc(sizeof(*b) + (len ? len : 1));
+
+    if (b)
+        b->len = len;
+    return b;
+}
 
 T1071_API unsigned
 t1071_version_number(void)
@@ -40,6 +45,8 @@ t1071_strerror(int status)
     case T1071_E_IO: return "file could not be read";
     case T1071_E_JSON: return "malformed JSON";
     case T1071_E_RANGE: return "index out of range";
+    case T1071_E_SNAPSHOT: return "snapshot truncated, corrupted or inconsistent";
+    case T1071_E_VERSION: return "snapshot written by a newer format version";
     default: return "unknown error";
     }
 }

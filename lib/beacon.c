@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Beacon statistics: a RITA v5 compatible mode and our own score over a
  * bounded candidate state (DESIGN §6).  See beacon.h for the contract. */
-#include <math.h>
+#include <float.h>
+#include <math.h> /* isnan, NAN, HUGE_VAL: macros only, no libm */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +11,152 @@
 
 /* ===== Small helpers ===== */
 
-double
-t1071i_round3(double x)
+/* No libm: the library links none, and these are exact (or correctly
+ * rounded) with basic IEEE operations only, so every platform gets the
+ * same bits.  Clang may fuse a * b + c into an FMA (GCC does not in ISO C
+ * mode): forbid it. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#define TWO52 4503599627370496.0 /* from here on every double is an integer */
+
+static double
+b_fabs(double x)
 {
-    return round(x * 1000.0) / 1000.0;
+    return x < 0 ? -x : x;
+}
+
+static double
+b_trunc(double x)
+{
+    if (!(x > -TWO52 && x < TWO52))
+        return x; /* integer already, inf or NaN */
+    return (double)(int64_t)x;
+}
+
+static double
+b_floor(double x)
+{
+    double t = b_trunc(x);
+    return t > x ? t - 1 : t;
+}
+
+static double
+b_ceil(double x)
+{
+    double t = b_trunc(x);
+    return t < x ? t + 1 : t;
+}
+
+/* Halves away from zero, as C's round and Go's math.Round.  x - trunc(x)
+ * is exact, so 0.49999999999999994 stays 0. */
+static double
+b_round(double x)
+{
+    double t = b_trunc(x), f = x - t;
+    if (f >= 0.5)
+        return t + 1;
+    if (f <= -0.5)
+        return t - 1;
+    return t;
+}
+
+/* 2^k for -1022 <= k <= 1023. */
+static double
+pow2(int k)
+{
+    uint64_t b = (uint64_t)(k + 1023) << 52;
+    double d;
+    memcpy(&d, &b, sizeof(d));
+    return d;
+}
+
+struct u128 {
+    uint64_t hi, lo;
+};
+
+static bool
+u128_ge(struct u128 a, struct u128 b)
+{
+    return a.hi > b.hi || (a.hi == b.hi && a.lo >= b.lo);
+}
+
+static struct u128
+u128_add(struct u128 a, struct u128 b)
+{
+    struct u128 r = {a.hi + b.hi, a.lo + b.lo};
+    r.hi += r.lo < a.lo;
+    return r;
+}
+
+static struct u128
+u128_sub(struct u128 a, struct u128 b)
+{
+    struct u128 r = {a.hi - b.hi, a.lo - b.lo};
+    r.hi -= a.lo < b.lo;
+    return r;
+}
+
+static struct u128
+u128_shr(struct u128 a, unsigned s) /* 0 < s < 64 */
+{
+    struct u128 r = {a.hi >> s, (a.lo >> s) | (a.hi << (64 - s))};
+    return r;
+}
+
+double
+t1071i_sqrt(double x)
+{
+    if (isnan(x) || x < 0)
+        return NAN;
+    if (x == 0 || x > DBL_MAX)
+        return x;
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof(bits));
+    int e = (int)((bits >> 52) & 0x7ff);
+    uint64_t m = bits & ((UINT64_C(1) << 52) - 1);
+    if (e == 0) { /* subnormal: normalise */
+        e = 1;
+        while (!(m & (UINT64_C(1) << 52))) {
+            m <<= 1;
+            e--;
+        }
+    } else {
+        m |= UINT64_C(1) << 52;
+    }
+    int ex = e - 1075; /* x = m 2^ex */
+    if (ex % 2 != 0) {
+        m <<= 1;
+        ex--;
+    }
+    /* root of N = m 2^52 (2^104 <= N < 2^106) lies in [2^52, 2^53) */
+    struct u128 n = {m >> 12, m << 52};
+    struct u128 res = {0, 0}, one = {UINT64_C(1) << 42, 0}; /* 4^53 >= N's top */
+    while (!u128_ge(n, one))
+        one = u128_shr(one, 2);
+    while (one.hi != 0 || one.lo != 0) {
+        struct u128 t = u128_add(res, one);
+        if (u128_ge(n, t)) {
+            n = u128_sub(n, t);
+            res = u128_add(u128_shr(res, 1), one);
+        } else {
+            res = u128_shr(res, 1);
+        }
+        one = u128_shr(one, 2);
+    }
+    /* n is now N - res^2: round to nearest (never a tie for a root) */
+    uint64_t r = res.lo;
+    if (n.hi != 0 || n.lo > r)
+        r++;
+    int k = ex / 2 - 26;
+    /* r 2^k; split the scale so every factor is a normal power of two */
+    double d = (double)r;
+    while (k < -1000) {
+        d *= pow2(-1000);
+        k += 1000;
+    }
+    return d * pow2(k);
 }
 
 static int
@@ -64,6 +207,12 @@ clamp01(double x)
 
 /* ===== RITA v5 compatible statistics ===== */
 
+double
+t1071i_round3(double x)
+{
+    return b_round(x * 1000.0) / 1000.0;
+}
+
 /* RITA's calculateStatisticalScore on sorted v[0..n), n >= 3, with a
  * scratch array of n doubles. */
 static void
@@ -82,10 +231,10 @@ rita_stats_sorted(const double *v, size_t n, double default_mad_score, double *s
     o->skew = 0.0;
     if (den >= 10 && o->q2 != o->q1 && o->q2 != o->q3)
         o->skew = num / den;
-    o->skew_score = 1.0 - fabs(o->skew);
+    o->skew_score = 1.0 - b_fabs(o->skew);
 
     for (size_t i = 0; i < n; i++)
-        scratch[i] = fabs(v[i] - o->q2);
+        scratch[i] = b_fabs(v[i] - o->q2);
     sort_doubles(scratch, n);
     o->mad = median_sorted(scratch, n);
     double ms = default_mad_score;
@@ -241,7 +390,7 @@ rita_hist_score(const double *v, size_t n, double dmin, double dmax, int *total_
             largest = hist[i];
         total += hist[i];
     }
-    double bin_size = ceil((double)largest * RITA_MODE_SENSITIVITY);
+    double bin_size = b_ceil((double)largest * RITA_MODE_SENSITIVITY);
     int64_t fbin[RITA_BINS];
     int64_t fcount[RITA_BINS];
     int nf = 0;
@@ -256,7 +405,7 @@ rita_hist_score(const double *v, size_t n, double dmin, double dmax, int *total_
             run = 0;
         }
         if (i < RITA_BINS && f > 0) {
-            int64_t b = (int64_t)(floor((double)f / bin_size) * bin_size);
+            int64_t b = (int64_t)(b_floor((double)f / bin_size) * bin_size);
             int j = 0;
             while (j < nf && fbin[j] != b)
                 j++;
@@ -281,7 +430,7 @@ rita_hist_score(const double *v, size_t n, double dmin, double dmax, int *total_
         double dd = (double)hist[i] - mean;
         ss += dd * dd;
     }
-    double cv = sqrt(ss / RITA_BINS) / fabs(mean);
+    double cv = t1071i_sqrt(ss / RITA_BINS) / b_fabs(mean);
     double cv_score = cv > 1.0 ? 0.0 : t1071i_round3(1.0 - cv);
     if (cv_score > 1.0)
         cv_score = 1.0;
@@ -340,11 +489,11 @@ t1071i_rita_beacon_score(const int64_t *ts_sec, const int64_t *bytes, size_t n,
     out->hist_score = rita_hist_score(v, n, (double)dataset_min_sec, (double)dataset_max_sec,
                                       &bars, &longest);
     if (bars >= RITA_DUR_MIN_HOURS) {
-        double cov = ceil((v[n - 1] - v[0]) / (double)(dataset_max_sec - dataset_min_sec) * 1000) /
+        double cov = b_ceil((v[n - 1] - v[0]) / (double)(dataset_max_sec - dataset_min_sec) * 1000) /
                      1000;
         if (cov > 1.0)
             cov = 1.0;
-        double cons = ceil((double)longest / RITA_DUR_IDEAL_HOURS * 1000) / 1000;
+        double cons = b_ceil((double)longest / RITA_DUR_IDEAL_HOURS * 1000) / 1000;
         if (cons > 1.0)
             cons = 1.0;
         out->dur_score = cov > cons ? cov : cons;
@@ -839,7 +988,7 @@ t1071i_beacon_score(const struct t1071i_beacon_state *st, struct t1071i_beacon_v
             /* Poisson counts: X = sum (c - mean)^2 / mean ~ chi2(k), k = h - 1;
              * Fisher's approximation z = sqrt(2X) - sqrt(2k - 1). */
             double k = (double)(full_n - 1);
-            double z = sqrt(2 * ss / mean) - sqrt(2 * k - 1);
+            double z = t1071i_sqrt(2 * ss / mean) - t1071i_sqrt(2 * k - 1);
             out->count_reg = clamp01((-z - C_Z0) / (C_Z1 - C_Z0));
         }
         /* Persistence: share of active hours, against what the period allows
@@ -875,7 +1024,7 @@ t1071i_beacon_rita_ts_score(const struct t1071i_beacon_state *st)
     double v[T1071I_BEACON_RING], scratch[T1071I_BEACON_RING];
     size_t m = 0;
     for (size_t i = 0; i < st->ring_len && i < T1071I_BEACON_RING; i++) {
-        double s = round((double)st->ring[i] / 1000.0);
+        double s = b_round((double)st->ring[i] / 1000.0);
         if (s > 0)
             v[m++] = s;
     }

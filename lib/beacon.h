@@ -8,9 +8,9 @@
  *    timing T, count regularity C, size S, persistence R, combined as
  *    B = max(T, C) * (0.75 + 0.25 S) * (0.6 + 0.4 R).
  *
- * Everything here is deterministic: only + - * / and sqrt (all correctly
- * rounded in IEEE 754 double), floor/ceil/round/fabs; no exp/log/pow at run
- * time.  Never installed; internal symbols are t1071i_ and hidden. */
+ * Everything here is deterministic: only + - * / on IEEE 754 doubles, plus
+ * exact floor/ceil/round and a correctly rounded sqrt done in integers (no
+ * libm, no exp/log/pow, no FMA contraction).  Never installed; internal symbols are t1071i_ and hidden. */
 #ifndef T1071_BEACON_H
 #define T1071_BEACON_H
 
@@ -22,6 +22,10 @@
 
 /* round(x * 1000) / 1000 with halves away from zero, as Go's math.Round. */
 double t1071i_round3(double x);
+
+/* Correctly rounded square root (IEEE sqrt, bit for bit) by integer
+ * arithmetic: the library links no libm.  NaN for x < 0. */
+double t1071i_sqrt(double x);
 
 /* RITA's statistics of one sample (quartiles = Tukey hinges: the median of
  * each half, the median itself excluded from both halves when n is odd). */

@@ -448,6 +448,12 @@ static const struct key_desc keys[] = {
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
+const char *
+t1071i_config_key(size_t i)
+{
+    return i < N_KEYS ? keys[i].key : NULL;
+}
+
 static const struct key_desc *
 find_key(const char *key, size_t *index)
 {

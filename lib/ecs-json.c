@@ -64,7 +64,7 @@ enum kind {
 };
 
 /* Slots of the EVE values kept aside. */
-enum { EVE_TYPE = 0, EVE_FLOW_ID, EVE_FLOW_ENDED };
+enum { EVE_TYPE = 0, EVE_FLOW_ID, EVE_FLOW_END, EVE_FLOW_REASON };
 
 struct node {
     const char *name;
@@ -164,8 +164,8 @@ static const struct node root_kids[] = {
 static const struct node eve_flow_kids[] = {
     INT("bytes_toserver", source_bytes),
     INT("bytes_toclient", destination_bytes),
-    EVE("end", EVE_FLOW_ENDED),
-    EVE("reason", EVE_FLOW_ENDED),
+    EVE("end", EVE_FLOW_END),
+    EVE("reason", EVE_FLOW_REASON),
 };
 static const struct node eve_netflow_kids[] = {
     INT("bytes", source_bytes),
@@ -212,7 +212,7 @@ struct top_keys {
 /* The EVE values kept aside until the walk ends. */
 struct eve_side {
     char *slot_text[2]; /* EVE_TYPE, EVE_FLOW_ID: decoded text (malloc'ed) */
-    bool ended;         /* EVE_FLOW_ENDED seen with a non-null value */
+    bool seen[2];       /* EVE_FLOW_END, EVE_FLOW_REASON: a non-null value */
 };
 
 /* Longest key worth decoding when it holds escapes: longer ones cannot
@@ -485,8 +485,9 @@ map_field(struct t1071i_json_reader *r, event_t *ev, const struct node *f)
 }
 
 /* Keep an EVE value aside: the text of a scalar for EVE_TYPE and
- * EVE_FLOW_ID, presence of a non-null scalar for EVE_FLOW_ENDED.  Objects,
- * arrays and null leave the slot absent (the last occurrence wins). */
+ * EVE_FLOW_ID, presence of a non-null scalar for EVE_FLOW_END and
+ * EVE_FLOW_REASON.  Objects, arrays and null leave the slot absent (the
+ * last occurrence wins). */
 static int
 map_eve(struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
 {
@@ -495,8 +496,8 @@ map_eve(struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
 
     if (t == T1071I_JSON_ERROR)
         return T1071_E_JSON;
-    if (slot == EVE_FLOW_ENDED)
-        eve->ended = false;
+    if (slot >= EVE_FLOW_END)
+        eve->seen[slot - EVE_FLOW_END] = false;
     else {
         free(eve->slot_text[slot]);
         eve->slot_text[slot] = NULL;
@@ -507,8 +508,8 @@ map_eve(struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
         return T1071_E_JSON;
     if (sc.type == T1071I_JSON_NULL)
         return T1071_OK;
-    if (slot == EVE_FLOW_ENDED) {
-        eve->ended = true;
+    if (slot >= EVE_FLOW_END) {
+        eve->seen[slot - EVE_FLOW_END] = true;
         return T1071_OK;
     }
     eve->slot_text[slot] = scalar_text(&sc);
@@ -632,7 +633,7 @@ eve_finish(event_t *ev, struct eve_side *eve)
     if (rc == T1071_OK)
         rc = set_str(&ev->event_dataset, "suricata.eve");
     if (rc == T1071_OK && type && (!strcasecmp(type, "flow") || !strcasecmp(type, "netflow"))) {
-        bool end = !strcasecmp(type, "flow") && eve->ended;
+        bool end = !strcasecmp(type, "flow") && (eve->seen[0] || eve->seen[1]);
 
         rc = set_strs(&ev->event_category, &ev->n_event_category, network, 1);
         if (rc == T1071_OK)
@@ -650,7 +651,7 @@ eve_finish(event_t *ev, struct eve_side *eve)
 static int
 map_eve_line(struct t1071i_json_reader *r, const char *json, size_t len, event_t **evp)
 {
-    struct eve_side eve = {{NULL, NULL}, false};
+    struct eve_side eve = {{NULL, NULL}, {false, false}};
     event_t *ev = malloc(sizeof(*ev));
     int rc;
 

@@ -164,6 +164,19 @@ struct t1071i_pev {
     const char **keys;    /* the key values it joins (deduplicated) */
 };
 
+/* ===== Buffers (lib/api.c) ===== */
+
+struct t1071_buffer {
+    size_t len;
+    uint8_t data[];
+};
+
+/* A buffer of @p len bytes (contents undefined), or NULL. */
+struct t1071_buffer *t1071i_buffer_new(size_t len);
+
+/* The config key table, for snapshots: key i's name; NULL past the end. */
+const char *t1071i_config_key(size_t i);
+
 /* ===== Alerts (lib/alert.c) ===== */
 
 /* Build and pack one alert for a completed sequence of @p n members (in

@@ -82,6 +82,8 @@ T1071_API const char *t1071_version_string(void);
 #define T1071_E_IO           (-10) /**< a file could not be read */
 #define T1071_E_JSON         (-11) /**< malformed or hostile JSON */
 #define T1071_E_RANGE        (-12) /**< index out of range */
+#define T1071_E_SNAPSHOT     (-13) /**< snapshot truncated, corrupted or inconsistent */
+#define T1071_E_VERSION      (-14) /**< snapshot written by a newer format version */
 
 /**
  * @return a static English description of @p status; "unknown error" for a
@@ -321,6 +323,34 @@ T1071_API size_t t1071_buffer_size(const t1071_buffer *buf);
 
 /** Free a buffer; NULL is a no-op.  @since 0.1 */
 T1071_API void t1071_buffer_free(t1071_buffer *buf);
+
+/* ===== Snapshot and restore ===== */
+
+/** Snapshot format version written by this library. */
+#define T1071_SNAPSHOT_VERSION 1
+
+/**
+ * Write every piece of @p ctx's state — config, hash seed, keyed sequence
+ * state, reorder buffers, held suspects, undelivered alerts, counters — as
+ * a versioned, checksummed blob.  t1071_restore() of it continues exactly:
+ * the same later input gives the same alerts, byte for byte.
+ * @param[out] out  the snapshot; NULL on failure.
+ * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_NOMEM.
+ * Caller owns *out; free with t1071_buffer_free().
+ * @since 0.1
+ */
+T1071_API int t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out);
+
+/**
+ * Create a context from a snapshot.  @p buf is borrowed for the call only.
+ * @param[out] out  the new context; NULL on failure.
+ * @return T1071_OK; T1071_E_SNAPSHOT (truncated, corrupted, checksum or
+ *         consistency failure); T1071_E_VERSION (written by a newer format);
+ *         T1071_E_INVALID_ARG; T1071_E_NOMEM.
+ * Caller owns *out; free with t1071_free().
+ * @since 0.1
+ */
+T1071_API int t1071_restore(t1071_ctx **out, const uint8_t *buf, size_t len);
 
 /* ===== Statistics ===== */
 

@@ -13,12 +13,15 @@
  * T1071_QUALITY_REPORT_NO_MAIN defined, so the unit tests score exactly
  * the traffic this report prints (one generator, same seeds). */
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "beacon.h"
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF /* same bits everywhere: no FMA */
+#endif
 
 /* ===== Deterministic generator (xoshiro256**, seeded by splitmix64) ===== */
 
@@ -70,10 +73,52 @@ rng_u(struct rng *r)
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+/* Natural logarithm of a positive normal double with basic operations
+ * only (no libm: the same bits on every IEEE platform, and the unit tests
+ * that include this file link none): x = m 2^e, m in [sqrt(1/2), sqrt(2)),
+ * ln m = 2 atanh((m - 1) / (m + 1)) by its series. */
+static double
+det_log(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof(b));
+    int e = (int)((b >> 52) & 0x7ff) - 1023;
+    b = (b & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1023) << 52);
+    double m;
+    memcpy(&m, &b, sizeof(m));
+    if (m > 1.4142135623730951) {
+        m /= 2;
+        e++;
+    }
+    double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
+    for (int k = 1; k < 40; k += 2) {
+        sum += term / k;
+        term *= s2;
+    }
+    return 2 * sum + e * 0.69314718055994531;
+}
+
+/* e^y for |y| < 700, likewise: 2^k e^r, |r| <= ln 2 / 2, Taylor series. */
+static double
+det_exp(double y)
+{
+    const double ln2 = 0.69314718055994531;
+    int k = (int)(y / ln2 + (y < 0 ? -0.5 : 0.5));
+    double r = y - k * ln2, term = 1, sum = 1;
+    for (int i = 1; i < 25; i++) {
+        term *= r / i;
+        sum += term;
+    }
+    uint64_t b = (uint64_t)(k + 1023) << 52;
+    double p;
+    memcpy(&p, &b, sizeof(p));
+    return sum * p;
+}
+
 static double
 rng_exp(struct rng *r, double mean)
 {
-    return -mean * log1p(-rng_u(r));
+    return -mean * det_log(1.0 - rng_u(r));
 }
 
 /* ===== Traffic generators ===== */
@@ -151,7 +196,7 @@ beacon_bytes(struct rng *r)
 static int64_t
 web_bytes(struct rng *r)
 {
-    return (int64_t)(200.0 * pow(1000.0, rng_u(r)));
+    return (int64_t)(200.0 * det_exp(rng_u(r) * 6.9077552789821371)); /* 1000^u */
 }
 
 /* Network latency added to each connection: U[0, 150) ms. */
@@ -340,7 +385,7 @@ mean_sd(const double *v, long n, double *m, double *sd)
     for (long t = 0; t < n; t++)
         ss += (v[t] - a) * (v[t] - a);
     *m = a;
-    *sd = sqrt(ss / (double)(n - 1));
+    *sd = t1071i_sqrt(ss / (double)(n - 1));
 }
 
 /* Print the null table of lib/beacon.c: Poisson beat intervals (the merge

@@ -254,11 +254,11 @@ test_api_event_shard_null_args_invalid(void **state)
 static void
 test_api_strerror_every_code_distinct_unknown_generic(void **state)
 {
-    const char *seen[13];
-    static const int unknown[] = {1, 2, -13, -100, INT_MAX, INT_MIN};
+    const char *seen[15];
+    static const int unknown[] = {1, 2, -15, -100, INT_MAX, INT_MIN};
 
     (void)state;
-    for (int code = 0; code >= T1071_E_RANGE; code--) {
+    for (int code = 0; code >= T1071_E_VERSION; code--) {
         const char *s = t1071_strerror(code);
         assert_non_null(s);
         assert_true(strlen(s) > 0);
@@ -275,6 +275,8 @@ test_api_strerror_every_code_distinct_unknown_generic(void **state)
     assert_int_equal(T1071_E_INVALID_ARG, -1);
     assert_int_equal(T1071_E_QUEUE_FULL, -6);
     assert_int_equal(T1071_E_RANGE, -12);
+    assert_int_equal(T1071_E_SNAPSHOT, -13);
+    assert_int_equal(T1071_E_VERSION, -14);
 }
 
 static void

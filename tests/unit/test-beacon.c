@@ -30,7 +30,8 @@
 static void
 assert_near(double got, double want, double tol)
 {
-    if (!(fabs(got - want) <= tol))
+    double d = got > want ? got - want : want - got;
+    if (!(d <= tol))
         fail_msg("got %.9g, want %.9g (+- %g)", got, want, tol);
 }
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# t1071-replay's command line contract: output formats, exit codes, bad
+# lines, --encode round trip, --state resume.  TAP output.
+set -u
+replay="$1"
+fixtures="$2"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+
+for f in "$fixtures"/eql-vectors/*.ndjson; do
+  b="$(basename "$f" .ndjson)"
+  "$replay" --output sequences "$f" > "$tmp/out" 2>/dev/null
+  check "sequences $b (ndjson)" "cmp -s '$tmp/out' '${f%.ndjson}.expected'"
+  "$replay" --encode "$f" > "$tmp/pb" && "$replay" --input pb --output sequences "$tmp/pb" > "$tmp/out"
+  check "sequences $b (pb)" "cmp -s '$tmp/out' '${f%.ndjson}.expected'"
+done
+
+a25="$fixtures/eql-vectors/a_25_one_entity.ndjson"
+"$replay" "$a25" > "$tmp/alerts"
+check "alerts: one JSON line per sequence" "[ \$(wc -l < '$tmp/alerts') -eq 16 ]"
+check "alerts: Elastic fields" "grep -q '\"kibana\":{\"alert\":{\"original_time\"' '$tmp/alerts' && grep -q '\"risk_score\":73' '$tmp/alerts' && grep -q '\"T1071.001\"' '$tmp/alerts'"
+"$replay" --output pb "$a25" > "$tmp/alerts.pb"
+check "output pb non-empty" "[ -s '$tmp/alerts.pb' ]"
+"$replay" --output none "$a25" > "$tmp/none"
+check "output none prints nothing" "[ ! -s '$tmp/none' ]"
+
+# Bad lines: skipped, reported with line numbers, good result unchanged, exit 0.
+{ echo '{"bad json'; cat "$a25"; printf '\x00\x01garbage\n'; echo '[]'; } > "$tmp/mixed"
+"$replay" --output sequences "$tmp/mixed" > "$tmp/out" 2> "$tmp/err"; rc=$?
+check "bad lines: exit 0" "[ $rc -eq 0 ]"
+check "bad lines: result unchanged" "cmp -s '$tmp/out' '$fixtures/eql-vectors/a_25_one_entity.expected'"
+check "bad lines: reported with line number" "grep -q 'line 1:' '$tmp/err' && grep -q '3 bad lines skipped' '$tmp/err'"
+
+# Exit codes.
+"$replay" --output bogus "$a25" >/dev/null 2>&1; rc=$?
+check "usage error exits 2" "[ $rc -eq 2 ]"
+"$replay" --set rule.nope=1 "$a25" >/dev/null 2>"$tmp/err"; rc=$?
+check "unknown config key exits 2 naming the key" "[ $rc -eq 2 ] && grep -q 'rule.nope' '$tmp/err'"
+"$replay" "$tmp/does-not-exist" >/dev/null 2>&1; rc=$?
+check "missing input exits 1" "[ $rc -eq 1 ]"
+"$replay" --stats --output none "$a25" 2> "$tmp/err"; rc=$?
+check "stats printed" "[ $rc -eq 0 ] && grep -q 'events_per_second' '$tmp/err' && grep -q 'peak_rss_kib' '$tmp/err'"
+"$replay" --set rule.runs=5 --output sequences "$a25" > "$tmp/out"
+check "--set changes the rule" "[ \$(wc -l < '$tmp/out') -eq 21 ]"
+
+# --state: a run split in two (lateness 5m keeps events buffered at the cut)
+# equals one run; a missing state starts fresh; a corrupt one exits 1.
+h="$fixtures/eql-vectors/h_edges_each.ndjson"
+"$replay" --set engine.lateness=5m --output sequences "$h" > "$tmp/whole"
+head -n 200 "$h" > "$tmp/part1"; tail -n +201 "$h" > "$tmp/part2"
+"$replay" --set engine.lateness=5m --state "$tmp/st" --output sequences "$tmp/part1" > "$tmp/split"
+check "state saved" "[ -s '$tmp/st' ]"
+"$replay" --state "$tmp/st" --flush --output sequences "$tmp/part2" >> "$tmp/split"
+check "state: split run equals whole run" "cmp -s '$tmp/whole' '$tmp/split'"
+"$replay" --set engine.lateness=5m --state "$tmp/st2" --checkpoint-every 7 --output none "$tmp/part1"; rc=$?
+check "checkpoint-every runs" "[ $rc -eq 0 ] && [ -s '$tmp/st2' ] && ! ls '$tmp'/st2.tmp.* >/dev/null 2>&1"
+echo garbage > "$tmp/corrupt"
+"$replay" --state "$tmp/corrupt" "$a25" >/dev/null 2>&1; rc=$?
+check "corrupt state exits 1" "[ $rc -eq 1 ]"
+"$replay" --checkpoint-every 5 "$a25" >/dev/null 2>&1; rc=$?
+check "checkpoint-every without state exits 2" "[ $rc -eq 2 ]"
+
+# Stats a host can export.
+"$replay" --stats-format prometheus --output none "$a25" 2> "$tmp/prom"
+check "prometheus stats" "grep -q '^# TYPE t1071_alerts_emitted_total counter' '$tmp/prom' && grep -q '^t1071_alerts_emitted_total 16$' '$tmp/prom' && grep -q '^t1071_memory_bytes ' '$tmp/prom'"
+"$replay" --stats-format json --output none "$a25" 2> "$tmp/json"
+check "json stats" "grep -q '\"alerts_emitted\":16' '$tmp/json'"
+
+# Sample mode and terminal safety.
+"$replay" --sample > "$tmp/sample"
+check "sample prints alerts" "grep -q 'ALERT high' '$tmp/sample'"
+printf '%s\n' '{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":["network"],"type":["start"],"id":"x\u001b[31m"},"network":{"direction":"egress"},"destination":{"ip":"8.8.8.8","port":443},"process":{"name":"a\u001bb","entity_id":"E"}}' > "$tmp/esc"
+"$replay" --set rule.runs=1 "$tmp/esc" > "$tmp/out"
+check "control characters escaped in output" "! grep -q \$'\x1b' '$tmp/out' && grep -q 'u001b' '$tmp/out'"
+
+echo "1..$n"
+[ $fails -eq 0 ]

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Snapshot / restore: a stream cut at 100 random points, snapshotted,
+ * restored into a fresh context and continued gives exactly the alerts of
+ * an uninterrupted run, byte for byte (reorder buffers, held suspects,
+ * evictions under a memory cap and undelivered alerts included).  Bad
+ * snapshots are refused with the right status. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#define T0 INT64_C(1704067200000)
+#define N_EVENTS 3000
+
+struct stream {
+    uint8_t *rec[N_EVENTS];
+    size_t len[N_EVENTS];
+};
+
+static const char *const ips[] = {"203.0.113.7", "198.51.100.9", "10.1.2.3", "::ffff:8.8.8.8",
+                                  "2001:db8::1", "not-an-ip"};
+
+/* A deterministic stream: beacons and noise over several hosts and keys,
+ * out of order within a few seconds, with rare forged far-future events. */
+static void
+make_stream(struct stream *st, uint64_t seed)
+{
+    uint64_t r = seed;
+    int64_t t = T0;
+
+    for (int i = 0; i < N_EVENTS; i++) {
+        tu_event ev = T1071__ECS__V1__EVENT__INIT;
+        char id[32], key[32], host[16];
+        char *cat[] = {(char *)"network"};
+        char *type[] = {(char *)(tu_chance(&r, 50) ? "start" : "connection")};
+        char *dir[] = {(char *)"egress"};
+        char *ip[] = {(char *)ips[tu_below(&r, 6)]};
+        char *keys[] = {key};
+        char *names[] = {(char *)"beacon.exe"};
+        int64_t port[] = {tu_chance(&r, 90) ? 443 : 22};
+
+        t += (int64_t)tu_below(&r, 40000);
+        snprintf(id, sizeof(id), "e%d", i);
+        /* half the events on 10 hot keys, half on 1,000 cold ones */
+        if (tu_chance(&r, 50))
+            snprintf(key, sizeof(key), "K%u", (unsigned)tu_below(&r, 10));
+        else
+            snprintf(key, sizeof(key), "cold%u", (unsigned)tu_below(&r, 1000));
+        snprintf(host, sizeof(host), "h%u", (unsigned)tu_below(&r, 4));
+        ev.has_timestamp_ms = 1;
+        ev.timestamp_ms = t - (int64_t)tu_below(&r, 5000); /* within the lateness */
+        if (tu_chance(&r, 1))
+            ev.timestamp_ms = t + INT64_C(400) * 86400000; /* forged: held as suspect */
+        ev.event_id = id;
+        ev.n_event_category = 1;
+        ev.event_category = cat;
+        ev.n_event_type = 1;
+        ev.event_type = type;
+        ev.n_network_direction = 1;
+        ev.network_direction = dir;
+        ev.n_destination_ip = 1;
+        ev.destination_ip = ip;
+        ev.n_destination_port = 1;
+        ev.destination_port = port;
+        ev.n_process_entity_id = 1;
+        ev.process_entity_id = keys;
+        ev.n_process_name = 1;
+        ev.process_name = names;
+        ev.host_name = host;
+        st->rec[i] = tu_pack_event(&ev, &st->len[i]);
+    }
+}
+
+static const char *const config[] = {
+    "engine.lateness", "5s",
+    "rule.maxspan", "4h",
+    "rule.runs", "5",
+    "engine.alert_queue", "7",
+    "engine.memory_limit", "96KiB",
+    "engine.hash_seed", "12345",
+    NULL,
+};
+
+/* Feed events [from, to) polling only when the queue is full (so alerts
+ * stay queued at the cut), appending alert bytes to @p out. */
+static void
+feed_range(t1071_ctx *ctx, const struct stream *st, int from, int to, struct tu_buf *out)
+{
+    for (int i = from; i < to; i++) {
+        int rc;
+        while ((rc = t1071_feed_event(ctx, st->rec[i], st->len[i])) == T1071_E_QUEUE_FULL) {
+            t1071_alert_batch *b = NULL;
+            assert_int_equal(t1071_poll_alerts(ctx, &b), T1071_OK);
+            for (size_t k = 0; k < t1071_alert_batch_count(b); k++) {
+                const uint8_t *d;
+                size_t n;
+                assert_int_equal(t1071_alert_batch_get(b, k, &d, &n), T1071_OK);
+                tu_append_delimited(out, d, n);
+            }
+            t1071_alert_batch_free(b);
+        }
+        assert_true(rc == T1071_OK || rc == T1071_E_NOMEM);
+    }
+}
+
+static void
+finish(t1071_ctx *ctx, struct tu_buf *out)
+{
+    for (;;) {
+        t1071_alert_batch *b = NULL;
+        int rc = t1071_advance(ctx, INT64_MAX);
+        assert_int_equal(t1071_poll_alerts(ctx, &b), T1071_OK);
+        for (size_t k = 0; k < t1071_alert_batch_count(b); k++) {
+            const uint8_t *d;
+            size_t n;
+            assert_int_equal(t1071_alert_batch_get(b, k, &d, &n), T1071_OK);
+            tu_append_delimited(out, d, n);
+        }
+        t1071_alert_batch_free(b);
+        if (rc == T1071_OK)
+            break;
+        assert_int_equal(rc, T1071_E_QUEUE_FULL);
+    }
+}
+
+static t1071_ctx *
+snapshot_and_restore(t1071_ctx *ctx)
+{
+    t1071_buffer *snap = NULL;
+    t1071_ctx *r = NULL;
+
+    assert_int_equal(t1071_snapshot(ctx, &snap), T1071_OK);
+    t1071_free(ctx);
+    assert_int_equal(t1071_restore(&r, t1071_buffer_data(snap), t1071_buffer_size(snap)),
+                     T1071_OK);
+    t1071_buffer_free(snap);
+    return r;
+}
+
+static void
+test_snapshot_cut_at_100_points_equals_uninterrupted(void **state)
+{
+    struct stream st;
+    struct tu_buf ref = {0};
+    uint64_t r = 99;
+    t1071_ctx *ctx;
+    uint64_t suspect = 0, evicted = 0, buffered_at_cut = 0;
+
+    (void)state;
+    make_stream(&st, 7);
+    ctx = tu_ctx_new(config);
+    feed_range(ctx, &st, 0, N_EVENTS, &ref);
+    finish(ctx, &ref);
+    t1071_stats_get(ctx, T1071_STAT_EVENTS_SUSPECT, &suspect);
+    t1071_stats_get(ctx, T1071_STAT_KEYS_EVICTED, &evicted);
+    t1071_free(ctx);
+    assert_true(ref.len > 0);
+    assert_true(suspect > 0); /* the stream exercises held suspects */
+    assert_true(evicted > 0); /* and the memory cap */
+
+    for (int cut = 0; cut < 100; cut++) {
+        struct tu_buf got = {0};
+        int at = (int)tu_below(&r, N_EVENTS);
+        uint64_t b = 0;
+        ctx = tu_ctx_new(config);
+        feed_range(ctx, &st, 0, at, &got);
+        t1071_stats_get(ctx, T1071_STAT_EVENTS_BUFFERED, &b);
+        buffered_at_cut += b;
+        ctx = snapshot_and_restore(ctx);
+        feed_range(ctx, &st, at, N_EVENTS, &got);
+        finish(ctx, &got);
+        t1071_free(ctx);
+        assert_int_equal(got.len, ref.len);
+        assert_memory_equal(got.data, ref.data, ref.len);
+        tu_buf_free(&got);
+    }
+    assert_true(buffered_at_cut > 0); /* cuts fell with events in reorder buffers */
+    tu_buf_free(&ref);
+    for (int i = 0; i < N_EVENTS; i++)
+        free(st.rec[i]);
+}
+
+/* Several cuts in one run: snapshot, restore, snapshot again... */
+static void
+test_snapshot_repeated_restores_equal_uninterrupted(void **state)
+{
+    struct stream st;
+    struct tu_buf ref = {0}, got = {0};
+    t1071_ctx *ctx;
+
+    (void)state;
+    make_stream(&st, 8);
+    ctx = tu_ctx_new(config);
+    feed_range(ctx, &st, 0, N_EVENTS, &ref);
+    finish(ctx, &ref);
+    t1071_free(ctx);
+    ctx = tu_ctx_new(config);
+    for (int at = 0; at < N_EVENTS; at += 250) {
+        feed_range(ctx, &st, at, at + 250 < N_EVENTS ? at + 250 : N_EVENTS, &got);
+        ctx = snapshot_and_restore(ctx);
+    }
+    finish(ctx, &got);
+    t1071_free(ctx);
+    assert_int_equal(got.len, ref.len);
+    assert_memory_equal(got.data, ref.data, ref.len);
+    tu_buf_free(&ref);
+    tu_buf_free(&got);
+    for (int i = 0; i < N_EVENTS; i++)
+        free(st.rec[i]);
+}
+
+static void
+test_restore_bad_snapshots_refused(void **state)
+{
+    struct stream st;
+    struct tu_buf out = {0};
+    t1071_ctx *ctx, *r = (t1071_ctx *)1;
+    t1071_buffer *snap = NULL;
+    uint8_t *copy;
+    size_t n;
+
+    (void)state;
+    make_stream(&st, 9);
+    ctx = tu_ctx_new(config);
+    feed_range(ctx, &st, 0, 500, &out);
+    assert_int_equal(t1071_snapshot(ctx, &snap), T1071_OK);
+    n = t1071_buffer_size(snap);
+    copy = malloc(n);
+
+    /* every truncation */
+    for (size_t cut = 0; cut < n; cut += 1 + cut / 16) {
+        assert_int_equal(t1071_restore(&r, t1071_buffer_data(snap), cut), T1071_E_SNAPSHOT);
+        assert_null(r);
+    }
+    /* a flipped bit anywhere */
+    for (size_t i = 0; i < n; i += 1 + i / 8) {
+        memcpy(copy, t1071_buffer_data(snap), n);
+        copy[i] ^= 0x10;
+        int rc = t1071_restore(&r, copy, n);
+        assert_true(rc == T1071_E_SNAPSHOT || rc == T1071_E_VERSION);
+        assert_null(r);
+    }
+    /* a newer format version */
+    memcpy(copy, t1071_buffer_data(snap), n);
+    copy[8] = T1071_SNAPSHOT_VERSION + 1;
+    assert_int_equal(t1071_restore(&r, copy, n), T1071_E_VERSION);
+    /* the original still restores */
+    assert_int_equal(t1071_restore(&r, t1071_buffer_data(snap), n), T1071_OK);
+    t1071_free(r);
+    assert_int_equal(t1071_restore(NULL, copy, n), T1071_E_INVALID_ARG);
+    {
+        t1071_buffer *none = (t1071_buffer *)1;
+        assert_int_equal(t1071_snapshot(NULL, &none), T1071_E_INVALID_ARG);
+        assert_null(none);
+    }
+    free(copy);
+    t1071_buffer_free(snap);
+    t1071_free(ctx);
+    tu_buf_free(&out);
+    for (int i = 0; i < N_EVENTS; i++)
+        free(st.rec[i]);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snapshot_cut_at_100_points_equals_uninterrupted),
+        cmocka_unit_test(test_snapshot_repeated_restores_equal_uninterrupted),
+        cmocka_unit_test(test_restore_bad_snapshots_refused),
+    };
+    return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
+}
