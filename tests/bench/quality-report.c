@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Beacon score quality report.
  *
- *   quality-report [--seed S] [--seeds N]   the table: for each generated
- *       traffic type, events, our score and components, period and jitter,
- *       RITA v5's score and timestamp score (worst destination for the
- *       multi-destination browser traffic; min / max over N seeds).
- *   quality-report --calibrate [--trials N]  the null table of the timing
- *       component: mean and standard deviation of the best window fraction
- *       of exponential (Poisson) intervals, per interval count and window.
+ *   quality-report [--seed S] [--seeds N]   the table (default seeds 1..5):
+ *       for each generated traffic type, events, our score (with and without
+ *       byte counts) and components, period and jitter, RITA v5's score and
+ *       timestamp score (worst destination for the multi-destination browser
+ *       traffic).  Exit status 1 when a row misses its target.
+ *   quality-report --calibrate [--trials N] [--seed S]  the null table of
+ *       the timing component in lib/beacon.c (null_table): for Poisson beat
+ *       intervals, per interval count, the mean and sd of the best window
+ *       share per W and the 0.5 % quantile and mean of the bound statistic.
+ *       The table in lib/beacon.c is `--calibrate --trials 100000 --seed 7`.
  *
  * tests/unit/test-beacon.c includes this file with
  * T1071_QUALITY_REPORT_NO_MAIN defined, so the unit tests score exactly

@@ -235,6 +235,25 @@ test_round3_rounds_half_away_from_zero(void **state)
     assert_true(t1071i_round3(1.0) == 1.0);
 }
 
+static void
+test_sqrt_is_correctly_rounded_without_libm(void **state)
+{
+    (void)state;
+    uint64_t b;
+    double r = t1071i_sqrt(2.0);
+    memcpy(&b, &r, sizeof(b));
+    assert_true(b == UINT64_C(0x3FF6A09E667F3BCD)); /* IEEE sqrt(2) */
+    assert_true(t1071i_sqrt(144.0) == 12.0);
+    assert_true(t1071i_sqrt(0.25) == 0.5);
+    assert_true(t1071i_sqrt(0.0) == 0.0);
+    assert_true(t1071i_sqrt(1e300) == 1e150);
+    assert_true(t1071i_sqrt(4.9406564584124654e-324) == 2.2227587494850775e-162);
+    assert_true(isnan(t1071i_sqrt(-1.0)));
+    assert_true(isnan(t1071i_sqrt(NAN)));
+    /* (2^26 + 1)^2 needs 53 bits: exact */
+    assert_true(t1071i_sqrt(4503599761588225.0) == 67108865.0);
+}
+
 /* ===== RITA: the whole beacon score ===== */
 
 #define DAY0 INT64_C(1704067200) /* 2024-01-01, seconds */
@@ -905,6 +924,7 @@ main(void)
         cmocka_unit_test(test_rita_stats_edge_vectors_match_rita),
         cmocka_unit_test(test_rita_stats_bad_args_return_invalid_arg),
         cmocka_unit_test(test_round3_rounds_half_away_from_zero),
+        cmocka_unit_test(test_sqrt_is_correctly_rounded_without_libm),
         cmocka_unit_test(test_rita_beacon_score_steady_day_returns_1),
         cmocka_unit_test(test_rita_beacon_score_two_hours_in_a_day_returns_half),
         cmocka_unit_test(test_rita_beacon_score_half_day_duration_and_bimodal),
