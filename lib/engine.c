@@ -116,6 +116,9 @@ struct host {
     bool has_held;              /* a suspect far-future event, held */
     int64_t held_ts;
     struct t1071i_pev *held;    /* NULL when the held event did not match */
+    bool first_open;            /* only one event yet: its clock unconfirmed */
+    int64_t first_ts;
+    struct t1071i_pev *first;   /* that event (a reference), or NULL */
     struct key *lru_head, *lru_tail; /* keys by last event time, oldest first */
     char name[];
 };
@@ -158,8 +161,7 @@ struct t1071_ctx {
     struct host *hosts_first, *hosts_last;
     int64_t floor;              /* t1071_advance(): nothing older may come */
     bool has_floor;
-    int64_t global_max;         /* newest admitted timestamp of any host */
-    bool has_global_max;
+    struct key *pinned;         /* the key being stepped: never evicted */
     struct qalert **queue;
     size_t q_n, q_cap;
     uint64_t stats[T1071I_STAT_COUNT];
@@ -345,15 +347,16 @@ heap_push(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *p)
 
     if (h->heap_n == h->heap_cap) {
         size_t nc = h->heap_cap ? h->heap_cap * 2 : 16;
-        struct t1071i_pev **nh;
-        (void)make_room(ctx, (nc - h->heap_cap) * sizeof(*nh));
-        nh = realloc(h->heap, nc * sizeof(*nh));
+        struct t1071i_pev **nh = realloc(h->heap, nc * sizeof(*nh));
         if (!nh)
             return T1071_E_NOMEM;
-        mem_add(ctx, (nc - h->heap_cap) * sizeof(*nh));
         h->heap = nh;
         h->heap_cap = nc;
     }
+    /* The budget counts slots in use, not capacity: capacity depends on
+     * history, and a restored context must account exactly the same. */
+    (void)make_room(ctx, sizeof(*h->heap));
+    mem_add(ctx, sizeof(*h->heap));
     i = h->heap_n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -367,25 +370,34 @@ heap_push(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *p)
     return T1071_OK;
 }
 
-static struct t1071i_pev *
-heap_pop(struct t1071_ctx *ctx, struct host *h)
+static void
+heap_sift_down(struct host *h, size_t i)
 {
-    struct t1071i_pev *top = h->heap[0], *last = h->heap[--h->heap_n];
-    size_t i = 0;
+    struct t1071i_pev *x = h->heap[i];
 
-    while (h->heap_n > 0) {
+    for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->heap_n)
             break;
         if (c + 1 < h->heap_n && heap_less(h->heap[c + 1], h->heap[c]))
             c++;
-        if (!heap_less(h->heap[c], last))
+        if (!heap_less(h->heap[c], x))
             break;
         h->heap[i] = h->heap[c];
         i = c;
     }
+    h->heap[i] = x;
+}
+
+static struct t1071i_pev *
+heap_pop(struct t1071_ctx *ctx, struct host *h)
+{
+    struct t1071i_pev *top = h->heap[0];
+
+    h->heap[0] = h->heap[--h->heap_n];
     if (h->heap_n > 0)
-        h->heap[i] = last;
+        heap_sift_down(h, 0);
+    mem_sub(ctx, sizeof(*h->heap));
     ctx->stats[T1071_STAT_EVENTS_BUFFERED]--;
     return top;
 }
@@ -492,7 +504,14 @@ make_room(struct t1071_ctx *ctx, size_t need)
         /* Cold keys newest first: a flood of one-shot keys then churns
          * only itself, and keys that were there before it (an implant
          * after its first beat) stay.  Then the least recently used. */
-        struct key *k = ctx->tiers[0].tail ? ctx->tiers[0].tail : ctx->tiers[1].head;
+        struct key *k = ctx->tiers[0].tail;
+        if (k && k == ctx->pinned)
+            k = k->gprev;
+        if (!k) {
+            k = ctx->tiers[1].head;
+            if (k && k == ctx->pinned)
+                k = k->gnext;
+        }
         if (!k)
             return false;
         ctx->ghosts[k->node.hash & (GHOSTS - 1)] = k->node.hash;
@@ -568,7 +587,8 @@ queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
     if (!q)
         return T1071_E_NOMEM;
     q->len = len;
-    memcpy(q->data, data, len);
+    if (len)
+        memcpy(q->data, data, len);
     ctx->queue[ctx->q_n++] = q;
     ctx->stats[T1071_STAT_ALERTS_QUEUED]++;
     mem_add(ctx, sizeof(*q) + len);
@@ -626,7 +646,11 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
             k->count--;
         }
         if (k->count == cap) {
+            /* Emitting may need room: the budget must not evict the key
+             * whose sequence is being emitted. */
+            ctx->pinned = k;
             int erc = emit(ctx, k, p);
+            ctx->pinned = NULL;
             if (erc != T1071_OK)
                 rc = erc;
             if (cap) {
@@ -713,10 +737,6 @@ admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
         h->max_ts = ts;
         h->has_max = true;
     }
-    if (!ctx->has_global_max || ts > ctx->global_max) {
-        ctx->global_max = ts;
-        ctx->has_global_max = true;
-    }
     if (p) {
         rc = heap_push(ctx, h, p);
         if (rc != T1071_OK) {
@@ -736,17 +756,91 @@ take_held(struct host *h, int64_t *ts, struct t1071i_pev **p)
     h->has_held = false;
 }
 
+/* Take @p f (a host's unconfirmed first event) back out of the state it
+ * entered: its reorder buffer, or the rings of the keys it joined. */
+static void
+retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
+{
+    size_t cap = ring_cap(ctx);
+
+    for (size_t i = 0; i < h->heap_n; i++) {
+        if (h->heap[i] != f)
+            continue;
+        /* Replace by the last, then restore heap order (Floyd). */
+        h->heap[i] = h->heap[--h->heap_n];
+        for (size_t j = h->heap_n / 2; j-- > 0;)
+            heap_sift_down(h, j);
+        mem_sub(ctx, sizeof(*h->heap));
+        ctx->stats[T1071_STAT_EVENTS_BUFFERED]--;
+        pev_unref(ctx, f);
+        return;
+    }
+    for (uint32_t i = 0; i < f->n_keys; i++) {
+        size_t len = strlen(f->keys[i]);
+        struct hnode *n = ht_find(&ctx->keys, t1071i_hash(ctx->seed, f->keys[i], len),
+                                  f->keys[i], len);
+        struct key *k = (struct key *)n;
+        uint32_t kept = 0;
+        int64_t newest = INT64_MIN;
+        if (!k)
+            continue;
+        for (uint32_t j = 0; j < k->count; j++) {
+            struct t1071i_pev *q = k->ring[(k->head + j) % cap];
+            if (q == f) {
+                pev_unref(ctx, f);
+                continue;
+            }
+            k->ring[(k->head + kept++) % cap] = q;
+            if (q->ts > newest)
+                newest = q->ts;
+        }
+        k->count = kept;
+        if (kept == 0 && k->last_ts == f->ts)
+            key_drop(ctx, k);  /* it held nothing but the suspect */
+        else if (kept > 0)
+            k->last_ts = newest;
+    }
+}
+
 static int
 on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
 {
     int64_t jump = ctx->cfg->max_jump_ms;
     int rc;
-    /* The reference clock: the host's own; for a host's first event, the
-     * other hosts' (so a forged first event cannot blind a new host). */
-    bool has_ref = h->has_max || ctx->has_global_max;
-    int64_t ref = h->has_max ? h->max_ts : ctx->global_max;
 
-    if (has_ref && ts - ref > jump) {
+    if (!h->has_max && !h->has_held) {
+        /* A host's first event runs at once, but its clock stays open to
+         * question until the next event: no other host's time is a
+         * reference (hosts never interact; sharded contexts must see what
+         * one context sees). */
+        h->first_open = true;
+        h->first_ts = ts;
+        h->first = p;
+        if (p)
+            p->refs++;
+        return admit(ctx, h, ts, p);
+    }
+    if (h->first_open) {
+        struct t1071i_pev *f = h->first;
+        h->first_open = false;
+        h->first = NULL;
+        if (ts < h->first_ts && h->first_ts - ts > jump) {
+            /* The first event was a forward jump from this one: it is the
+             * suspect (a forged first event would otherwise blind the
+             * host).  Take it back, restart the clock from this event,
+             * and hold it as any suspect is held. */
+            ctx->stats[T1071_STAT_EVENTS_SUSPECT]++;
+            if (f)
+                retract(ctx, h, f);
+            h->has_max = false;
+            h->has_held = true;
+            h->held_ts = h->first_ts;
+            h->held = f;
+            return admit(ctx, h, ts, p);
+        }
+        pev_unref(ctx, f);
+    }
+    if (h->has_max && ts - h->max_ts > jump) {
         ctx->stats[T1071_STAT_EVENTS_SUSPECT]++;
         if (h->has_held && (ts > h->held_ts ? ts - h->held_ts : h->held_ts - ts) <= jump) {
             /* A second event near the first: the host's clock really
@@ -1319,6 +1413,7 @@ t1071_free(t1071_ctx *ctx)
         for (size_t i = 0; i < h->heap_n; i++)
             pev_unref(ctx, h->heap[i]);
         pev_unref(ctx, h->held);
+        pev_unref(ctx, h->first);
         free(h->heap);
         free(h);
     }
@@ -1487,13 +1582,17 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
         sh->n_heap = h->heap_n;
         sh->heap = heap;
         g_ptr_array_add(to_free, heap);
-        sh->has_heap_cap = 1;
-        sh->heap_cap = h->heap_cap;
         if (h->has_held) {
             sh->has_held_ts = 1;
             sh->held_ts = h->held_ts;
             sh->has_held = 1;
             sh->held = h->held ? snap_event_index(&sb, h->held) + 1 : 0;
+        }
+        if (h->first_open) {
+            sh->has_first_ts = 1;
+            sh->first_ts = h->first_ts;
+            sh->has_first = 1;
+            sh->first = h->first ? snap_event_index(&sb, h->first) + 1 : 0;
         }
         for (struct key *k = h->lru_head; k; k = k->next) {
             uint32_t ki = GPOINTER_TO_UINT(g_hash_table_lookup(key_index, k)) - 1;
@@ -1521,10 +1620,6 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
     if (ctx->has_floor) {
         s.has_floor = 1;
         s.floor = ctx->floor;
-    }
-    if (ctx->has_global_max) {
-        s.has_global_max = 1;
-        s.global_max = ctx->global_max;
     }
     for (uint64_t i = 0; i < GHOSTS; i++) {
         if (ctx->ghosts[i]) {
@@ -1618,16 +1713,19 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         hosts[i] = h;
         h->has_max = sh->has_max_ts;
         h->max_ts = sh->max_ts;
-        if (sh->n_heap > sh->heap_cap || sh->heap_cap > (size_t)1 << 32)
-            goto out;
-        if (sh->heap_cap) {
-            h->heap = malloc(sh->heap_cap * sizeof(*h->heap));
+        /* Sized from what the snapshot holds (n_heap is bounded by its
+         * bytes), never from a count it merely states. */
+        if (sh->n_heap) {
+            size_t nc = 16;
+            while (nc < sh->n_heap)
+                nc *= 2;
+            h->heap = malloc(nc * sizeof(*h->heap));
             if (!h->heap) {
                 rc = T1071_E_NOMEM;
                 goto out;
             }
-            h->heap_cap = sh->heap_cap;
-            mem_add(ctx, h->heap_cap * sizeof(*h->heap));
+            h->heap_cap = nc;
+            mem_add(ctx, sh->n_heap * sizeof(*h->heap));
         }
         for (size_t j = 0; j < sh->n_heap; j++) {
             if (sh->heap[j] >= s->n_events)
@@ -1644,6 +1742,15 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             h->held = sh->held ? ev[sh->held - 1] : NULL;
             if (h->held)
                 h->held->refs++;
+        }
+        if (sh->has_first_ts) {
+            if (sh->first > s->n_events)
+                goto out;
+            h->first_open = true;
+            h->first_ts = sh->first_ts;
+            h->first = sh->first ? ev[sh->first - 1] : NULL;
+            if (h->first)
+                h->first->refs++;
         }
     }
     for (size_t i = 0; i < s->n_keys; i++) {
@@ -1711,6 +1818,14 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             goto out;
     }
     for (size_t i = 0; i < s->n_alerts; i++) {
+        /* Undelivered alerts must be alerts: a host decodes them. */
+        T1071__Ecs__V1__Alert *a =
+            t1071__ecs__v1__alert__unpack(NULL, s->alerts[i].len, s->alerts[i].data);
+        if (!a) {
+            rc = T1071_E_SNAPSHOT;
+            goto out;
+        }
+        t1071__ecs__v1__alert__free_unpacked(a, NULL);
         rc = queue_push(ctx, s->alerts[i].data, s->alerts[i].len);
         if (rc != T1071_OK)
             goto out;
@@ -1733,8 +1848,6 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
     }
     ctx->has_floor = s->has_floor;
     ctx->floor = s->floor;
-    ctx->has_global_max = s->has_global_max;
-    ctx->global_max = s->global_max;
     if (s->n_ghosts % 2)
         goto out;
     for (size_t i = 0; i < s->n_ghosts; i += 2) {
@@ -1824,4 +1937,20 @@ out:
     t1071_config_free(cfg);
     t1071__ecs__v1__snapshot__free_unpacked(s, NULL);
     return rc;
+}
+
+size_t
+t1071i_ctx_longest_chain(const t1071_ctx *ctx, int which)
+{
+    const struct htable *t = which ? &ctx->hosts : &ctx->keys;
+    size_t longest = 0;
+
+    for (size_t b = 0; b <= t->mask; b++) {
+        size_t n = 0;
+        for (const struct hnode *x = t->buckets[b]; x; x = x->next)
+            n++;
+        if (n > longest)
+            longest = n;
+    }
+    return longest;
 }

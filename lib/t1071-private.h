@@ -224,4 +224,9 @@ int t1071i_derive(const struct t1071_config *cfg, t1071i_event *ev);
  * parse. */
 int t1071i_derive_is_home(const struct t1071_config *cfg, const char *ip);
 
+/* Longest bucket chain of a context's keyed tables (0: keys, 1: hosts):
+ * lets the hash-flood test measure the real tables, not a model. */
+#define T1071I_HAVE_LONGEST_CHAIN 1
+size_t t1071i_ctx_longest_chain(const t1071_ctx *ctx, int which);
+
 #endif /* T1071_PRIVATE_H */

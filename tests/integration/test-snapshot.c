@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <glib.h>
 
 #include "testutil.h"
 
@@ -268,6 +269,88 @@ test_restore_bad_snapshots_refused(void **state)
         free(st.rec[i]);
 }
 
+/* Re-sign a modified snapshot payload (a hostile writer can compute the
+ * checksum too) and try to restore it. */
+static int
+restore_resigned(const T1071__Ecs__V1__Snapshot *s)
+{
+    size_t plen = t1071__ecs__v1__snapshot__get_packed_size(s), dlen = 32;
+    uint8_t *buf = malloc(48 + plen);
+    t1071_ctx *r = NULL;
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    int rc;
+
+    memcpy(buf, "T1071SNP", 8);
+    buf[8] = T1071_SNAPSHOT_VERSION;
+    buf[9] = buf[10] = buf[11] = 0;
+    buf[12] = buf[13] = buf[14] = buf[15] = 0;
+    t1071__ecs__v1__snapshot__pack(s, buf + 48);
+    g_checksum_update(sum, buf + 48, (gssize)plen);
+    g_checksum_get_digest(sum, buf + 16, &dlen);
+    g_checksum_free(sum);
+    rc = t1071_restore(&r, buf, 48 + plen);
+    if (rc == T1071_OK)
+        t1071_free(r);
+    else
+        assert_null(r);
+    free(buf);
+    return rc;
+}
+
+/* Regressions (fuzzing): a correctly signed snapshot that states a huge
+ * reorder-buffer capacity must not make restore allocate it; undelivered
+ * alerts that do not decode are refused. */
+static void
+test_restore_hostile_but_signed_snapshots(void **state)
+{
+    struct stream st;
+    struct tu_buf out = {0};
+    t1071_ctx *ctx;
+    t1071_buffer *snap = NULL;
+    T1071__Ecs__V1__Snapshot *s;
+    uint8_t junk[] = {0xff, 0xff, 0xff};
+    ProtobufCBinaryData *alerts, *saved;
+    size_t n_saved;
+
+    (void)state;
+    make_stream(&st, 11);
+    ctx = tu_ctx_new(config);
+    feed_range(ctx, &st, 0, 700, &out);
+    assert_int_equal(t1071_snapshot(ctx, &snap), T1071_OK);
+    s = t1071__ecs__v1__snapshot__unpack(NULL, t1071_buffer_size(snap) - 48,
+                                         t1071_buffer_data(snap) + 48);
+    assert_non_null(s);
+    assert_true(s->n_hosts > 0);
+    /* unchanged, it restores */
+    assert_int_equal(restore_resigned(s), T1071_OK);
+    /* a stated capacity of 2^60 slots is ignored, not allocated */
+    for (size_t i = 0; i < s->n_hosts; i++) {
+        s->hosts[i]->has_heap_cap = 1;
+        s->hosts[i]->heap_cap = UINT64_C(1) << 60;
+    }
+    assert_int_equal(restore_resigned(s), T1071_OK);
+    /* an undelivered alert that is not an Alert */
+    saved = s->alerts;
+    n_saved = s->n_alerts;
+    alerts = calloc(n_saved + 1, sizeof(*alerts));
+    for (size_t i = 0; i < n_saved; i++)
+        alerts[i] = saved[i];
+    alerts[n_saved].data = junk;
+    alerts[n_saved].len = sizeof(junk);
+    s->alerts = alerts;
+    s->n_alerts = n_saved + 1;
+    assert_int_equal(restore_resigned(s), T1071_E_SNAPSHOT);
+    s->alerts = saved;
+    s->n_alerts = n_saved;
+    free(alerts);
+    t1071__ecs__v1__snapshot__free_unpacked(s, NULL);
+    t1071_buffer_free(snap);
+    t1071_free(ctx);
+    tu_buf_free(&out);
+    for (int i = 0; i < N_EVENTS; i++)
+        free(st.rec[i]);
+}
+
 int
 main(void)
 {
@@ -275,6 +358,7 @@ main(void)
         cmocka_unit_test(test_snapshot_cut_at_100_points_equals_uninterrupted),
         cmocka_unit_test(test_snapshot_repeated_restores_equal_uninterrupted),
         cmocka_unit_test(test_restore_bad_snapshots_refused),
+        cmocka_unit_test(test_restore_hostile_but_signed_snapshots),
     };
     return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * (a flood of junk keys at the cap must not evict an implant's partial
  * sequence), forged far-future timestamps (first event of a host, and
  * later ones), absurd timestamps, oversized multi-valued keys. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -264,6 +265,108 @@ test_multi_valued_key_over_limit_counted(void **state)
     t1071_free(ctx);
 }
 
+/* Hosts never interact: host B replaying 2023 and host A live in 2024,
+ * interleaved, give the same alerts in one context as in one context per
+ * host (a sharded deployment), and neither host's events are suspect. */
+static void
+test_hosts_on_distant_clocks_are_independent(void **state)
+{
+    const int64_t year = 365 * DAY;
+    t1071_ctx *one = tu_ctx_new(NULL), *shard[2] = {tu_ctx_new(NULL), tu_ctx_new(NULL)};
+    struct tu_alerts a1 = {0}, as[2] = {{0}};
+    char id[32];
+
+    (void)state;
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof(id), "b%d", i);
+        feed(one, &a1, T0 - year + i * MIN, id, "KB", "host-b", "203.0.113.7");
+        feed(shard[1], &as[1], T0 - year + i * MIN, id, "KB", "host-b", "203.0.113.7");
+        snprintf(id, sizeof(id), "a%d", i);
+        feed(one, &a1, T0 + i * MIN, id, "KA", "host-a", "203.0.113.9");
+        feed(shard[0], &as[0], T0 + i * MIN, id, "KA", "host-a", "203.0.113.9");
+    }
+    tu_collect(one, &a1);
+    tu_collect(shard[0], &as[0]);
+    tu_collect(shard[1], &as[1]);
+    assert_int_equal(stat(one, T1071_STAT_EVENTS_SUSPECT), 0);
+    assert_int_equal(a1.n, as[0].n + as[1].n);
+    assert_int_equal(alerts_for(&a1, "KA"), 3);
+    assert_int_equal(alerts_for(&a1, "KB"), 3);
+    for (size_t i = 0; i < a1.n; i++) {
+        const struct tu_alerts *s = !strcmp(a1.a[i].key, "KA") ? &as[0] : &as[1];
+        bool found = false;
+        for (size_t j = 0; j < s->n; j++)
+            found |= !strcmp(s->a[j].group_id, a1.a[i].group_id) && !strcmp(s->a[j].ids, a1.a[i].ids);
+        assert_true(found);
+    }
+    tu_alerts_free(&a1);
+    tu_alerts_free(&as[0]);
+    tu_alerts_free(&as[1]);
+    t1071_free(one);
+    t1071_free(shard[0]);
+    t1071_free(shard[1]);
+}
+
+/* A forged first event a year ahead has already run when the host's real
+ * events show it up: it is taken back out of its key's sequence, so the
+ * implant's alert holds only real members. */
+static void
+test_forged_first_event_taken_back_out_of_sequence(void **state)
+{
+    t1071_ctx *ctx = tu_ctx_new(NULL);
+    struct tu_alerts all = {0};
+    char id[32];
+
+    (void)state;
+    feed(ctx, &all, T0 + 365 * DAY, "forged", "K", "host-f", "203.0.113.7");
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof(id), "r%d", i);
+        feed(ctx, &all, T0 + i * MIN, id, "K", "host-f", "203.0.113.7");
+    }
+    tu_collect(ctx, &all);
+    assert_int_equal(stat(ctx, T1071_STAT_EVENTS_SUSPECT), 1);
+    assert_int_equal(stat(ctx, T1071_STAT_EVENTS_LATE), 0);
+    assert_int_equal(all.n, 1);
+    assert_string_equal(all.a[0].ids,
+                        "[\"r0\",\"r1\",\"r2\",\"r3\",\"r4\",\"r5\",\"r6\",\"r7\",\"r8\",\"r9\"]");
+    tu_alerts_free(&all);
+    t1071_free(ctx);
+}
+
+/* Regression (fuzzing, ASan use-after-free): at the memory cap, the room
+ * an alert needs was made by evicting the very key emitting it. */
+static void
+test_memory_cap_never_evicts_the_emitting_key(void **state)
+{
+    static const char *const probe_kv[] = {"rule.runs", "2", NULL};
+    t1071_ctx *probe = tu_ctx_new(probe_kv), *ctx;
+    struct tu_alerts all = {0};
+    char limit[32];
+    const char *kv[] = {"rule.runs", "2", "engine.memory_limit", limit, NULL};
+
+    (void)state;
+    /* A budget with room for the second event (feeding reserves 512
+     * bytes) but not for its alert: the alert's room must come from
+     * somewhere, and the only key is the one emitting. */
+    feed(probe, &all, T0, "e0", "K", "h", "203.0.113.7");
+    snprintf(limit, sizeof(limit), "%" PRIu64, stat(probe, T1071_STAT_MEMORY_BYTES) + 512);
+    t1071_free(probe);
+    ctx = tu_ctx_new(kv);
+    feed(ctx, &all, T0, "e0", "K", "h", "203.0.113.7");
+    feed(ctx, &all, T0 + MIN, "e1", "K", "h", "203.0.113.7");
+    tu_collect(ctx, &all);
+    assert_int_equal(all.n, 1);
+    assert_string_equal(all.a[0].ids, "[\"e0\",\"e1\"]");
+    assert_int_equal(stat(ctx, T1071_STAT_KEYS), 1);
+    assert_int_equal(stat(ctx, T1071_STAT_KEYS_EVICTED), 0);
+    /* and the key goes on: the next event completes the next window */
+    feed(ctx, &all, T0 + 2 * MIN, "e2", "K", "h", "203.0.113.7");
+    tu_collect(ctx, &all);
+    assert_true(all.n >= 2);
+    tu_alerts_free(&all);
+    t1071_free(ctx);
+}
+
 int
 main(void)
 {
@@ -275,6 +378,9 @@ main(void)
         cmocka_unit_test(test_absurd_timestamps_refused_counted),
         cmocka_unit_test(test_equal_timestamps_in_bulk_all_windows),
         cmocka_unit_test(test_multi_valued_key_over_limit_counted),
+        cmocka_unit_test(test_hosts_on_distant_clocks_are_independent),
+        cmocka_unit_test(test_forged_first_event_taken_back_out_of_sequence),
+        cmocka_unit_test(test_memory_cap_never_evicts_the_emitting_key),
     };
     return cmocka_run_group_tests_name("survive", tests, NULL, NULL);
 }
