@@ -17,6 +17,11 @@
 //	}
 //	det.Flush() // end of input
 //
+// To checkpoint mid-stream (before Flush) and resume later or elsewhere:
+//
+//	state, err := det.Snapshot() // []byte: all of its state
+//	det2, err := t1071detect.Restore(state)
+//
 // Build: cgo finds the library with pkg-config (libt1071detect).  For a
 // meson build tree, PKG_CONFIG_PATH=BUILD/meson-uninstalled and, to run,
 // LD_LIBRARY_PATH=BUILD/lib.
@@ -67,7 +72,13 @@ const (
 	ErrIO         Status = C.T1071_E_IO          // a file could not be read
 	ErrJSON       Status = C.T1071_E_JSON        // malformed or hostile JSON
 	ErrRange      Status = C.T1071_E_RANGE       // index out of range
+	ErrSnapshot   Status = C.T1071_E_SNAPSHOT    // snapshot truncated, corrupted or inconsistent
+	ErrVersion    Status = C.T1071_E_VERSION     // snapshot written by a newer format version
 )
+
+// SnapshotVersion is the snapshot format version the library this package
+// was compiled against writes (T1071_SNAPSHOT_VERSION).
+const SnapshotVersion = C.T1071_SNAPSHOT_VERSION
 
 // Error is the library's t1071_strerror() text for the status.
 func (s Status) Error() string { return C.GoString(C.t1071_strerror(C.int(s))) }
@@ -470,6 +481,45 @@ func (d *Detector) Stat(name string) (uint64, error) {
 		return uint64(v), nil
 	}
 	return 0, &Error{Status: ErrRange, Op: "Stat", Detail: "no stat " + name}
+}
+
+// Snapshot returns all of the Detector's state (t1071_snapshot): config,
+// hash seed, sequence state, reorder buffers, held suspects, alerts not yet
+// polled, counters.  Restore of it goes on exactly: the same later input
+// gives the same alerts.  The blob is versioned and checksummed, not
+// encrypted: it holds event data.
+func (d *Detector) Snapshot() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.p == nil {
+		return nil, ErrClosed
+	}
+	var buf *C.t1071_buffer
+	if rc := C.t1071_snapshot(d.p, &buf); rc != C.T1071_OK {
+		return nil, d.fail(rc, "Snapshot")
+	}
+	defer C.t1071_buffer_free(buf)
+	size := C.t1071_buffer_size(buf)
+	if size == 0 {
+		return []byte{}, nil
+	}
+	return C.GoBytes(unsafe.Pointer(C.t1071_buffer_data(buf)), C.int(size)), nil
+}
+
+// Restore creates a Detector from Snapshot bytes (t1071_restore), with the
+// snapshot's own config; data is only read during the call.  A truncated,
+// corrupted or inconsistent snapshot gives an error wrapping ErrSnapshot,
+// one written by a newer format version an error wrapping ErrVersion.
+// Close the Detector when done (a finalizer does it otherwise).
+func Restore(data []byte) (*Detector, error) {
+	p, n := bytesArg(data)
+	var ctx *C.t1071_ctx
+	if rc := C.t1071_restore(&ctx, p, n); rc != C.T1071_OK {
+		return nil, newError(rc, "Restore", fmt.Sprintf("%d-byte snapshot", len(data)))
+	}
+	d := &Detector{p: ctx}
+	runtime.SetFinalizer(d, (*Detector).Close)
+	return d, nil
 }
 
 // Close frees the context (alerts still queued in it are lost).

@@ -10,6 +10,11 @@
         for alert in det.alerts():          # t1071.ecs.v1.Alert messages
             print(alert.process_entity_id, [m.event_id for m in alert.members])
 
+Checkpoint a detector mid-stream (before flush()) and resume it elsewhere:
+
+    state = det.snapshot()                  # bytes: all of its state
+    det = t.Detector.restore(state)         # later input: the same alerts
+
 The shared library is loaded on first use from $T1071_LIBRARY, else
 ctypes.util.find_library("t1071detect"), else "libt1071detect.so.0".
 """
@@ -17,8 +22,8 @@ from . import ecs_pb2
 from ._core import (Config, Detector, event_from_json, event_shard, stat_names, strerror,
                     version, version_number)
 from ._errors import (DecodeError, FileError, InvalidArgument, JSONError, LibraryNotFound,
-                      NoMemory, QueueFull, RangeError, StateError, T1071Error, TimestampError,
-                      TooLarge, Truncated, UnknownKey)
+                      NoMemory, QueueFull, RangeError, SnapshotError, StateError, T1071Error,
+                      TimestampError, TooLarge, Truncated, UnknownKey, VersionError)
 from .ecs import (ECS_FIELDS, Alert, Event, decode_batch, encode_batch, encode_event,
                   event_from_ecs, parse_time)
 
@@ -34,5 +39,5 @@ __all__ = [
     "ECS_FIELDS", "INT64_MAX",
     "T1071Error", "LibraryNotFound", "InvalidArgument", "NoMemory", "DecodeError", "TooLarge",
     "Truncated", "QueueFull", "StateError", "UnknownKey", "TimestampError", "FileError",
-    "JSONError", "RangeError",
+    "JSONError", "RangeError", "SnapshotError", "VersionError",
 ]

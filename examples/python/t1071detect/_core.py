@@ -189,10 +189,7 @@ class Detector:
     """
 
     def __init__(self, config=None, *, auto_drain=False):
-        self._lib = N.lib()
-        self._lock = threading.Lock()
-        self._pending = []           # (pb bytes, json str) taken on auto-drain
-        self.auto_drain = bool(auto_drain)
+        self._setup(auto_drain)
         own = None
         if config is not None and not isinstance(config, Config):
             config = own = Config(config)
@@ -205,6 +202,58 @@ class Detector:
         if rc != N.OK:
             _raise(rc)
         self._p = p
+
+    def _setup(self, auto_drain):
+        self._p = None
+        self._lib = N.lib()
+        self._lock = threading.Lock()
+        self._pending = []           # (pb bytes, json str) taken on auto-drain
+        self.auto_drain = bool(auto_drain)
+
+    # -- snapshot and restore --
+
+    def snapshot(self):
+        """All of the detector's state as bytes (t1071_snapshot): config, hash
+        seed, sequence state, reorder buffers, held suspects, alerts still
+        queued in the library, counters.  Detector.restore() of them goes on
+        exactly: the same later input gives the same alerts.
+
+        The blob is versioned and checksummed but neither encrypted nor
+        signed: it holds event data, so store it as such.  Alerts already
+        moved to the Python side by auto_drain are not in the library, so
+        take them (alerts()) first; StateError otherwise.
+        """
+        lib = self._lib
+        buf = N.buffer_p()
+        with self._lock:
+            p = self._ptr()
+            if self._pending:
+                raise StateError("detector holds %d auto-drained alerts that a snapshot "
+                                 "would lose: take alerts() first" % len(self._pending),
+                                 code=N.E_STATE)
+            rc = lib.t1071_snapshot(p, ctypes.byref(buf))
+            if rc != N.OK:
+                self._fail(rc)
+        try:
+            return ctypes.string_at(lib.t1071_buffer_data(buf), lib.t1071_buffer_size(buf))
+        finally:
+            lib.t1071_buffer_free(buf)
+
+    @classmethod
+    def restore(cls, data, *, auto_drain=False):
+        """A new Detector from snapshot() bytes (t1071_restore), with the
+        snapshot's own config.  Raises SnapshotError for truncated, corrupted
+        or inconsistent data and VersionError for a snapshot written by a
+        newer format version than the loaded library reads."""
+        data = _as_bytes(data, "snapshot")
+        self = cls.__new__(cls)
+        self._setup(auto_drain)
+        p = N.ctx_p()
+        rc = self._lib.t1071_restore(ctypes.byref(p), data, len(data))
+        if rc != N.OK:
+            _raise(rc, "restoring a %d-byte snapshot" % len(data))
+        self._p = p
+        return self
 
     # -- plumbing --
 

@@ -91,9 +91,22 @@ class RangeError(T1071Error, IndexError):
     code = -12
 
 
+class SnapshotError(T1071Error, ValueError):
+    """Detector.restore(): the snapshot is truncated, corrupted (checksum) or
+    inconsistent."""
+    code = -13
+
+
+class VersionError(T1071Error, ValueError):
+    """Detector.restore(): the snapshot was written by a newer snapshot format
+    version than this library reads (upgrade the library)."""
+    code = -14
+
+
 BY_CODE = {cls.code: cls for cls in (
     InvalidArgument, NoMemory, DecodeError, TooLarge, Truncated, QueueFull, StateError,
-    UnknownKey, TimestampError, FileError, JSONError, RangeError)}
+    UnknownKey, TimestampError, FileError, JSONError, RangeError, SnapshotError,
+    VersionError)}
 
 
 def error_for(code, reason, detail=""):

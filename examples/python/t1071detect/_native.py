@@ -27,6 +27,11 @@ E_TIMESTAMP = -9
 E_IO = -10
 E_JSON = -11
 E_RANGE = -12
+E_SNAPSHOT = -13
+E_VERSION = -14
+
+#: Snapshot format version this binding was written against (T1071_SNAPSHOT_VERSION).
+SNAPSHOT_VERSION = 1
 
 INT64_MAX = (1 << 63) - 1
 MAX_EVENT_BYTES = 1 << 20
@@ -93,6 +98,8 @@ _PROTOTYPES = [
     ("t1071_buffer_data", c_void, [buffer_p]),
     ("t1071_buffer_size", c_size, [buffer_p]),
     ("t1071_buffer_free", None, [buffer_p]),
+    ("t1071_snapshot", c_int, [ctx_p, ctypes.POINTER(buffer_p)]),
+    ("t1071_restore", c_int, [ctypes.POINTER(ctx_p), c_str, c_size]),
     ("t1071_stat_name", c_str, [c_int]),
     ("t1071_stats_get", c_int, [ctx_p, c_int, ctypes.POINTER(ctypes.c_uint64)]),
 ]

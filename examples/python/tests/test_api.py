@@ -120,6 +120,27 @@ def test_config_errors():
         t.Config(runs=3)
 
 
+def test_config_memory_limit():
+    cfg = t.Config()
+    assert cfg["engine.memory_limit"] == "1GiB"
+    cfg["engine.memory_limit"] = "64MiB"
+    assert cfg.get("engine.memory_limit") == "64MiB"
+    cfg.set("engine.memory_limit", 0)                # 0: unlimited
+    assert cfg.get("engine.memory_limit") == "0"
+    cfg.load_data("[engine]\nmemory_limit = 512KiB\n")
+    assert cfg.get("engine.memory_limit") == "512KiB"
+    for bad in ("lots", "64MB", "-1", "64 MiB", "99999999999999999999GiB"):
+        with pytest.raises(t.InvalidArgument) as e:
+            cfg.set("engine.memory_limit", bad)
+        assert "memory_limit" in str(e.value) or e.value.detail
+    assert cfg.get("engine.memory_limit") == "512KiB"          # unchanged on error
+    with t.Detector(cfg) as det:                               # accepted by a detector
+        det.feed_event(t.encode_event(beacon(0)))
+        stats = det.stats()
+        assert stats["events_dropped_memory"] == stats["keys_evicted"] == 0
+        assert stats["key_values_dropped"] == 0
+
+
 def test_config_files(tmp_path):
     ini = tmp_path / "rule.ini"
     ini.write_text("[rule]\nruns = 3\nmaxspan = 1h\n[engine]\nlateness = 5s\n")
@@ -223,14 +244,21 @@ def test_closed_detector():
 
 
 def test_error_classes():
+    from t1071detect import _errors, _native
     for code, cls in [(-1, t.InvalidArgument), (-2, t.NoMemory), (-3, t.DecodeError),
                       (-4, t.TooLarge), (-5, t.Truncated), (-6, t.QueueFull),
                       (-7, t.StateError), (-8, t.UnknownKey), (-9, t.TimestampError),
-                      (-10, t.FileError), (-11, t.JSONError), (-12, t.RangeError)]:
+                      (-10, t.FileError), (-11, t.JSONError), (-12, t.RangeError),
+                      (-13, t.SnapshotError), (-14, t.VersionError)]:
         assert cls.code == code
         assert issubclass(cls, t.T1071Error)
         assert t.strerror(code) != "unknown error"
+        exc = _errors.error_for(code, t.strerror(code))
+        assert type(exc) is cls and exc.code == code
     assert t.strerror(-999) == "unknown error"
+    assert t.strerror(-15) == "unknown error"       # no code past the last pinned one yet
+    assert "snapshot" in t.strerror(-13) and "version" in t.strerror(-14)
+    assert (_native.E_SNAPSHOT, _native.E_VERSION) == (-13, -14)
 
 
 # ===== Backpressure =====
