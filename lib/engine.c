@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "t1071-private.h"
+#include "tracker.h"
 
 #define MIN_TS INT64_C(0)                /* 1970-01-01 */
 #define MAX_TS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
@@ -133,6 +134,7 @@ struct key {
     int64_t last_ts;
     uint32_t head, count;       /* ring of the last runs-1 members */
     struct t1071i_pev **ring;
+    struct t1071i_kbeacon *beacon; /* beacon tracker state (lib/tracker.c), or NULL */
     char value[];
 };
 
@@ -167,6 +169,7 @@ struct t1071_ctx {
     uint64_t stats[T1071I_STAT_COUNT];
     char errmsg[256];
     struct t1071i_pev **window;  /* scratch: one sequence's members */
+    struct t1071i_tracker *tracker; /* NULL: beacon.enabled = false */
 };
 
 struct t1071_alert_batch {
@@ -188,6 +191,15 @@ static void
 mem_sub(struct t1071_ctx *ctx, size_t n)
 {
     ctx->stats[T1071_STAT_MEMORY_BYTES] -= n;
+}
+
+static void
+mem_delta(struct t1071_ctx *ctx, int64_t d)
+{
+    if (d >= 0)
+        mem_add(ctx, (size_t)d);
+    else
+        mem_sub(ctx, (size_t)-d);
 }
 
 static void
@@ -477,6 +489,7 @@ key_free(struct t1071_ctx *ctx, struct key *k)
     for (uint32_t i = 0; i < k->count; i++)
         pev_unref(ctx, k->ring[(k->head + i) % cap]);
     mem_sub(ctx, sizeof(*k) + k->node.len + 1 + cap * sizeof(*k->ring));
+    mem_sub(ctx, t1071i_tracker_free_key(k->beacon));
     free(k->ring);
     free(k);
     ctx->stats[T1071_STAT_KEYS]--;
@@ -609,13 +622,24 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
     size_t cap = ring_cap(ctx), n = 0;
     uint8_t *pb = NULL;
     size_t pb_len = 0;
+    struct t1071i_judgement j, *jp = NULL;
     int rc;
 
     for (uint32_t i = 0; i < k->count; i++)
         ctx->window[n++] = k->ring[(k->head + i) % cap];
     ctx->window[n++] = last;
+    if (ctx->tracker) {
+        /* Beacon score and tuning verdict (lib/tracker.c). */
+        jp = &j;
+        t1071i_tracker_judge(ctx->tracker, k->beacon, ctx->window, n, &j);
+        if (j.suppressed) {
+            ctx->stats[T1071_STAT_ALERTS_SUPPRESSED]++;
+            if (!ctx->cfg->tun.emit_suppressed)
+                return T1071_OK;
+        }
+    }
     rc = t1071i_alert_build(ctx->cfg, k->value, ctx->window, n,
-                            ctx->stats[T1071_STAT_ALERTS] + 1, &pb, &pb_len);
+                            ctx->stats[T1071_STAT_ALERTS] + 1, jp, &pb, &pb_len);
     if (rc != T1071_OK)
         return rc;
     rc = queue_push(ctx, pb, pb_len);
@@ -625,19 +649,64 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
     return rc;
 }
 
+/* Feed @p p to key @p k's beacon state; counted in the budget. */
+static void
+track(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *p, bool fallback)
+{
+    int64_t d = 0;
+
+    ctx->pinned = k; /* making room must not evict the key being fed */
+    (void)make_room(ctx, t1071i_tracker_need(ctx->tracker, p));
+    ctx->pinned = NULL;
+    (void)t1071i_tracker_observe(ctx->tracker, &k->beacon, fallback, p, &d);
+    mem_delta(ctx, d);
+}
+
+static int step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p,
+                    const char *value, bool fallback);
+
 static int
 run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
+{
+    int rc = T1071_OK;
+
+    if (ctx->tracker) {
+        int64_t d = 0;
+        t1071i_tracker_observe_event(ctx->tracker, p, &d);
+        mem_delta(ctx, d);
+    }
+    for (uint32_t i = 0; i < p->n_keys; i++) {
+        int erc = step_key(ctx, host, p, p->keys[i], false);
+        if (erc != T1071_OK)
+            rc = erc;
+    }
+    if (ctx->tracker) {
+        /* tuning.fallback_key: host + executable, a key of its own. */
+        char *fk = t1071i_tracker_fallback_key(ctx->tracker, p);
+        if (fk) {
+            int erc = step_key(ctx, host, p, fk, true);
+            if (erc != T1071_OK)
+                rc = erc;
+            g_free(fk);
+        }
+    }
+    return rc;
+}
+
+/* The sequence step of @p p under one key value. */
+static int
+step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p, const char *value,
+         bool fallback)
 {
     size_t cap = ring_cap(ctx);
     int64_t maxspan = ctx->cfg->maxspan_ms;
     int rc = T1071_OK;
 
-    for (uint32_t i = 0; i < p->n_keys; i++) {
-        struct key *k = key_get(ctx, p->keys[i], host);
+    {
+        struct key *k = key_get(ctx, value, host);
         if (!k) {
             ctx->stats[T1071_STAT_EVENTS_DROPPED_MEMORY]++;
-            rc = T1071_E_NOMEM;
-            continue;
+            return T1071_E_NOMEM;
         }
         /* Drop members that no window ending here or later can hold. */
         while (k->count > 0 && p->ts - k->ring[k->head]->ts > maxspan) {
@@ -645,6 +714,8 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
             k->head = (uint32_t)((k->head + 1) % cap);
             k->count--;
         }
+        if (ctx->tracker)
+            track(ctx, k, p, fallback);
         if (k->count == cap) {
             /* Emitting may need room: the budget must not evict the key
              * whose sequence is being emitted. */
@@ -1036,6 +1107,7 @@ process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
             g_free(kv.joined);
             if (!p)
                 return T1071_E_NOMEM;
+            p->has_xfer = t1071i_event_xfer(ev, &p->xfer);
         }
     } else {
         ctx->stats[T1071_STAT_EVENTS_FILTERED]++;
@@ -1382,6 +1454,9 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     if (!ctx->window || !ctx->ghosts)
         goto fail;
     mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
+    if ((rc = t1071i_tracker_new(ctx->cfg, ctx->seed, &ctx->tracker)) != T1071_OK)
+        goto fail;
+    mem_add(ctx, t1071i_tracker_bytes(ctx->tracker));
     if ((rc = ht_init(&ctx->hosts, 64)) != T1071_OK || (rc = ht_init(&ctx->keys, 1024)) != T1071_OK)
         goto fail;
     *out = ctx;
@@ -1424,6 +1499,7 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->hosts.buckets);
     free(ctx->window);
     free(ctx->ghosts);
+    t1071i_tracker_free(ctx->tracker);
     t1071_config_free(ctx->cfg);
     free(ctx);
 }
@@ -1487,6 +1563,10 @@ snap_event_index(struct snap_builder *sb, const struct t1071i_pev *p)
     e->process_executable = (char *)p->exe;
     e->n_keys = p->n_keys;
     e->keys = (char **)p->keys;
+    if (p->has_xfer) {
+        e->has_bytes = 1;
+        e->bytes = p->xfer;
+    }
     g_ptr_array_add(sb->events, e);
     g_hash_table_insert(sb->index, (gpointer)p, GUINT_TO_POINTER(sb->events->len));
     return sb->events->len - 1;
@@ -1560,6 +1640,8 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
             sk->tier = t;
             sk->has_proven = 1;
             sk->proven = k->proven;
+            if (k->beacon)
+                sk->beacon = t1071i_tracker_snap_key(k->beacon, to_free);
             g_ptr_array_add(keys, sk);
             g_hash_table_insert(key_index, k, GUINT_TO_POINTER(keys->len));
         }
@@ -1629,6 +1711,7 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
     }
     s.n_ghosts = ghosts->len;
     s.ghosts = (uint64_t *)ghosts->data;
+    t1071i_tracker_snap(ctx->tracker, &s, to_free);
 
     plen = t1071__ecs__v1__snapshot__get_packed_size(&s);
     b = t1071i_buffer_new(SNAP_HEADER + plen);
@@ -1698,6 +1781,8 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             rc = T1071_E_NOMEM;
             goto out;
         }
+        ev[i]->has_xfer = e->has_bytes;
+        ev[i]->xfer = e->bytes;
     }
     for (size_t i = 0; i < s->n_hosts; i++) {
         const snap_host_t *sh = s->hosts[i];
@@ -1800,6 +1885,17 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         ctx->stats[T1071_STAT_KEYS]++;
         mem_add(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring));
         keys[i] = k;
+        if (sk->beacon) {
+            size_t bytes = 0;
+            int brc = ctx->tracker ? t1071i_tracker_restore_key(ctx->tracker, sk->beacon,
+                                                                &k->beacon, &bytes)
+                                   : T1071_E_SNAPSHOT;
+            if (brc != T1071_OK) {
+                rc = brc;
+                goto out;
+            }
+            mem_add(ctx, bytes);
+        }
     }
     /* Host lists: every key exactly once, in its own host's list. */
     {
@@ -1846,6 +1942,16 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         for (size_t i = 0; i < s->n_hosts; i++)
             ctx->stats[T1071_STAT_EVENTS_BUFFERED] += hosts[i]->heap_n;
     }
+    {
+        size_t before = t1071i_tracker_bytes(ctx->tracker);
+        int brc = t1071i_tracker_restore(ctx->tracker, s);
+        mem_add(ctx, t1071i_tracker_bytes(ctx->tracker) - before);
+        if (brc != T1071_OK) {
+            rc = brc;
+            goto out;
+        }
+    }
+    rc = T1071_E_SNAPSHOT;
     ctx->has_floor = s->has_floor;
     ctx->floor = s->floor;
     if (s->n_ghosts % 2)

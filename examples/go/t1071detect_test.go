@@ -654,7 +654,7 @@ func TestStats(t *testing.T) {
 		"events_suspect_dropped", "queue_full_refusals", "alerts_emitted", "alerts_polled",
 		"alerts_queued", "keys_tracked", "hosts_tracked", "events_buffered", "keys_expired",
 		"memory_bytes", "memory_peak_bytes", "keys_evicted", "events_dropped_memory",
-		"key_values_dropped"}
+		"key_values_dropped", "alerts_suppressed"}
 	if len(names) < len(pinned) || !reflect.DeepEqual(names[:len(pinned)], pinned) {
 		t.Fatalf("stat names %v", names)
 	}

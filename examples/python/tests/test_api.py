@@ -35,7 +35,7 @@ STAT_NAMES = (
     "malformed_ips", "events_late", "events_suspect_future", "events_suspect_dropped",
     "queue_full_refusals", "alerts_emitted", "alerts_polled", "alerts_queued", "keys_tracked",
     "hosts_tracked", "events_buffered", "keys_expired", "memory_bytes", "memory_peak_bytes",
-    "keys_evicted", "events_dropped_memory", "key_values_dropped",
+    "keys_evicted", "events_dropped_memory", "key_values_dropped", "alerts_suppressed",
 )
 
 
