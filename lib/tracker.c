@@ -191,7 +191,7 @@ pair_observe(struct bpair *pr, int64_t ts, int64_t bytes, int64_t *delta)
          * that had seen every event. */
         struct t1071i_beacon_state *c = calloc(1, sizeof(*c));
         if (!c)
-            return; /* stays tier 0; the event only counts */
+            return; /* stays tier 0 (count <= T0 holds); the event is lost */
         for (int i = 0; i < T0; i++)
             t1071i_beacon_observe(c, pr->t0_ts[i], pr->t0_bytes[i]);
         t1071i_beacon_observe(c, ts, bytes);
@@ -735,7 +735,7 @@ snap_pair(const struct bpair *pr, void *to_free)
     m->has_count = 1;
     m->count = pr->count;
     if (!pr->cand) {
-        size_t n = pr->count < T0 ? pr->count : T0;
+        size_t n = pr->count; /* <= T0 until promoted */
         m->n_t0_ts = m->n_t0_bytes = n;
         m->t0_ts = (int64_t *)pr->t0_ts;
         m->t0_bytes = (int64_t *)pr->t0_bytes;
@@ -826,8 +826,8 @@ restore_pair(const snap_pair_t *m, size_t *bytes)
         for (int i = 0; i < T1071I_BEACON_HOURS; i++)
             if (s->hours[i] > UINT16_MAX)
                 return NULL;
-    } else if (m->n_t0_ts != (m->count < T0 ? m->count : T0)) {
-        return NULL;
+    } else if (m->count > T0 || m->n_t0_ts != m->count) {
+        return NULL; /* tier 0 holds every event it counts */
     }
     pr = pair_new(m->destination, len);
     if (!pr)
