@@ -625,6 +625,36 @@ test_real_covenant_browser_not_alerted(void **state)
     t1071_free(faithful);
 }
 
+/* Zeek flows with derive (flow keys, perimeter directions) and the lab's
+ * home network: the day-2 PoshC2 beacon (10.0.1.5 -> 192.168.0.4:443)
+ * alerts with score >= 0.8; the day-1 session to :8443 is interactive
+ * (sub-second ramps, no period) and scores 0; nothing else alerts. */
+static void
+test_real_apt29_flows_tuned(void **state)
+{
+    t1071_ctx *ctx = tuned_ctx((const char *const[]){"rule.derive", "true", "rule.exclude_cidrs",
+                                                     "", "rule.home_networks", "10.0.0.0/8",
+                                                     "tuning.emit_suppressed", "true", NULL});
+    struct got g = {0};
+    double best6 = 0;
+
+    (void)state;
+    feed_file(ctx, T1071_FIXTURES "/real/mordor-apt29-zeek.ecs.ndjson");
+    drain(ctx, &g);
+    assert_true(delivered(&g, "flow:10.0.1.5") >= 1);
+    assert_int_equal(delivered(&g, NULL), delivered(&g, "flow:10.0.1.5"));
+    for (size_t i = 0; i < g.n; i++) {
+        const tu_alert *a = g.a[i];
+        if (!a->tuning->suppressed)
+            assert_true(a->beacon->score >= 0.8);
+        if (!strcmp(a->key, "flow:10.0.1.6") && a->beacon->score > best6)
+            best6 = a->beacon->score;
+    }
+    assert_true(best6 < 0.8);
+    got_free(&g);
+    t1071_free(ctx);
+}
+
 int
 main(void)
 {
@@ -643,6 +673,7 @@ main(void)
         cmocka_unit_test(test_beacon_state_bounded_per_key),
         cmocka_unit_test(test_real_empire_tuned_alerts_the_three_agents),
         cmocka_unit_test(test_real_covenant_browser_not_alerted),
+        cmocka_unit_test(test_real_apt29_flows_tuned),
     };
     return cmocka_run_group_tests_name("tuning", tests, NULL, NULL);
 }
