@@ -21,9 +21,22 @@
 
 /* ===== State ===== */
 
+/* A promoted pair: the candidate state and its cached verdict.  Scoring
+ * a full ring costs tens of microseconds and in the faithful profile an
+ * alert may come with every event, so the verdict is recomputed once
+ * 1 + ring_len / 16 new beats have arrived (at most 9 beats stale, exact
+ * below 16 intervals).  The cache is state: it is in snapshots. */
+struct cand {
+    struct t1071i_beacon_state st;
+    struct t1071i_beacon_verdict v;
+    double rita;
+    uint64_t beats;      /* st.n_beats when v was computed */
+    bool valid;
+};
+
 struct bpair {
     struct bpair *next;                /* most recently used first */
-    struct t1071i_beacon_state *cand;  /* NULL while tier 0 */
+    struct cand *cand;                 /* NULL while tier 0 */
     int64_t t0_ts[T0];                 /* tier 0: the first events */
     int64_t t0_bytes[T0];
     uint32_t count;                    /* events observed, saturating */
@@ -66,7 +79,7 @@ size_t
 t1071i_tracker_pair_bytes(size_t len, bool promoted)
 {
     return sizeof(struct bpair) + len + 1 +
-           (promoted ? sizeof(struct t1071i_beacon_state) : 0);
+           (promoted ? sizeof(struct cand) : 0);
 }
 
 static size_t
@@ -182,19 +195,19 @@ static void
 pair_observe(struct bpair *pr, int64_t ts, int64_t bytes, int64_t *delta)
 {
     if (pr->cand) {
-        t1071i_beacon_observe(pr->cand, ts, bytes);
+        t1071i_beacon_observe(&pr->cand->st, ts, bytes);
     } else if (pr->count < T0) {
         pr->t0_ts[pr->count] = ts;
         pr->t0_bytes[pr->count] = bytes;
     } else {
         /* Promotion: replay the inline events, so the candidate equals one
          * that had seen every event. */
-        struct t1071i_beacon_state *c = calloc(1, sizeof(*c));
+        struct cand *c = calloc(1, sizeof(*c));
         if (!c)
             return; /* stays tier 0 (count <= T0 holds); the event is lost */
         for (int i = 0; i < T0; i++)
-            t1071i_beacon_observe(c, pr->t0_ts[i], pr->t0_bytes[i]);
-        t1071i_beacon_observe(c, ts, bytes);
+            t1071i_beacon_observe(&c->st, pr->t0_ts[i], pr->t0_bytes[i]);
+        t1071i_beacon_observe(&c->st, ts, bytes);
         pr->cand = c;
         *delta += (int64_t)sizeof(*c);
     }
@@ -202,16 +215,32 @@ pair_observe(struct bpair *pr, int64_t ts, int64_t bytes, int64_t *delta)
         pr->count++;
 }
 
-/* The pair's state: the candidate, or one built from its inline events. */
-static const struct t1071i_beacon_state *
-pair_state(const struct bpair *pr, struct t1071i_beacon_state *tmp)
+/* The pair's verdict and RITA timestamp score: a tier-0 pair scores its
+ * few inline events (cheap: too few intervals for the timing scan); a
+ * promoted one uses its cache, refreshed as described at struct cand. */
+static void
+pair_verdict(struct bpair *pr, struct t1071i_beacon_verdict *v, double *rita)
 {
-    if (pr->cand)
-        return pr->cand;
-    memset(tmp, 0, sizeof(*tmp));
-    for (uint32_t i = 0; i < pr->count && i < T0; i++)
-        t1071i_beacon_observe(tmp, pr->t0_ts[i], pr->t0_bytes[i]);
-    return tmp;
+    struct cand *c = pr->cand;
+
+    if (!c) {
+        struct t1071i_beacon_state tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        for (uint32_t i = 0; i < pr->count && i < T0; i++)
+            t1071i_beacon_observe(&tmp, pr->t0_ts[i], pr->t0_bytes[i]);
+        t1071i_beacon_score(&tmp, v);
+        *rita = t1071i_beacon_rita_ts_score(&tmp);
+        return;
+    }
+    if (!c->valid || c->st.n_beats < c->beats ||
+        c->st.n_beats - c->beats >= 1u + c->st.ring_len / 16u) {
+        t1071i_beacon_score(&c->st, &c->v);
+        c->rita = t1071i_beacon_rita_ts_score(&c->st);
+        c->beats = c->st.n_beats;
+        c->valid = true;
+    }
+    *v = c->v;
+    *rita = c->rita;
 }
 
 /* ===== Per key ===== */
@@ -628,10 +657,8 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
 {
     const struct t1071i_tuning_cfg *tun = t->tun;
     const struct t1071i_pev *last = members[n - 1];
-    struct t1071i_beacon_state tmp;
-    const struct t1071i_beacon_state *st = NULL;
     struct t1071i_beacon_verdict va;
-    const struct bpair *pr = NULL;
+    struct bpair *pr = NULL;
     char dest[256];
     size_t len = pev_dest(last, dest, sizeof(dest));
     double score;
@@ -645,26 +672,21 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
             if (pr->len == len && !memcmp(pr->dest, dest, len))
                 break;
         if (pr) {
-            st = pair_state(pr, &tmp);
-            t1071i_beacon_score(st, &j->v);
+            pair_verdict(pr, &j->v, &j->rita_ts);
             snprintf(j->destination, sizeof(j->destination), "%s", pr->dest);
         }
         if (kb->agg && (!pr || kb->agg->count > pr->count)) {
             /* The aggregate differs from the pair only with other
              * destinations: score it then, keep the better. */
-            struct t1071i_beacon_state tmp2;
-            const struct t1071i_beacon_state *ast = pair_state(kb->agg, &tmp2);
-            t1071i_beacon_score(ast, &va);
+            double rita;
+            pair_verdict(kb->agg, &va, &rita);
             if (!pr || va.score > j->v.score) {
                 j->v = va;
+                j->rita_ts = rita;
                 j->scope = "key";
                 snprintf(j->destination, sizeof(j->destination), "*");
-                j->rita_ts = t1071i_beacon_rita_ts_score(ast);
-                st = NULL;
             }
         }
-        if (st)
-            j->rita_ts = t1071i_beacon_rita_ts_score(st);
     } else {
         t1071i_beacon_score(NULL, &j->v);
     }
@@ -740,7 +762,7 @@ snap_pair(const struct bpair *pr, void *to_free)
         m->t0_ts = (int64_t *)pr->t0_ts;
         m->t0_bytes = (int64_t *)pr->t0_bytes;
     } else {
-        const struct t1071i_beacon_state *c = pr->cand;
+        const struct t1071i_beacon_state *c = &pr->cand->st;
         snap_state_t *s = keep(to_free, g_new0(snap_state_t, 1));
         uint32_t *hours = keep(to_free, g_new(uint32_t, T1071I_BEACON_HOURS));
         uint32_t *sc = keep(to_free, g_new(uint32_t, T1071I_BEACON_SIZE_SLOTS));
@@ -775,6 +797,34 @@ snap_pair(const struct bpair *pr, void *to_free)
         s->size_center = sc;
         s->size_count = sn;
         m->state = s;
+        if (pr->cand->valid) {
+            const struct t1071i_beacon_verdict *v = &pr->cand->v;
+            T1071__Ecs__V1__SnapshotBeaconVerdict *sv =
+                keep(to_free, g_new0(T1071__Ecs__V1__SnapshotBeaconVerdict, 1));
+            t1071__ecs__v1__snapshot_beacon_verdict__init(sv);
+#define SET(f, x) (sv->has_##f = 1, sv->f = (x))
+            SET(beats, pr->cand->beats);
+            SET(score, v->score);
+            SET(timing, v->timing);
+            SET(timing_window, v->timing_window);
+            SET(timing_bound, v->timing_bound);
+            SET(count_reg, v->count_reg);
+            SET(size, v->size);
+            SET(persistence, v->persistence);
+            SET(period_ms, v->period_ms);
+            SET(jitter, v->jitter);
+            SET(window, v->window);
+            SET(n_intervals, v->n_intervals);
+            SET(full_hours, v->full_hours);
+            SET(n_events, v->n_events);
+            SET(n_beats, v->n_beats);
+            SET(size_known, v->size_known);
+            SET(hourly, v->hourly);
+            SET(strobe, v->strobe);
+            SET(rita_ts, pr->cand->rita);
+#undef SET
+            m->verdict = sv;
+        }
     }
     return m;
 }
@@ -826,7 +876,10 @@ restore_pair(const snap_pair_t *m, size_t *bytes)
         for (int i = 0; i < T1071I_BEACON_HOURS; i++)
             if (s->hours[i] > UINT16_MAX)
                 return NULL;
-    } else if (m->count > T0 || m->n_t0_ts != m->count) {
+        if (m->verdict && (m->verdict->beats > s->n_beats ||
+                           !(m->verdict->score >= 0 && m->verdict->score <= 1)))
+            return NULL;
+    } else if (m->verdict || m->count > T0 || m->n_t0_ts != m->count) {
         return NULL; /* tier 0 holds every event it counts */
     }
     pr = pair_new(m->destination, len);
@@ -839,10 +892,35 @@ restore_pair(const snap_pair_t *m, size_t *bytes)
     }
     if (m->state) {
         const snap_state_t *s = m->state;
-        struct t1071i_beacon_state *c = calloc(1, sizeof(*c));
-        if (!c) {
+        const T1071__Ecs__V1__SnapshotBeaconVerdict *sv = m->verdict;
+        struct cand *cd = calloc(1, sizeof(*cd));
+        struct t1071i_beacon_state *c = cd ? &cd->st : NULL;
+        if (!cd) {
             free(pr);
             return NULL;
+        }
+        if (sv) {
+            struct t1071i_beacon_verdict *v = &cd->v;
+            cd->valid = true;
+            cd->beats = sv->beats;
+            v->score = sv->score;
+            v->timing = sv->timing;
+            v->timing_window = sv->timing_window;
+            v->timing_bound = sv->timing_bound;
+            v->count_reg = sv->count_reg;
+            v->size = sv->size;
+            v->persistence = sv->persistence;
+            v->period_ms = sv->period_ms;
+            v->jitter = sv->jitter;
+            v->window = sv->window;
+            v->n_intervals = sv->n_intervals;
+            v->full_hours = sv->full_hours;
+            v->n_events = sv->n_events;
+            v->n_beats = sv->n_beats;
+            v->size_known = sv->size_known;
+            v->hourly = sv->hourly;
+            v->strobe = sv->strobe;
+            cd->rita = sv->rita_ts;
         }
         c->first_ms = s->first_ms;
         c->last_ms = s->last_ms;
@@ -862,7 +940,7 @@ restore_pair(const snap_pair_t *m, size_t *bytes)
             c->sizes[i].center = s->size_center[i];
             c->sizes[i].count = s->size_count[i];
         }
-        pr->cand = c;
+        pr->cand = cd;
     }
     *bytes += pair_bytes(pr);
     return pr;

@@ -77,7 +77,12 @@ test_tracker_promotion_replays_tier0_exactly(void **state)
         t1071i_beacon_observe(&direct, ts, p.has_xfer ? p.xfer : -1);
         t1071i_beacon_score(&direct, &v);
         t1071i_tracker_judge(t, kb, members, 1, &j);
-        assert_memory_equal(&j.v, &v, sizeof(v)); /* pair and aggregate agree */
+        /* exact while the cache refreshes every beat (below 16 intervals),
+         * then at most 1 + intervals / 16 beats stale */
+        if (i < 16)
+            assert_memory_equal(&j.v, &v, sizeof(v));
+        assert_true(j.v.n_beats + 1 + v.n_intervals / 16 > v.n_beats);
+        assert_true(j.v.score >= 0 && j.v.score <= 1);
         assert_string_equal(j.scope, "destination");
         assert_string_equal(j.destination, "203.0.113.1:443");
         r = r * UINT64_C(6364136223846793005) + 1;
@@ -96,10 +101,11 @@ test_tracker_pair_bytes(void **state)
 
     (void)state;
     print_message("pair bytes (destination of 15 chars): tier 0 %zu, promoted %zu "
-                  "(candidate %zu)\n", t0, cand, sizeof(struct t1071i_beacon_state));
+                  "(beacon state %zu + cached verdict)\n", t0, cand,
+                  sizeof(struct t1071i_beacon_state));
     assert_true(t0 <= 128);
-    assert_int_equal(cand - t0, sizeof(struct t1071i_beacon_state));
-    assert_true(cand <= 900);
+    assert_true(cand - t0 >= sizeof(struct t1071i_beacon_state));
+    assert_true(cand <= 1024);
 }
 
 /* At most beacon.max_destinations pairs, least recently used dropped; the
