@@ -248,10 +248,15 @@ pair_verdict(struct bpair *pr, struct t1071i_beacon_verdict *v, double *rita)
 size_t
 t1071i_tracker_need(const struct t1071i_tracker *t, const struct t1071i_pev *p)
 {
-    char dest[256];
-    size_t len = pev_dest(p, dest, sizeof(dest));
-    size_t need = sizeof(struct t1071i_kbeacon) + t1071i_tracker_pair_bytes(1, true) +
-                  t1071i_tracker_pair_bytes(len, true);
+    /* A bound, without formatting the destination (hot path):
+     * "[ip]:port" adds at most 23 characters to the address. */
+    size_t len = p->domain ? strlen(p->domain) : (p->ip ? strlen(p->ip) : 1) + 23;
+    size_t need;
+
+    if (len > 255)
+        len = 255;
+    need = sizeof(struct t1071i_kbeacon) + t1071i_tracker_pair_bytes(1, true) +
+           t1071i_tracker_pair_bytes(len, true);
 
     if (t->slots)
         need += prev_entry_bytes(t, len + 1 + (p->exe ? strlen(p->exe) : 0) +
