@@ -808,3 +808,37 @@ func TestGeneratedMatchesProto(t *testing.T) {
 		t.Errorf("ecsv1 is stale: run go generate ./...\n got %v\nwant %v", got, want)
 	}
 }
+
+// Every alert carries the beacon verdict (Alert.Beacon, Alert.Tuning);
+// tuning.suppress_period suppresses and counts.
+func TestBeaconVerdict(t *testing.T) {
+	d, err := t1071.NewWith(map[string]string{"engine.hash_seed": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	alerts := replay(t, d, 12, func(i int) error { return d.FeedMessage(beacon(i)) })
+	if len(alerts) != 3 {
+		t.Fatalf("%d alerts", len(alerts))
+	}
+	for _, a := range alerts {
+		b := a.GetBeacon()
+		if b == nil || b.GetScore() < 0 || b.GetScore() > 1 || b.GetPeriodMs() <= 0 {
+			t.Fatalf("beacon %v", b)
+		}
+		if a.GetTuning() == nil || a.GetTuning().GetSuppressed() || a.GetTuning().GetSequences() != 1 {
+			t.Fatalf("tuning %v", a.GetTuning())
+		}
+	}
+	s, err := t1071.NewWith(map[string]string{"tuning.suppress_period": "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := replay(t, s, 12, func(i int) error { return s.FeedMessage(beacon(i)) }); len(got) != 1 {
+		t.Fatalf("%d alerts with suppress_period", len(got))
+	}
+	if n, _ := s.Stat("alerts_suppressed"); n != 2 {
+		t.Fatalf("alerts_suppressed %d", n)
+	}
+}
