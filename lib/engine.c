@@ -846,10 +846,12 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
         pev_unref(ctx, f);
         return;
     }
-    for (uint32_t i = 0; i < f->n_keys; i++) {
-        size_t len = strlen(f->keys[i]);
-        struct hnode *n = ht_find(&ctx->keys, t1071i_hash(ctx->seed, f->keys[i], len),
-                                  f->keys[i], len);
+    /* Its keys, and the fallback key (tuning.fallback_key) it joined too. */
+    char *fk = ctx->tracker ? t1071i_tracker_fallback_key(ctx->tracker, f) : NULL;
+    for (uint32_t i = 0; i < f->n_keys + (fk != NULL); i++) {
+        const char *v = i < f->n_keys ? f->keys[i] : fk;
+        size_t len = strlen(v);
+        struct hnode *n = ht_find(&ctx->keys, t1071i_hash(ctx->seed, v, len), v, len);
         struct key *k = (struct key *)n;
         uint32_t kept = 0;
         int64_t newest = INT64_MIN;
@@ -871,6 +873,7 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
         else if (kept > 0)
             k->last_ts = newest;
     }
+    g_free(fk);
 }
 
 static int

@@ -517,8 +517,10 @@ prevalence_hosts(const struct t1071i_tracker *t, const struct t1071i_pev *p)
     e = prev_find(t, key, len, t1071i_hash(t->seed, key, len));
     if (!e)
         return 0;
+    /* A host seen "later" than a window ahead is a forged clock (a
+     * retracted first event): it does not count. */
     for (uint32_t i = 0; i < e->n; i++)
-        if (e->host_ts[i] >= horizon)
+        if (e->host_ts[i] >= horizon && e->host_ts[i] - p->ts <= t->tun->prevalence_window_ms)
             n++;
     return n;
 }

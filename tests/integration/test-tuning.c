@@ -44,9 +44,16 @@ feed_conn(t1071_ctx *ctx, const struct conn *c)
     int64_t days = s / 86400, rem = s % 86400;
     int rc;
 
-    /* 2024-01-01 is day 19723; the tests stay within January 2024. */
-    snprintf(tbuf, sizeof(tbuf), "2024-01-%02dT%02d:%02d:%02d.%03dZ", (int)(days - 19723 + 1),
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)ms);
+    /* civil date from days since the epoch (H. Hinnant's algorithm) */
+    {
+        int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+        int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+        int64_t y = yoe + era * 400 + (m <= 2);
+        snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m,
+                 (int)d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)ms);
+    }
     tu_json_ascii_string(&exe, c->exe, strlen(c->exe));
     if (c->domain)
         snprintf(dom, sizeof(dom), ",\"domain\":\"%s\"", c->domain);
@@ -435,6 +442,35 @@ test_tuned_fallback_key_catches_restarting_implant(void **state)
     t1071_free(ctx);
 }
 
+/* Regression: a host's forged first event (400 days ahead) is taken back
+ * out of every key it joined once the next event exposes it, the fallback
+ * key included: no alert may carry it. */
+static void
+test_tuned_fallback_key_retracts_forged_first_event(void **state)
+{
+    t1071_ctx *ctx = tuned_ctx((const char *const[]){"tuning.emit_suppressed", "true", NULL});
+    struct got g = {0};
+    struct conn forged = {T0 + INT64_C(400) * 86400000, "life-x", TEMP_EXE, "H1", "203.0.113.60",
+                          443, NULL};
+
+    (void)state;
+    feed_conn(ctx, &forged);
+    for (int i = 0; i < 40; i++) {
+        char ent[16];
+        snprintf(ent, sizeof(ent), "life%d", i / 4);
+        struct conn c = {T0 + i * INT64_C(60000), ent, TEMP_EXE, "H1", "203.0.113.60", 443, NULL};
+        feed_conn(ctx, &c);
+    }
+    drain(ctx, &g);
+    assert_true(tu_stat(ctx, T1071_STAT_EVENTS_SUSPECT) > 0);
+    assert_int_equal(delivered(&g, "fallback:H1|" TEMP_EXE), 1);
+    for (size_t i = 0; i < g.n; i++)
+        for (size_t m = 0; m < g.a[i]->n_members; m++)
+            assert_true(g.a[i]->members[m]->timestamp_ms < forged.ts);
+    got_free(&g);
+    t1071_free(ctx);
+}
+
 /* ===== Suppression ===== */
 
 /* 120 beats in 2 h: 111 sequences.  One alert per hour per key; the second
@@ -668,6 +704,7 @@ main(void)
         cmocka_unit_test(test_tuned_heartbeat_only_for_known_agents),
         cmocka_unit_test(test_tuned_prevalence_lowers_then_suppresses),
         cmocka_unit_test(test_tuned_fallback_key_catches_restarting_implant),
+        cmocka_unit_test(test_tuned_fallback_key_retracts_forged_first_event),
         cmocka_unit_test(test_tuned_one_alert_per_key_per_period),
         cmocka_unit_test(test_tuned_ipv6_private_excluded_and_extra_ports),
         cmocka_unit_test(test_beacon_state_bounded_per_key),
