@@ -887,6 +887,8 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
          * question until the next event: no other host's time is a
          * reference (hosts never interact; sharded contexts must see what
          * one context sees). */
+        if (h->first_open)
+            pev_unref(ctx, h->first); /* an earlier first event was late: replaced */
         h->first_open = true;
         h->first_ts = ts;
         h->first = p;
