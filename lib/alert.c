@@ -189,7 +189,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     a.profile = cfg->profile;
     a.has_sequence_number = true;
     a.sequence_number = seqno;
-    if (j) {
+    if (j && j->scored) {
         beacon.has_score = beacon.has_timing = beacon.has_count_regularity = true;
         beacon.score = j->v.score;
         beacon.timing = j->v.timing;
@@ -211,6 +211,8 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         beacon.has_rita_ts_score = true;
         beacon.rita_ts_score = j->rita_ts;
         a.beacon = &beacon;
+    }
+    if (j) {
         tuning.has_suppressed = true;
         tuning.suppressed = j->suppressed;
         tuning.reason = (char *)j->reason;

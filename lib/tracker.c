@@ -17,7 +17,7 @@
 #endif
 
 #define T0 T1071I_TRACKER_T0
-#define PREV_BUCKETS 8192u
+#define PREV_BUCKETS 1024u /* 8 KiB; chains of 16 at the 16,384-entry cap */
 
 /* ===== State ===== */
 
@@ -67,6 +67,7 @@ struct prev_entry {
 struct t1071i_tracker {
     const struct t1071_config *cfg;
     const struct t1071i_tuning_cfg *tun;
+    bool score;                       /* beacon.enabled: keep pairs and score */
     uint64_t seed;
     uint32_t slots;                   /* host slots per prevalence entry; 0 = off */
     struct prev_entry **buckets;
@@ -88,19 +89,30 @@ prev_entry_bytes(const struct t1071i_tracker *t, size_t len)
     return sizeof(struct prev_entry) + t->slots * (sizeof(uint64_t) + sizeof(int64_t)) + len + 1;
 }
 
+/* Any tuning key set: the tracker then exists even without the score
+ * (allowlists, the fallback key and suppression need no timing). */
+static bool
+tuning_active(const struct t1071i_tuning_cfg *tun)
+{
+    return tun->score_threshold > 0 || tun->n_allow_exes || tun->n_heartbeat_exes ||
+           tun->n_allow_cidrs || tun->n_allow_domains || tun->prevalence_hosts ||
+           tun->prevalence_suppress_hosts || tun->fallback_key || tun->suppress_period_ms > 0;
+}
+
 int
 t1071i_tracker_new(const struct t1071_config *cfg, uint64_t seed, struct t1071i_tracker **out)
 {
     struct t1071i_tracker *t;
 
     *out = NULL;
-    if (!cfg->tun.beacon_enabled)
-        return T1071_OK;
+    if (!cfg->tun.beacon_enabled && !tuning_active(&cfg->tun))
+        return T1071_OK; /* the bare rule: no tracker at all */
     t = calloc(1, sizeof(*t));
     if (!t)
         return T1071_E_NOMEM;
     t->cfg = cfg;
     t->tun = &cfg->tun;
+    t->score = cfg->tun.beacon_enabled;
     t->seed = seed;
     t->slots = cfg->tun.prevalence_hosts > cfg->tun.prevalence_suppress_hosts
                    ? cfg->tun.prevalence_hosts
@@ -279,15 +291,16 @@ t1071i_tracker_observe(struct t1071i_tracker *t, struct t1071i_kbeacon **kbp, bo
         kb = calloc(1, sizeof(*kb));
         if (!kb)
             return T1071_E_NOMEM;
-        kb->agg = pair_new("*", 1);
-        if (!kb->agg) {
+        if (t->score && !(kb->agg = pair_new("*", 1))) {
             free(kb);
             return T1071_E_NOMEM;
         }
         kb->fallback = fallback;
-        *mem_delta += (int64_t)(sizeof(*kb) + pair_bytes(kb->agg));
+        *mem_delta += (int64_t)(sizeof(*kb) + (kb->agg ? pair_bytes(kb->agg) : 0));
         *kbp = kb;
     }
+    if (!t->score)
+        return T1071_OK; /* tuning state only */
     for (pp = &kb->pairs; *pp; pp = &(*pp)->next)
         if ((*pp)->len == len && !memcmp((*pp)->dest, dest, len))
             break;
@@ -674,7 +687,10 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
     j->sequences = 1;
     j->rita_ts = -1;
     j->scope = "destination";
-    if (kb) {
+    j->scored = t->score;
+    if (!t->score) {
+        t1071i_beacon_score(NULL, &j->v); /* neutral; never reported */
+    } else if (kb) {
         for (pr = kb->pairs; pr; pr = pr->next)
             if (pr->len == len && !memcmp(pr->dest, dest, len))
                 break;
@@ -711,7 +727,8 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
         if (i == n)
             j->reason = "allowlisted_destination";
     }
-    if (!j->reason && path_listed(tun->heartbeat_exes, tun->n_heartbeat_exes, last->exe) &&
+    if (!j->reason && j->scored &&
+        path_listed(tun->heartbeat_exes, tun->n_heartbeat_exes, last->exe) &&
         j->v.timing >= 0.5 && j->v.jitter <= tun->heartbeat_max_jitter)
         j->reason = "heartbeat";
     if (!j->reason && kb && kb->fallback)
@@ -725,7 +742,7 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
             score *= tun->prevalence_penalty;
     }
     j->v.score = score;
-    if (!j->reason && tun->score_threshold > 0 && score < tun->score_threshold)
+    if (!j->reason && j->scored && tun->score_threshold > 0 && score < tun->score_threshold)
         j->reason = "score_below_threshold";
     if (!j->reason && kb && tun->suppress_period_ms > 0) {
         if (kb->has_last_alert && last->ts - kb->last_alert_ms < tun->suppress_period_ms) {
@@ -848,7 +865,8 @@ t1071i_tracker_snap_key(const struct t1071i_kbeacon *kb, void *to_free)
         pairs[i++] = snap_pair(pr, to_free);
     m->n_pairs = i;
     m->pairs = pairs;
-    m->aggregate = snap_pair(kb->agg, to_free);
+    if (kb->agg)
+        m->aggregate = snap_pair(kb->agg, to_free);
     m->has_fallback = 1;
     m->fallback = kb->fallback;
     if (kb->has_last_alert) {
@@ -962,7 +980,9 @@ t1071i_tracker_restore_key(struct t1071i_tracker *t, const snap_beacon_t *m,
 
     *out = NULL;
     *bytes = 0;
-    if (!t || !m || m->n_pairs > t->tun->max_destinations || !m->aggregate)
+    /* With the score: an aggregate; without: tuning state only. */
+    if (!t || !m || m->n_pairs > t->tun->max_destinations || !m->aggregate != !t->score ||
+        (!t->score && m->n_pairs))
         return T1071_E_SNAPSHOT;
     kb = calloc(1, sizeof(*kb));
     if (!kb)
@@ -972,7 +992,7 @@ t1071i_tracker_restore_key(struct t1071i_tracker *t, const snap_beacon_t *m,
     kb->has_last_alert = m->has_last_alert_ms;
     kb->last_alert_ms = m->last_alert_ms;
     kb->pending = m->pending;
-    kb->agg = restore_pair(m->aggregate, bytes);
+    kb->agg = m->aggregate ? restore_pair(m->aggregate, bytes) : NULL;
     tail = &kb->pairs;
     for (size_t i = 0; i < m->n_pairs && kb->agg; i++) {
         struct bpair *pr = restore_pair(m->pairs[i], bytes);
@@ -982,7 +1002,7 @@ t1071i_tracker_restore_key(struct t1071i_tracker *t, const snap_beacon_t *m,
         tail = &pr->next;
         kb->n_pairs++;
     }
-    if (!kb->agg || kb->n_pairs != m->n_pairs) {
+    if ((m->aggregate && !kb->agg) || kb->n_pairs != m->n_pairs) {
         t1071i_tracker_free_key(kb);
         *bytes = 0;
         return T1071_E_SNAPSHOT;

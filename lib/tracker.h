@@ -34,7 +34,9 @@
 struct t1071i_tracker;
 struct t1071i_kbeacon;
 
-/* NULL when beacon.enabled is false: the engine then skips every call. */
+/* NULL when beacon.enabled is false and no tuning key is set (the bare
+ * rule): the engine then skips every call.  With tuning but without the
+ * score, keys hold only their tuning state and verdicts carry no score. */
 int t1071i_tracker_new(const struct t1071_config *cfg, uint64_t seed,
                        struct t1071i_tracker **out);
 void t1071i_tracker_free(struct t1071i_tracker *t);
@@ -70,6 +72,7 @@ struct t1071i_judgement {
     char destination[256];          /* the pair's destination, truncated */
     double rita_ts;                 /* RITA's timestamp score, -1 when too few */
     double raw_score;               /* before the prevalence penalty */
+    bool scored;                    /* false: beacon.enabled = false, v is neutral */
     bool suppressed;
     const char *reason;             /* static string, NULL when delivered */
     uint64_t sequences;             /* sequences the alert stands for */

@@ -251,6 +251,30 @@ test_json_alert_has_beacon_fields(void **state)
     t1071_free(ctx);
 }
 
+/* The tuned profile without the score (beacon.enabled=false): allowlists,
+ * the fallback key and suppression still apply; the score threshold and
+ * heartbeats, which need the score, do not; alerts carry no beacon. */
+static void
+test_tuned_without_score_still_tunes(void **state)
+{
+    t1071_ctx *ctx = tuned_ctx((const char *const[]){"beacon.enabled", "false", NULL});
+    struct got g = {0};
+
+    (void)state;
+    beacon(ctx, "implant", TEMP_EXE, "H1", 40, 60000, 20, 3);
+    beacon(ctx, "browser", CHROME_EXE, "H2", 40, 60000, 20, 3);
+    drain(ctx, &g);
+    assert_int_equal(delivered(&g, "implant"), 1);
+    assert_int_equal(delivered(&g, "browser"), 0);
+    for (size_t i = 0; i < g.n; i++) {
+        assert_null(g.a[i]->beacon);
+        assert_non_null(g.a[i]->tuning);
+    }
+    assert_int_equal(g.a[0]->tuning->sequences, 1);
+    got_free(&g);
+    t1071_free(ctx);
+}
+
 /* ===== Allowlists ===== */
 
 /* chrome.exe from a temp folder beaconing alerts; Chrome in its install
@@ -699,6 +723,7 @@ main(void)
         cmocka_unit_test(test_beacon_disabled_same_alerts_no_score),
         cmocka_unit_test(test_json_alert_has_beacon_fields),
         cmocka_unit_test(test_tuned_name_alone_never_allowlists),
+        cmocka_unit_test(test_tuned_without_score_still_tunes),
         cmocka_unit_test(test_tuned_destination_allowlists),
         cmocka_unit_test(test_tuned_config_refuses_bare_names),
         cmocka_unit_test(test_tuned_heartbeat_only_for_known_agents),
