@@ -557,6 +557,7 @@ static const struct key_desc keys[] = {
     /* [beacon] and [tuning] (lib/tracker.c); fractions in thousandths */
     {"beacon.enabled", "true", set_bool, OFF(tun.beacon_enabled), 0, 0},
     {"beacon.max_destinations", "32", set_u32, OFF(tun.max_destinations), 1, 4096},
+    {"beacon.horizon", "48h", set_duration, OFF(tun.horizon_ms), 0, (uint64_t)(30 * DAY_MS)},
     {"tuning.score_threshold", "0", set_fraction, OFF(tun.score_threshold), 0, 1000},
     {"tuning.allow_executables", "", set_paths, OFF(tun.allow_exes), 0,
      OFF(tun.n_allow_exes)},

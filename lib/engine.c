@@ -780,9 +780,13 @@ release(struct t1071_ctx *ctx, struct host *h)
         pev_unref(ctx, p);
     }
     /* Every event still to run here has ts >= w, so a key whose newest
-     * member is older than w - maxspan can never complete a window. */
-    if (w > INT64_MIN + ctx->cfg->maxspan_ms) {
-        int64_t horizon = w - ctx->cfg->maxspan_ms;
+     * member is older than w - maxspan can never complete a window.  Its
+     * beacon history (beacon.horizon) may be kept longer. */
+    int64_t keep = ctx->cfg->maxspan_ms;
+    if (ctx->tracker && ctx->cfg->tun.beacon_enabled && ctx->cfg->tun.horizon_ms > keep)
+        keep = ctx->cfg->tun.horizon_ms;
+    if (w > INT64_MIN + keep) {
+        int64_t horizon = w - keep;
         while (h->lru_head && h->lru_head->last_ts < horizon) {
             key_drop(ctx, h->lru_head);
             ctx->stats[T1071_STAT_KEYS_EXPIRED]++;

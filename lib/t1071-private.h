@@ -73,6 +73,7 @@ enum t1071i_field {
 struct t1071i_tuning_cfg {
     bool beacon_enabled;          /* beacon.enabled */
     uint32_t max_destinations;    /* beacon.max_destinations: pairs per key */
+    int64_t horizon_ms;           /* beacon.horizon: a silent key's history is kept this long */
     double score_threshold;       /* tuning.score_threshold; 0 = off */
     char **allow_exes;            /* tuning.allow_executables: full paths, '*' globs */
     size_t n_allow_exes;
