@@ -229,7 +229,12 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         a.tuning = &tuning;
     }
 
-    {
+    if (j && j->fallback) {
+        /* tuning.fallback_key: the key is host + executable, not an entity
+         * id; process.entity_id names the newest member's process. */
+        a.key_field = g_strdup("host.id,process.executable");
+        a.process_entity_id = last->n_keys ? (char *)last->keys[0] : NULL;
+    } else {
         GString *kf = g_string_new(NULL);
         for (size_t i = 0; i < cfg->n_key_fields; i++)
             g_string_append_printf(kf, "%s%s", i ? "," : "",
@@ -250,7 +255,8 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     reason = g_strdup_printf("%s (%s %s) on %s made %zu %s%sconnections to %s within %s",
                              last->pname ? last->pname : "unknown process",
                              cfg->n_key_fields == 1 &&
-                                     cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID
+                                     cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID &&
+                                     !(j && j->fallback)
                                  ? "entity"
                                  : "key",
                              kdisp, last->host_name ? last->host_name : "unknown host", n,

@@ -688,6 +688,7 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
     j->rita_ts = -1;
     j->scope = "destination";
     j->scored = t->score;
+    j->fallback = kb && kb->fallback;
     if (!t->score) {
         t1071i_beacon_score(NULL, &j->v); /* neutral; never reported */
     } else if (kb) {

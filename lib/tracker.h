@@ -73,6 +73,7 @@ struct t1071i_judgement {
     double rita_ts;                 /* RITA's timestamp score, -1 when too few */
     double raw_score;               /* before the prevalence penalty */
     bool scored;                    /* false: beacon.enabled = false, v is neutral */
+    bool fallback;                  /* the key is a tuning.fallback_key key */
     bool suppressed;
     const char *reason;             /* static string, NULL when delivered */
     uint64_t sequences;             /* sequences the alert stands for */

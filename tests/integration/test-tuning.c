@@ -443,6 +443,9 @@ test_tuned_fallback_key_catches_restarting_implant(void **state)
     drain(nofb, &h);
     assert_int_equal(delivered(&g, NULL), 1);
     assert_string_equal(g.a[0]->key, "fallback:H1|" TEMP_EXE);
+    assert_string_equal(g.a[0]->key_field, "host.id,process.executable");
+    assert_string_equal(g.a[0]->process_entity_id, "life2"); /* the newest member (10th beat) */
+    assert_null(strstr(g.a[0]->reason, "(entity "));
     assert_int_equal(delivered(&h, NULL), 0);
     got_free(&g);
     got_free(&h);
