@@ -231,7 +231,11 @@ drain(struct run *r)
                                       : "T1071";
                 printf("  ALERT %s  ", a->severity);
                 put_terminal(a->reason);
-                printf("  [%s]\n", sub);
+                printf("  [%s]", sub);
+                if (a->beacon)
+                    printf("  beacon %.2f (period %.1fs, jitter %.0f%%)", a->beacon->score,
+                           (double)a->beacon->period_ms / 1000.0, a->beacon->jitter * 100.0);
+                putchar('\n');
             }
             t1071__ecs__v1__alert__free_unpacked(a, NULL);
         }

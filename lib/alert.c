@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "t1071-private.h"
+#include "tracker.h"
 
 /* ===== MITRE ATT&CK ===== */
 
@@ -82,8 +83,10 @@ display(const char *s)
 int
 t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                    struct t1071i_pev *const *members, size_t n, uint64_t seqno,
-                   uint8_t **out, size_t *out_len)
+                   const struct t1071i_judgement *j, uint8_t **out, size_t *out_len)
 {
+    T1071__Ecs__V1__AlertBeacon beacon = T1071__ECS__V1__ALERT_BEACON__INIT;
+    T1071__Ecs__V1__AlertTuning tuning = T1071__ECS__V1__ALERT_TUNING__INIT;
     T1071__Ecs__V1__Alert a = T1071__ECS__V1__ALERT__INIT;
     T1071__Ecs__V1__AlertThreat threat = T1071__ECS__V1__ALERT_THREAT__INIT;
     T1071__Ecs__V1__AlertSubtechnique st[G_N_ELEMENTS(subtechs)];
@@ -186,8 +189,52 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     a.profile = cfg->profile;
     a.has_sequence_number = true;
     a.sequence_number = seqno;
+    if (j && j->scored) {
+        beacon.has_score = beacon.has_timing = beacon.has_count_regularity = true;
+        beacon.score = j->v.score;
+        beacon.timing = j->v.timing;
+        beacon.count_regularity = j->v.count_reg;
+        beacon.has_size = beacon.has_persistence = true;
+        beacon.size = j->v.size;
+        beacon.persistence = j->v.persistence;
+        beacon.has_period_ms = beacon.has_jitter = true;
+        beacon.period_ms = j->v.period_ms;
+        beacon.jitter = j->v.jitter;
+        beacon.scope = (char *)j->scope;
+        beacon.destination = (char *)j->destination;
+        beacon.has_intervals = beacon.has_events = true;
+        beacon.intervals = j->v.n_intervals;
+        beacon.events = j->v.n_events;
+        beacon.has_size_known = beacon.has_hourly = true;
+        beacon.size_known = j->v.size_known;
+        beacon.hourly = j->v.hourly;
+        beacon.has_rita_ts_score = true;
+        beacon.rita_ts_score = j->rita_ts;
+        a.beacon = &beacon;
+    }
+    if (j) {
+        tuning.has_suppressed = true;
+        tuning.suppressed = j->suppressed;
+        tuning.reason = (char *)j->reason;
+        tuning.has_sequences = true;
+        tuning.sequences = j->sequences;
+        if (cfg->tun.prevalence_hosts || cfg->tun.prevalence_suppress_hosts) {
+            tuning.has_prevalence_hosts = true;
+            tuning.prevalence_hosts = j->prevalence_hosts;
+        }
+        if (j->raw_score != j->v.score) {
+            tuning.has_raw_score = true;
+            tuning.raw_score = j->raw_score;
+        }
+        a.tuning = &tuning;
+    }
 
-    {
+    if (j && j->fallback) {
+        /* tuning.fallback_key: the key is host + executable, not an entity
+         * id; process.entity_id names the newest member's process. */
+        a.key_field = g_strdup("host.id,process.executable");
+        a.process_entity_id = last->n_keys ? (char *)last->keys[0] : NULL;
+    } else {
         GString *kf = g_string_new(NULL);
         for (size_t i = 0; i < cfg->n_key_fields; i++)
             g_string_append_printf(kf, "%s%s", i ? "," : "",
@@ -208,7 +255,8 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     reason = g_strdup_printf("%s (%s %s) on %s made %zu %s%sconnections to %s within %s",
                              last->pname ? last->pname : "unknown process",
                              cfg->n_key_fields == 1 &&
-                                     cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID
+                                     cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID &&
+                                     !(j && j->fallback)
                                  ? "entity"
                                  : "key",
                              kdisp, last->host_name ? last->host_name : "unknown host", n,
@@ -334,6 +382,59 @@ render_threat(GString *o, const T1071__Ecs__V1__AlertThreat *t)
     g_string_append(o, "]}]}]");
 }
 
+/* A score with 3 decimals, locale-free ("0.873"). */
+static void
+jnum3(GString *o, double x)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_string_append(o, g_ascii_formatd(buf, sizeof(buf), "%.3f", x));
+}
+
+static void
+render_beacon(GString *o, const T1071__Ecs__V1__AlertBeacon *b)
+{
+    g_string_append(o, ",\"beacon\":{\"score\":");
+    jnum3(o, b->score);
+    g_string_append_printf(o, ",\"period_ms\":%" PRId64 ",\"jitter\":", b->period_ms);
+    jnum3(o, b->jitter);
+    g_string_append(o, ",\"timing\":");
+    jnum3(o, b->timing);
+    g_string_append(o, ",\"count_regularity\":");
+    jnum3(o, b->count_regularity);
+    g_string_append(o, ",\"size\":");
+    jnum3(o, b->size);
+    g_string_append(o, ",\"persistence\":");
+    jnum3(o, b->persistence);
+    g_string_append_c(o, ','); jkey(o, "scope"); jstr(o, b->scope);
+    g_string_append_c(o, ','); jkey(o, "destination"); jstr(o, b->destination);
+    g_string_append_printf(o, ",\"intervals\":%" PRIu32 ",\"events\":%" PRIu64, b->intervals,
+                           b->events);
+    g_string_append_printf(o, ",\"size_known\":%s,\"hourly\":%s",
+                           b->size_known ? "true" : "false", b->hourly ? "true" : "false");
+    g_string_append(o, ",\"rita_ts_score\":");
+    jnum3(o, b->rita_ts_score);
+    g_string_append_c(o, '}');
+}
+
+static void
+render_tuning(GString *o, const T1071__Ecs__V1__AlertTuning *t)
+{
+    g_string_append_printf(o, ",\"tuning\":{\"suppressed\":%s", t->suppressed ? "true" : "false");
+    if (t->reason) {
+        g_string_append_c(o, ',');
+        jkey(o, "reason");
+        jstr(o, t->reason);
+    }
+    g_string_append_printf(o, ",\"sequences\":%" PRIu64, t->sequences);
+    if (t->has_prevalence_hosts)
+        g_string_append_printf(o, ",\"prevalence_hosts\":%" PRIu32, t->prevalence_hosts);
+    if (t->has_raw_score) {
+        g_string_append(o, ",\"raw_score\":");
+        jnum3(o, t->raw_score);
+    }
+    g_string_append_c(o, '}');
+}
+
 int
 t1071i_alert_render_json(const uint8_t *pb, size_t len, char **json, size_t *json_len)
 {
@@ -398,7 +499,12 @@ t1071i_alert_render_json(const uint8_t *pb, size_t len, char **json, size_t *jso
         }
         g_string_append_printf(o, ",\"count\":%" PRIu32 "}", d->count);
     }
-    g_string_append(o, "]}}");
+    g_string_append_c(o, ']');
+    if (a->beacon)
+        render_beacon(o, a->beacon);
+    if (a->tuning)
+        render_tuning(o, a->tuning);
+    g_string_append(o, "}}");
     t1071__ecs__v1__alert__free_unpacked(a, NULL);
     *json_len = o->len;
     *json = g_string_free(o, FALSE);

@@ -79,6 +79,7 @@ static const char *const stat_names[] = {
     [T1071_STAT_KEYS_EVICTED] = "keys_evicted",
     [T1071_STAT_EVENTS_DROPPED_MEMORY] = "events_dropped_memory",
     [T1071_STAT_KEY_VALUES_DROPPED] = "key_values_dropped",
+    [T1071_STAT_ALERTS_SUPPRESSED] = "alerts_suppressed",
 };
 
 T1071_API const char *

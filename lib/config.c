@@ -412,6 +412,115 @@ out:
     return rc;
 }
 
+/* ===== [beacon] and [tuning] values ===== */
+
+/* A decimal in [lo, hi] thousandths ("0.8", "1", "0.05"), locale-free. */
+static int
+set_fraction(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+             size_t errlen)
+{
+    char *end;
+    double x;
+
+    if (!*v || !((*v >= '0' && *v <= '9') || *v == '.'))
+        return ERR("expected a number in [%g, %g], got \"%s\"", (double)d->lo / 1000,
+                   (double)d->hi / 1000, v);
+    x = g_ascii_strtod(v, &end);
+    if (*end != '\0' || !(x >= (double)d->lo / 1000 && x <= (double)d->hi / 1000))
+        return ERR("expected a number in [%g, %g], got \"%s\"", (double)d->lo / 1000,
+                   (double)d->hi / 1000, v);
+    *(double *)((char *)cfg + d->off) = x;
+    return T1071_OK;
+}
+
+/* Executables by full path: a bare name is what malware forges, so an
+ * item without a directory separator is refused. */
+static int
+set_paths(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+          size_t errlen)
+{
+    size_t n;
+    char **parts = split_list(v, &n);
+    char ***slot = (char ***)((char *)cfg + d->off);
+    size_t *count = (size_t *)((char *)cfg + d->hi);
+
+    if (n > T1071I_MAX_CIDRS) {
+        g_strfreev(parts);
+        return ERR("%zu paths, at most %d", n, T1071I_MAX_CIDRS);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!strchr(parts[i], '\\') && !strchr(parts[i], '/')) {
+            int rc = ERR("\"%s\" is a name, not a full path (a name alone never allowlists)",
+                         parts[i]);
+            g_strfreev(parts);
+            return rc;
+        }
+    }
+    g_strfreev(*slot);
+    *slot = parts;
+    *count = n;
+    return T1071_OK;
+}
+
+/* Domain suffixes, matched on label boundaries, case-insensitively. */
+static int
+set_domains(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+            size_t errlen)
+{
+    size_t n;
+    char **parts = split_list(v, &n);
+
+    (void)d;
+    if (n > T1071I_MAX_CIDRS) {
+        g_strfreev(parts);
+        return ERR("%zu domains, at most %d", n, T1071I_MAX_CIDRS);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *p = parts[i];
+        while (*p == '.' || *p == '*')
+            p++;
+        if (!*p) {
+            int rc = ERR("empty domain suffix \"%s\"", parts[i]);
+            g_strfreev(parts);
+            return rc;
+        }
+        memmove(parts[i], p, strlen(p) + 1);
+        for (p = parts[i]; *p; p++)
+            *p = g_ascii_tolower(*p);
+    }
+    g_strfreev(cfg->tun.allow_domains);
+    cfg->tun.allow_domains = parts;
+    cfg->tun.n_allow_domains = n;
+    return T1071_OK;
+}
+
+static int
+set_allow_cidrs(struct t1071_config *cfg, const struct key_desc *d, const char *v,
+                char *err, size_t errlen)
+{
+    struct t1071i_cidr tmp[T1071I_MAX_CIDRS];
+    size_t n;
+    char **parts = split_list(v, &n);
+    int rc = T1071_OK;
+
+    (void)d;
+    if (n > T1071I_MAX_CIDRS) {
+        rc = ERR("%zu CIDRs, at most %d", n, T1071I_MAX_CIDRS);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!t1071i_parse_cidr(parts[i], &tmp[i])) {
+            rc = ERR("bad CIDR \"%s\" (expected ADDRESS/PREFIX, IPv4 or IPv6)", parts[i]);
+            goto out;
+        }
+    }
+    memcpy(cfg->tun.allow_cidrs, tmp, n * sizeof(tmp[0]));
+    cfg->tun.n_allow_cidrs = n;
+out:
+    g_strfreev(parts);
+    return rc;
+}
+
 #define OFF(f) offsetof(struct t1071_config, f)
 #define DAY_MS INT64_C(86400000)
 
@@ -445,6 +554,29 @@ static const struct key_desc keys[] = {
      T1071_MAX_EVENT_BYTES},
     {"engine.hash_seed", "0", set_u64, OFF(hash_seed), 0, UINT64_MAX},
     {"engine.memory_limit", "1GiB", set_size, OFF(memory_limit), 0, 0},
+    /* [beacon] and [tuning] (lib/tracker.c); fractions in thousandths */
+    {"beacon.enabled", "true", set_bool, OFF(tun.beacon_enabled), 0, 0},
+    {"beacon.max_destinations", "32", set_u32, OFF(tun.max_destinations), 1, 4096},
+    {"beacon.horizon", "48h", set_duration, OFF(tun.horizon_ms), 0, (uint64_t)(30 * DAY_MS)},
+    {"tuning.score_threshold", "0", set_fraction, OFF(tun.score_threshold), 0, 1000},
+    {"tuning.allow_executables", "", set_paths, OFF(tun.allow_exes), 0,
+     OFF(tun.n_allow_exes)},
+    {"tuning.heartbeat_executables", "", set_paths, OFF(tun.heartbeat_exes), 0,
+     OFF(tun.n_heartbeat_exes)},
+    {"tuning.heartbeat_max_jitter", "0.02", set_fraction, OFF(tun.heartbeat_max_jitter), 0,
+     1000},
+    {"tuning.allow_cidrs", "", set_allow_cidrs, 0, 0, 0},
+    {"tuning.allow_domains", "", set_domains, 0, 0, 0},
+    {"tuning.prevalence_hosts", "0", set_u32, OFF(tun.prevalence_hosts), 0, 64},
+    {"tuning.prevalence_suppress_hosts", "0", set_u32, OFF(tun.prevalence_suppress_hosts), 0,
+     64},
+    {"tuning.prevalence_window", "24h", set_duration, OFF(tun.prevalence_window_ms), 60000,
+     (uint64_t)(30 * DAY_MS)},
+    {"tuning.prevalence_penalty", "0.5", set_fraction, OFF(tun.prevalence_penalty), 0, 1000},
+    {"tuning.fallback_key", "false", set_bool, OFF(tun.fallback_key), 0, 0},
+    {"tuning.suppress_period", "0s", set_duration, OFF(tun.suppress_period_ms), 0,
+     (uint64_t)(30 * DAY_MS)},
+    {"tuning.emit_suppressed", "false", set_bool, OFF(tun.emit_suppressed), 0, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -533,6 +665,9 @@ t1071_config_free(t1071_config *cfg)
     g_free(cfg->category);
     g_free(cfg->direction);
     g_strfreev(cfg->event_types);
+    g_strfreev(cfg->tun.allow_exes);
+    g_strfreev(cfg->tun.heartbeat_exes);
+    g_strfreev(cfg->tun.allow_domains);
     if (cfg->values) {
         for (size_t i = 0; i < N_KEYS; i++)
             g_free(cfg->values[i]);

@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "t1071-private.h"
+#include "tracker.h"
 
 #define MIN_TS INT64_C(0)                /* 1970-01-01 */
 #define MAX_TS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
@@ -133,6 +134,7 @@ struct key {
     int64_t last_ts;
     uint32_t head, count;       /* ring of the last runs-1 members */
     struct t1071i_pev **ring;
+    struct t1071i_kbeacon *beacon; /* beacon tracker state (lib/tracker.c), or NULL */
     char value[];
 };
 
@@ -167,6 +169,7 @@ struct t1071_ctx {
     uint64_t stats[T1071I_STAT_COUNT];
     char errmsg[256];
     struct t1071i_pev **window;  /* scratch: one sequence's members */
+    struct t1071i_tracker *tracker; /* NULL: beacon.enabled = false */
 };
 
 struct t1071_alert_batch {
@@ -188,6 +191,15 @@ static void
 mem_sub(struct t1071_ctx *ctx, size_t n)
 {
     ctx->stats[T1071_STAT_MEMORY_BYTES] -= n;
+}
+
+static void
+mem_delta(struct t1071_ctx *ctx, int64_t d)
+{
+    if (d >= 0)
+        mem_add(ctx, (size_t)d);
+    else
+        mem_sub(ctx, (size_t)-d);
 }
 
 static void
@@ -477,6 +489,7 @@ key_free(struct t1071_ctx *ctx, struct key *k)
     for (uint32_t i = 0; i < k->count; i++)
         pev_unref(ctx, k->ring[(k->head + i) % cap]);
     mem_sub(ctx, sizeof(*k) + k->node.len + 1 + cap * sizeof(*k->ring));
+    mem_sub(ctx, t1071i_tracker_free_key(k->beacon));
     free(k->ring);
     free(k);
     ctx->stats[T1071_STAT_KEYS]--;
@@ -609,13 +622,24 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
     size_t cap = ring_cap(ctx), n = 0;
     uint8_t *pb = NULL;
     size_t pb_len = 0;
+    struct t1071i_judgement j, *jp = NULL;
     int rc;
 
     for (uint32_t i = 0; i < k->count; i++)
         ctx->window[n++] = k->ring[(k->head + i) % cap];
     ctx->window[n++] = last;
+    if (ctx->tracker) {
+        /* Beacon score and tuning verdict (lib/tracker.c). */
+        jp = &j;
+        t1071i_tracker_judge(ctx->tracker, k->beacon, ctx->window, n, &j);
+        if (j.suppressed) {
+            ctx->stats[T1071_STAT_ALERTS_SUPPRESSED]++;
+            if (!ctx->cfg->tun.emit_suppressed)
+                return T1071_OK;
+        }
+    }
     rc = t1071i_alert_build(ctx->cfg, k->value, ctx->window, n,
-                            ctx->stats[T1071_STAT_ALERTS] + 1, &pb, &pb_len);
+                            ctx->stats[T1071_STAT_ALERTS] + 1, jp, &pb, &pb_len);
     if (rc != T1071_OK)
         return rc;
     rc = queue_push(ctx, pb, pb_len);
@@ -625,19 +649,64 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
     return rc;
 }
 
+/* Feed @p p to key @p k's beacon state; counted in the budget. */
+static void
+track(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *p, bool fallback)
+{
+    int64_t d = 0;
+
+    ctx->pinned = k; /* making room must not evict the key being fed */
+    (void)make_room(ctx, t1071i_tracker_need(ctx->tracker, p));
+    ctx->pinned = NULL;
+    (void)t1071i_tracker_observe(ctx->tracker, &k->beacon, fallback, p, &d);
+    mem_delta(ctx, d);
+}
+
+static int step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p,
+                    const char *value, bool fallback);
+
 static int
 run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
+{
+    int rc = T1071_OK;
+
+    if (ctx->tracker) {
+        int64_t d = 0;
+        t1071i_tracker_observe_event(ctx->tracker, p, &d);
+        mem_delta(ctx, d);
+    }
+    for (uint32_t i = 0; i < p->n_keys; i++) {
+        int erc = step_key(ctx, host, p, p->keys[i], false);
+        if (erc != T1071_OK)
+            rc = erc;
+    }
+    if (ctx->tracker) {
+        /* tuning.fallback_key: host + executable, a key of its own. */
+        char *fk = t1071i_tracker_fallback_key(ctx->tracker, p);
+        if (fk) {
+            int erc = step_key(ctx, host, p, fk, true);
+            if (erc != T1071_OK)
+                rc = erc;
+            g_free(fk);
+        }
+    }
+    return rc;
+}
+
+/* The sequence step of @p p under one key value. */
+static int
+step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p, const char *value,
+         bool fallback)
 {
     size_t cap = ring_cap(ctx);
     int64_t maxspan = ctx->cfg->maxspan_ms;
     int rc = T1071_OK;
 
-    for (uint32_t i = 0; i < p->n_keys; i++) {
-        struct key *k = key_get(ctx, p->keys[i], host);
+    {
+        struct key *k = key_get(ctx, value, host);
         if (!k) {
             ctx->stats[T1071_STAT_EVENTS_DROPPED_MEMORY]++;
-            rc = T1071_E_NOMEM;
-            continue;
+            return T1071_E_NOMEM;
         }
         /* Drop members that no window ending here or later can hold. */
         while (k->count > 0 && p->ts - k->ring[k->head]->ts > maxspan) {
@@ -645,6 +714,8 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
             k->head = (uint32_t)((k->head + 1) % cap);
             k->count--;
         }
+        if (ctx->tracker)
+            track(ctx, k, p, fallback);
         if (k->count == cap) {
             /* Emitting may need room: the budget must not evict the key
              * whose sequence is being emitted. */
@@ -709,9 +780,13 @@ release(struct t1071_ctx *ctx, struct host *h)
         pev_unref(ctx, p);
     }
     /* Every event still to run here has ts >= w, so a key whose newest
-     * member is older than w - maxspan can never complete a window. */
-    if (w > INT64_MIN + ctx->cfg->maxspan_ms) {
-        int64_t horizon = w - ctx->cfg->maxspan_ms;
+     * member is older than w - maxspan can never complete a window.  Its
+     * beacon history (beacon.horizon) may be kept longer. */
+    int64_t keep = ctx->cfg->maxspan_ms;
+    if (ctx->tracker && ctx->cfg->tun.beacon_enabled && ctx->cfg->tun.horizon_ms > keep)
+        keep = ctx->cfg->tun.horizon_ms;
+    if (w > INT64_MIN + keep) {
+        int64_t horizon = w - keep;
         while (h->lru_head && h->lru_head->last_ts < horizon) {
             key_drop(ctx, h->lru_head);
             ctx->stats[T1071_STAT_KEYS_EXPIRED]++;
@@ -775,10 +850,12 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
         pev_unref(ctx, f);
         return;
     }
-    for (uint32_t i = 0; i < f->n_keys; i++) {
-        size_t len = strlen(f->keys[i]);
-        struct hnode *n = ht_find(&ctx->keys, t1071i_hash(ctx->seed, f->keys[i], len),
-                                  f->keys[i], len);
+    /* Its keys, and the fallback key (tuning.fallback_key) it joined too. */
+    char *fk = ctx->tracker ? t1071i_tracker_fallback_key(ctx->tracker, f) : NULL;
+    for (uint32_t i = 0; i < f->n_keys + (fk != NULL); i++) {
+        const char *v = i < f->n_keys ? f->keys[i] : fk;
+        size_t len = strlen(v);
+        struct hnode *n = ht_find(&ctx->keys, t1071i_hash(ctx->seed, v, len), v, len);
         struct key *k = (struct key *)n;
         uint32_t kept = 0;
         int64_t newest = INT64_MIN;
@@ -800,6 +877,7 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
         else if (kept > 0)
             k->last_ts = newest;
     }
+    g_free(fk);
 }
 
 static int
@@ -813,7 +891,8 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
          * question until the next event: no other host's time is a
          * reference (hosts never interact; sharded contexts must see what
          * one context sees). */
-        pev_unref(ctx, h->first); /* an earlier first that came late */
+        if (h->first_open)
+            pev_unref(ctx, h->first); /* an earlier first event was late: replaced */
         h->first_open = true;
         h->first_ts = ts;
         h->first = p;
@@ -1037,6 +1116,7 @@ process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
             g_free(kv.joined);
             if (!p)
                 return T1071_E_NOMEM;
+            p->has_xfer = t1071i_event_xfer(ev, &p->xfer);
         }
     } else {
         ctx->stats[T1071_STAT_EVENTS_FILTERED]++;
@@ -1383,6 +1463,9 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     if (!ctx->window || !ctx->ghosts)
         goto fail;
     mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
+    if ((rc = t1071i_tracker_new(ctx->cfg, ctx->seed, &ctx->tracker)) != T1071_OK)
+        goto fail;
+    mem_add(ctx, t1071i_tracker_bytes(ctx->tracker));
     if ((rc = ht_init(&ctx->hosts, 64)) != T1071_OK || (rc = ht_init(&ctx->keys, 1024)) != T1071_OK)
         goto fail;
     *out = ctx;
@@ -1425,6 +1508,7 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->hosts.buckets);
     free(ctx->window);
     free(ctx->ghosts);
+    t1071i_tracker_free(ctx->tracker);
     t1071_config_free(ctx->cfg);
     free(ctx);
 }
@@ -1488,6 +1572,10 @@ snap_event_index(struct snap_builder *sb, const struct t1071i_pev *p)
     e->process_executable = (char *)p->exe;
     e->n_keys = p->n_keys;
     e->keys = (char **)p->keys;
+    if (p->has_xfer) {
+        e->has_bytes = 1;
+        e->bytes = p->xfer;
+    }
     g_ptr_array_add(sb->events, e);
     g_hash_table_insert(sb->index, (gpointer)p, GUINT_TO_POINTER(sb->events->len));
     return sb->events->len - 1;
@@ -1561,6 +1649,8 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
             sk->tier = t;
             sk->has_proven = 1;
             sk->proven = k->proven;
+            if (k->beacon)
+                sk->beacon = t1071i_tracker_snap_key(k->beacon, to_free);
             g_ptr_array_add(keys, sk);
             g_hash_table_insert(key_index, k, GUINT_TO_POINTER(keys->len));
         }
@@ -1630,6 +1720,7 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
     }
     s.n_ghosts = ghosts->len;
     s.ghosts = (uint64_t *)ghosts->data;
+    t1071i_tracker_snap(ctx->tracker, &s, to_free);
 
     plen = t1071__ecs__v1__snapshot__get_packed_size(&s);
     b = t1071i_buffer_new(SNAP_HEADER + plen);
@@ -1699,6 +1790,8 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             rc = T1071_E_NOMEM;
             goto out;
         }
+        ev[i]->has_xfer = e->has_bytes;
+        ev[i]->xfer = e->bytes;
     }
     for (size_t i = 0; i < s->n_hosts; i++) {
         const snap_host_t *sh = s->hosts[i];
@@ -1801,6 +1894,17 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         ctx->stats[T1071_STAT_KEYS]++;
         mem_add(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring));
         keys[i] = k;
+        if (sk->beacon) {
+            size_t bytes = 0;
+            int brc = ctx->tracker ? t1071i_tracker_restore_key(ctx->tracker, sk->beacon,
+                                                                &k->beacon, &bytes)
+                                   : T1071_E_SNAPSHOT;
+            if (brc != T1071_OK) {
+                rc = brc;
+                goto out;
+            }
+            mem_add(ctx, bytes);
+        }
     }
     /* Host lists: every key exactly once, in its own host's list. */
     {
@@ -1847,6 +1951,16 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         for (size_t i = 0; i < s->n_hosts; i++)
             ctx->stats[T1071_STAT_EVENTS_BUFFERED] += hosts[i]->heap_n;
     }
+    {
+        size_t before = t1071i_tracker_bytes(ctx->tracker);
+        int brc = t1071i_tracker_restore(ctx->tracker, s);
+        mem_add(ctx, t1071i_tracker_bytes(ctx->tracker) - before);
+        if (brc != T1071_OK) {
+            rc = brc;
+            goto out;
+        }
+    }
+    rc = T1071_E_SNAPSHOT;
     ctx->has_floor = s->has_floor;
     ctx->floor = s->floor;
     if (s->n_ghosts % 2)

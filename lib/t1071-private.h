@@ -13,7 +13,7 @@
 
 typedef T1071__Ecs__V1__Event t1071i_event;
 
-#define T1071I_STAT_COUNT (T1071_STAT_KEY_VALUES_DROPPED + 1)
+#define T1071I_STAT_COUNT (T1071_STAT_ALERTS_SUPPRESSED + 1)
 
 /* ===== ECS JSON (lib/json.c, lib/ecs-json.c) ===== */
 
@@ -68,6 +68,31 @@ enum t1071i_field {
     T1071I_F__COUNT
 };
 
+/* [beacon] and [tuning] (lib/tracker.c): the score and the tuned
+ * profile.  Every tuning key defaults to off: the faithful profile. */
+struct t1071i_tuning_cfg {
+    bool beacon_enabled;          /* beacon.enabled */
+    uint32_t max_destinations;    /* beacon.max_destinations: pairs per key */
+    int64_t horizon_ms;           /* beacon.horizon: a silent key's history is kept this long */
+    double score_threshold;       /* tuning.score_threshold; 0 = off */
+    char **allow_exes;            /* tuning.allow_executables: full paths, '*' globs */
+    size_t n_allow_exes;
+    char **heartbeat_exes;        /* tuning.heartbeat_executables */
+    size_t n_heartbeat_exes;
+    double heartbeat_max_jitter;  /* tuning.heartbeat_max_jitter */
+    struct t1071i_cidr allow_cidrs[T1071I_MAX_CIDRS]; /* tuning.allow_cidrs */
+    size_t n_allow_cidrs;
+    char **allow_domains;         /* tuning.allow_domains: lowercase suffixes */
+    size_t n_allow_domains;
+    uint32_t prevalence_hosts;    /* tuning.prevalence_hosts: K; 0 = off */
+    uint32_t prevalence_suppress_hosts; /* tuning.prevalence_suppress_hosts; 0 = never */
+    int64_t prevalence_window_ms; /* tuning.prevalence_window */
+    double prevalence_penalty;    /* tuning.prevalence_penalty: score factor at K */
+    bool fallback_key;            /* tuning.fallback_key */
+    int64_t suppress_period_ms;   /* tuning.suppress_period; 0 = off */
+    bool emit_suppressed;         /* tuning.emit_suppressed */
+};
+
 struct t1071_config {
     /* [rule] */
     char *name;
@@ -97,6 +122,8 @@ struct t1071_config {
     uint32_t max_event_bytes;
     uint64_t hash_seed;           /* 0 = draw one at init */
     uint64_t memory_limit;        /* bytes of state; 0 = unlimited */
+    /* [beacon] [tuning] */
+    struct t1071i_tuning_cfg tun;
     /* canonical text of every key, for t1071_config_get */
     char **values;
     char errmsg[T1071I_ERRMSG_LEN];
@@ -154,6 +181,8 @@ struct t1071i_pev {
     uint64_t seq;         /* arrival ordinal: ties keep arrival order */
     int64_t port;         /* the destination.port value that matched */
     size_t bytes;         /* size of the allocation, for memory accounting */
+    bool has_xfer;        /* the event carried source.bytes or destination.bytes */
+    int64_t xfer;         /* their sum, for the beacon size factor */
     const char *id;       /* event.id, or "line:N"; never NULL */
     const char *ip;       /* first parseable destination.ip, normalised; or NULL */
     const char *domain;   /* destination.domain or tls.client.server_name, or NULL */
@@ -180,10 +209,13 @@ const char *t1071i_config_key(size_t i);
 /* ===== Alerts (lib/alert.c) ===== */
 
 /* Build and pack one alert for a completed sequence of @p n members (in
- * sequence order) under key value @p key.  *out is g_malloc'ed. */
+ * sequence order) under key value @p key, with the beacon and tuning
+ * verdict @p j (lib/tracker.h; NULL when beacon.enabled is false).  *out
+ * is g_malloc'ed. */
+struct t1071i_judgement;
 int t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                        struct t1071i_pev *const *members, size_t n, uint64_t seqno,
-                       uint8_t **out, size_t *out_len);
+                       const struct t1071i_judgement *j, uint8_t **out, size_t *out_len);
 
 /* Render a packed Alert as one line of ECS JSON (g_malloc'ed, NUL-terminated). */
 int t1071i_alert_render_json(const uint8_t *pb, size_t len, char **json, size_t *json_len);

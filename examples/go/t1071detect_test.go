@@ -654,7 +654,7 @@ func TestStats(t *testing.T) {
 		"events_suspect_dropped", "queue_full_refusals", "alerts_emitted", "alerts_polled",
 		"alerts_queued", "keys_tracked", "hosts_tracked", "events_buffered", "keys_expired",
 		"memory_bytes", "memory_peak_bytes", "keys_evicted", "events_dropped_memory",
-		"key_values_dropped"}
+		"key_values_dropped", "alerts_suppressed"}
 	if len(names) < len(pinned) || !reflect.DeepEqual(names[:len(pinned)], pinned) {
 		t.Fatalf("stat names %v", names)
 	}
@@ -806,5 +806,39 @@ func TestGeneratedMatchesProto(t *testing.T) {
 	got.Options = nil // go_package, given on the protoc-gen-go command line
 	if !proto.Equal(got, want) {
 		t.Errorf("ecsv1 is stale: run go generate ./...\n got %v\nwant %v", got, want)
+	}
+}
+
+// Every alert carries the beacon verdict (Alert.Beacon, Alert.Tuning);
+// tuning.suppress_period suppresses and counts.
+func TestBeaconVerdict(t *testing.T) {
+	d, err := t1071.NewWith(map[string]string{"engine.hash_seed": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	alerts := replay(t, d, 12, func(i int) error { return d.FeedMessage(beacon(i)) })
+	if len(alerts) != 3 {
+		t.Fatalf("%d alerts", len(alerts))
+	}
+	for _, a := range alerts {
+		b := a.GetBeacon()
+		if b == nil || b.GetScore() < 0 || b.GetScore() > 1 || b.GetPeriodMs() <= 0 {
+			t.Fatalf("beacon %v", b)
+		}
+		if a.GetTuning() == nil || a.GetTuning().GetSuppressed() || a.GetTuning().GetSequences() != 1 {
+			t.Fatalf("tuning %v", a.GetTuning())
+		}
+	}
+	s, err := t1071.NewWith(map[string]string{"tuning.suppress_period": "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := replay(t, s, 12, func(i int) error { return s.FeedMessage(beacon(i)) }); len(got) != 1 {
+		t.Fatalf("%d alerts with suppress_period", len(got))
+	}
+	if n, _ := s.Stat("alerts_suppressed"); n != 2 {
+		t.Fatalf("alerts_suppressed %d", n)
 	}
 }

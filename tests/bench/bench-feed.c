@@ -38,6 +38,58 @@ next_record(const uint8_t *b, size_t len, size_t off, size_t *rlen)
     return off;
 }
 
+#ifndef T1071_PROFILES_DIR
+#define T1071_PROFILES_DIR "examples/profiles"
+#endif
+
+struct run {
+    double secs;
+    uint64_t alerts, keys, mem_peak;
+};
+
+/* Feed the whole stream into a context made from @p profile ("" = the
+ * defaults, else a file) plus one optional key=value. */
+static int
+run_feed(const uint8_t *b, size_t len, const char *profile, const char *key, const char *val,
+         struct run *r)
+{
+    t1071_config *cfg = NULL;
+    t1071_ctx *ctx = NULL;
+    t1071_alert_batch *batch;
+    double t0;
+
+    memset(r, 0, sizeof(*r));
+    if (t1071_config_new(&cfg) != T1071_OK ||
+        (*profile && t1071_config_load_file(cfg, profile) != T1071_OK) ||
+        (key && t1071_config_set(cfg, key, val) != T1071_OK) || t1071_init(&ctx, cfg) != T1071_OK) {
+        fprintf(stderr, "config: %s\n", t1071_config_errmsg(cfg));
+        t1071_config_free(cfg);
+        return 1;
+    }
+    t1071_config_free(cfg);
+    t0 = now();
+    for (size_t off = 0; off < len;) {
+        size_t consumed = 0;
+        int rc = t1071_feed_batch(ctx, b + off, len - off, &consumed);
+        off += consumed;
+        if (rc == T1071_E_QUEUE_FULL || off == len) {
+            if (t1071_poll_alerts(ctx, &batch) == T1071_OK) {
+                r->alerts += t1071_alert_batch_count(batch);
+                t1071_alert_batch_free(batch);
+            }
+        } else if (rc != T1071_OK) {
+            fprintf(stderr, "feed: %s\n", t1071_strerror(rc));
+            t1071_free(ctx);
+            return 1;
+        }
+    }
+    r->secs = now() - t0;
+    t1071_stats_get(ctx, T1071_STAT_KEYS, &r->keys);
+    t1071_stats_get(ctx, T1071_STAT_MEMORY_PEAK_BYTES, &r->mem_peak);
+    t1071_free(ctx);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -67,6 +119,18 @@ main(int argc, char **argv)
     }
     t_dec = now() - t0;
 
+    {
+        struct run off, tuned;
+        if (run_feed(b, len, "", "beacon.enabled", "false", &off) != 0 ||
+            run_feed(b, len, T1071_PROFILES_DIR "/tuned.ini", NULL, NULL, &tuned) != 0)
+            return 1;
+        printf("feed, beacon.enabled=false %.2f M events/s  %.0f ns/event  %" PRIu64
+               " alerts  memory peak %" PRIu64 " bytes\n",
+               n / off.secs / 1e6, off.secs / n * 1e9, off.alerts, off.mem_peak);
+        printf("feed, tuned profile        %.2f M events/s  %.0f ns/event  %" PRIu64
+               " alerts  memory peak %" PRIu64 " bytes\n",
+               n / tuned.secs / 1e6, tuned.secs / n * 1e9, tuned.alerts, tuned.mem_peak);
+    }
     if (t1071_init(&ctx, NULL) != T1071_OK)
         return 1;
     t0 = now();

@@ -78,5 +78,20 @@ printf '%s\n' '{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":["networ
 "$replay" --set rule.runs=1 "$tmp/esc" > "$tmp/out"
 check "control characters escaped in output" "! grep -q \$'\x1b' '$tmp/out' && grep -q 'u001b' '$tmp/out'"
 
+# The tuned profile (a shipped file) on the real Empire capture, internal
+# destinations scored: the three agents, one alert each, scored.
+empire="$fixtures/real/mordor-empire-ikeext.ecs.ndjson"
+"$replay" --profile tuned --set rule.exclude_cidrs= "$empire" > "$tmp/tuned"; rc=$?
+check "profile tuned: three Empire agents" "[ $rc -eq 0 ] && [ \$(wc -l < '$tmp/tuned') -eq 3 ] && [ \$(grep -c '\"profile\":\"tuned\"' '$tmp/tuned') -eq 3 ]"
+check "profile tuned: beacon score in alerts" "[ \$(grep -c '\"beacon\":{\"score\":' '$tmp/tuned') -eq 3 ]"
+"$replay" "$empire" > "$tmp/faithful"
+check "profile faithful: blind to the RFC 1918 C2" "[ ! -s '$tmp/faithful' ]"
+"$replay" --profile tuned --set rule.exclude_cidrs= --set tuning.emit_suppressed=true "$empire" > "$tmp/supp"
+check "suppressed alerts emitted with their reason" "grep -q '\"suppressed\":true,\"reason\":\"suppression_window\"' '$tmp/supp' && [ \$(grep -c '\"suppressed\":false' '$tmp/supp') -eq 3 ]"
+"$replay" --profile tuned --set rule.exclude_cidrs= --stats-format json --output none "$empire" 2> "$tmp/json"
+check "suppressed alerts counted" "grep -q '\"alerts_suppressed\":[1-9]' '$tmp/json'"
+"$replay" --profile nosuch "$a25" >/dev/null 2>&1; rc=$?
+check "unknown profile is a usage error" "[ $rc -ne 0 ]"
+
 echo "1..$n"
 [ $fails -eq 0 ]

@@ -726,6 +726,35 @@ test_hostile_large_event_same_status_json_and_protobuf(void **state)
     t1071_free(pb_ctx);
 }
 
+/* Regression (fuzz corpus restore/6eb737...): a host whose first events
+ * all come late (behind t1071_advance's floor) never sets its clock, so
+ * each one was taken as the "first" event again and the previous one's
+ * reference leaked: memory_bytes grew with every late event. */
+static void
+test_issue_3_late_first_events_do_not_leak(void **state)
+{
+    t1071_ctx *ctx = tu_ctx_new(NULL);
+    uint64_t after_one = 0;
+
+    (void)state;
+    assert_int_equal(t1071_advance(ctx, INT64_C(1704240000000)), T1071_OK); /* 2024-01-03 */
+    for (int i = 0; i < 6; i++) {
+        char line[512];
+        snprintf(line, sizeof(line),
+                 "{\"@timestamp\":\"2024-01-01T00:%02d:00Z\",\"event\":{\"category\":[\"network\"],"
+                 "\"type\":[\"connection\"]},\"network\":{\"direction\":\"egress\"},"
+                 "\"destination\":{\"ip\":\"198.51.100.9\",\"port\":443},\"process\":"
+                 "{\"name\":\"b.exe\",\"entity_id\":\"E\"},\"host\":{\"name\":\"h\"}}",
+                 i);
+        assert_int_equal(t1071_feed_json(ctx, line, strlen(line)), T1071_OK);
+        if (i == 0)
+            after_one = tu_stat(ctx, T1071_STAT_MEMORY_BYTES);
+    }
+    assert_int_equal(tu_stat(ctx, T1071_STAT_EVENTS_LATE), 6);
+    assert_int_equal(tu_stat(ctx, T1071_STAT_MEMORY_BYTES), after_one);
+    t1071_free(ctx);
+}
+
 int
 main(void)
 {
@@ -738,6 +767,7 @@ main(void)
         cmocka_unit_test(test_hostile_oversize_record_in_batch_skipped_stream_goes_on),
         cmocka_unit_test(test_hostile_oversize_json_returns_too_large),
         cmocka_unit_test(test_hostile_large_event_same_status_json_and_protobuf),
+        cmocka_unit_test(test_issue_3_late_first_events_do_not_leak),
     };
 
     return cmocka_run_group_tests_name("hostile", tests, NULL, NULL);

@@ -45,6 +45,7 @@ make_stream(struct stream *st, uint64_t seed)
         char *ip[] = {(char *)ips[tu_below(&r, 6)]};
         char *keys[] = {key};
         char *names[] = {(char *)"beacon.exe"};
+        char exe[64];
         int64_t port[] = {tu_chance(&r, 90) ? 443 : 22};
 
         t += (int64_t)tu_below(&r, 40000);
@@ -75,17 +76,62 @@ make_stream(struct stream *st, uint64_t seed)
         ev.n_process_name = 1;
         ev.process_name = names;
         ev.host_name = host;
+        /* Executables and byte counts feed the beacon tracker (size
+         * factor, prevalence, the fallback key). */
+        snprintf(exe, sizeof(exe), "C:\\Users\\u\\AppData\\Local\\Temp\\b%u.exe",
+                 (unsigned)tu_below(&r, 3));
+        ev.process_executable = exe;
+        if (tu_chance(&r, 60)) {
+            ev.has_source_bytes = 1;
+            ev.source_bytes = 200 + (int64_t)tu_below(&r, 3) * 1000;
+        }
         st->rec[i] = tu_pack_event(&ev, &st->len[i]);
     }
 }
 
-static const char *const config[] = {
+static const char *const config_faithful[] = {
     "engine.lateness", "5s",
     "rule.maxspan", "4h",
     "rule.runs", "5",
     "engine.alert_queue", "7",
     "engine.memory_limit", "96KiB",
     "engine.hash_seed", "12345",
+    NULL,
+};
+
+/* The same with every piece of tuning state in play: prevalence table,
+ * fallback keys, suppression periods (suppressed alerts emitted too, so
+ * the bytes compared cover every verdict). */
+static const char *const config_tuned[] = {
+    "engine.lateness", "5s",
+    "rule.maxspan", "4h",
+    "rule.runs", "5",
+    "engine.alert_queue", "7",
+    "engine.memory_limit", "160KiB",
+    "engine.hash_seed", "12345",
+    "beacon.max_destinations", "3",
+    "tuning.prevalence_hosts", "2",
+    "tuning.prevalence_suppress_hosts", "4",
+    "tuning.fallback_key", "true",
+    "tuning.suppress_period", "20m",
+    "tuning.score_threshold", "0.2",
+    "tuning.emit_suppressed", "true",
+    NULL,
+};
+
+/* Tuning without the score: keys hold only their tuning state. */
+static const char *const config_tuned_noscore[] = {
+    "engine.lateness", "5s",
+    "rule.maxspan", "4h",
+    "rule.runs", "5",
+    "engine.alert_queue", "7",
+    "engine.memory_limit", "128KiB",
+    "engine.hash_seed", "12345",
+    "beacon.enabled", "false",
+    "tuning.prevalence_suppress_hosts", "3",
+    "tuning.fallback_key", "true",
+    "tuning.suppress_period", "20m",
+    "tuning.emit_suppressed", "true",
     NULL,
 };
 
@@ -152,17 +198,20 @@ test_snapshot_cut_at_100_points_equals_uninterrupted(void **state)
     struct tu_buf ref = {0};
     uint64_t r = 99;
     t1071_ctx *ctx;
-    uint64_t suspect = 0, evicted = 0, buffered_at_cut = 0;
+    uint64_t suspect = 0, evicted = 0, buffered_at_cut = 0, suppressed = 0;
+    const char *const *config = *state ? (const char *const *)*state : config_faithful;
 
-    (void)state;
     make_stream(&st, 7);
     ctx = tu_ctx_new(config);
     feed_range(ctx, &st, 0, N_EVENTS, &ref);
     finish(ctx, &ref);
     t1071_stats_get(ctx, T1071_STAT_EVENTS_SUSPECT, &suspect);
     t1071_stats_get(ctx, T1071_STAT_KEYS_EVICTED, &evicted);
+    t1071_stats_get(ctx, T1071_STAT_ALERTS_SUPPRESSED, &suppressed);
     t1071_free(ctx);
     assert_true(ref.len > 0);
+    if (config != config_faithful)
+        assert_true(suppressed > 0); /* the tuned stream exercises the verdicts */
     assert_true(suspect > 0); /* the stream exercises held suspects */
     assert_true(evicted > 0); /* and the memory cap */
 
@@ -195,8 +244,8 @@ test_snapshot_repeated_restores_equal_uninterrupted(void **state)
     struct stream st;
     struct tu_buf ref = {0}, got = {0};
     t1071_ctx *ctx;
+    const char *const *config = *state ? (const char *const *)*state : config_faithful;
 
-    (void)state;
     make_stream(&st, 8);
     ctx = tu_ctx_new(config);
     feed_range(ctx, &st, 0, N_EVENTS, &ref);
@@ -229,7 +278,7 @@ test_restore_bad_snapshots_refused(void **state)
 
     (void)state;
     make_stream(&st, 9);
-    ctx = tu_ctx_new(config);
+    ctx = tu_ctx_new(config_faithful);
     feed_range(ctx, &st, 0, 500, &out);
     assert_int_equal(t1071_snapshot(ctx, &snap), T1071_OK);
     n = t1071_buffer_size(snap);
@@ -314,7 +363,7 @@ test_restore_hostile_but_signed_snapshots(void **state)
 
     (void)state;
     make_stream(&st, 11);
-    ctx = tu_ctx_new(config);
+    ctx = tu_ctx_new(config_faithful);
     feed_range(ctx, &st, 0, 700, &out);
     assert_int_equal(t1071_snapshot(ctx, &snap), T1071_OK);
     s = t1071__ecs__v1__snapshot__unpack(NULL, t1071_buffer_size(snap) - 48,
@@ -351,12 +400,88 @@ test_restore_hostile_but_signed_snapshots(void **state)
         free(st.rec[i]);
 }
 
+/* A signed snapshot whose beacon state is inconsistent is refused, not
+ * trusted (ring index out of range, a tier-0 pair stating more events
+ * than it holds, a key holding beacon state under beacon.enabled=false). */
+static void
+test_restore_corrupt_beacon_state_refused(void **state)
+{
+    struct stream st;
+    struct tu_buf out = {0};
+    t1071_ctx *ctx;
+    t1071_buffer *snap = NULL;
+    T1071__Ecs__V1__Snapshot *s;
+    T1071__Ecs__V1__SnapshotBeaconState *bs = NULL;
+    T1071__Ecs__V1__SnapshotBeaconPair *t0 = NULL;
+    size_t with_beacon = 0;
+
+    (void)state;
+    make_stream(&st, 12);
+    ctx = tu_ctx_new(config_tuned);
+    feed_range(ctx, &st, 0, 900, &out);
+    assert_int_equal(t1071_snapshot(ctx, &snap), T1071_OK);
+    s = t1071__ecs__v1__snapshot__unpack(NULL, t1071_buffer_size(snap) - 48,
+                                         t1071_buffer_data(snap) + 48);
+    assert_non_null(s);
+    assert_true(s->n_prevalence > 0);
+    for (size_t i = 0; i < s->n_keys; i++) {
+        T1071__Ecs__V1__SnapshotBeacon *b = s->keys[i]->beacon;
+        if (!b)
+            continue;
+        with_beacon++;
+        if (!bs && b->aggregate->state)
+            bs = b->aggregate->state;
+        for (size_t j = 0; j < b->n_pairs && !t0; j++)
+            if (!b->pairs[j]->state && b->pairs[j]->n_t0_ts > 0)
+                t0 = b->pairs[j];
+    }
+    assert_int_equal(with_beacon, s->n_keys); /* every key carries its state */
+    assert_non_null(bs);
+    assert_non_null(t0);
+    assert_int_equal(restore_resigned(s), T1071_OK);
+    {
+        uint32_t saved = bs->ring_head;
+        bs->ring_head = 200;
+        assert_int_equal(restore_resigned(s), T1071_E_SNAPSHOT);
+        bs->ring_head = saved;
+    }
+    {
+        uint32_t saved = t0->count;
+        t0->count = saved + 1;
+        assert_int_equal(restore_resigned(s), T1071_E_SNAPSHOT);
+        t0->count = saved;
+    }
+    /* The same state under a config without the tracker. */
+    for (size_t i = 0; i < s->n_config; i++) {
+        if (!strcmp(s->config[i]->key, "beacon.enabled")) {
+            char *saved = s->config[i]->value;
+            s->config[i]->value = (char *)"false";
+            assert_int_equal(restore_resigned(s), T1071_E_SNAPSHOT);
+            s->config[i]->value = saved;
+        }
+    }
+    assert_int_equal(restore_resigned(s), T1071_OK);
+    t1071__ecs__v1__snapshot__free_unpacked(s, NULL);
+    t1071_buffer_free(snap);
+    t1071_free(ctx);
+    tu_buf_free(&out);
+    for (int i = 0; i < N_EVENTS; i++)
+        free(st.rec[i]);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot_cut_at_100_points_equals_uninterrupted),
         cmocka_unit_test(test_snapshot_repeated_restores_equal_uninterrupted),
+        cmocka_unit_test_prestate(test_snapshot_cut_at_100_points_equals_uninterrupted,
+                                  (void *)config_tuned),
+        cmocka_unit_test_prestate(test_snapshot_repeated_restores_equal_uninterrupted,
+                                  (void *)config_tuned),
+        cmocka_unit_test_prestate(test_snapshot_cut_at_100_points_equals_uninterrupted,
+                                  (void *)config_tuned_noscore),
+        cmocka_unit_test(test_restore_corrupt_beacon_state_refused),
         cmocka_unit_test(test_restore_bad_snapshots_refused),
         cmocka_unit_test(test_restore_hostile_but_signed_snapshots),
     };

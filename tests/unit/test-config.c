@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <glib.h>
 
 #include "t1071-private.h"
 
@@ -634,6 +635,44 @@ test_field_name_unknown_field_returns_question_mark(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_cfg, teardown_cfg)
 
+/* Every key is documented: README's configuration table names it, and the
+ * shipped profiles load (issue 3: new keys go through the table and into
+ * the README). */
+static void
+test_config_every_key_documented_and_profiles_load(void **state)
+{
+    gchar *readme = NULL;
+    struct t1071_config *cfg = NULL;
+
+    (void)state;
+    char *table, *end;
+
+    assert_true(g_file_get_contents(T1071_SRCDIR "/README.md", &readme, NULL, NULL));
+    table = strstr(readme, "## Configuration keys");
+    assert_non_null(table);
+    end = strstr(table + 1, "\n## ");
+    if (end)
+        *end = '\0';
+    for (size_t i = 0; t1071i_config_key(i); i++) {
+        gchar *cell = g_strdup_printf("| `%s`", t1071i_config_key(i));
+        gchar *shared = g_strdup_printf(", `%s`", t1071i_config_key(i));
+        if (!strstr(table, cell) && !strstr(table, shared))
+            fail_msg("README's configuration table lacks %s", t1071i_config_key(i));
+        g_free(cell);
+        g_free(shared);
+    }
+    g_free(readme);
+    assert_int_equal(t1071_config_new(&cfg), T1071_OK);
+    assert_int_equal(t1071_config_load_file(cfg, T1071_SRCDIR "/examples/profiles/faithful.ini"),
+                     T1071_OK);
+    if (t1071_config_load_file(cfg, T1071_SRCDIR "/examples/profiles/tuned.ini") != T1071_OK)
+        fail_msg("tuned.ini: %s", t1071_config_errmsg(cfg));
+    assert_true(cfg->tun.score_threshold > 0);
+    assert_true(cfg->tun.n_allow_exes > 0 && cfg->tun.n_heartbeat_exes > 0);
+    assert_true(t1071i_port_in_set(cfg, 6667));
+    t1071_config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -665,6 +704,7 @@ main(void)
         T(test_config_copy_is_independent),
         cmocka_unit_test(test_config_free_null_is_noop),
         cmocka_unit_test(test_field_name_unknown_field_returns_question_mark),
+        cmocka_unit_test(test_config_every_key_documented_and_profiles_load),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -818,7 +818,7 @@ test_engine_advance_flushes_buffer_up_to_time(void **state)
 static void
 test_engine_key_expires_after_maxspan_behind_watermark(void **state)
 {
-    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "3", "rule.maxspan", "1m"));
+    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "3", "rule.maxspan", "1m", "beacon.horizon", "0"));
 
     (void)state;
     feed_k(ctx, T0, "a", "K");
@@ -839,10 +839,34 @@ test_engine_key_expires_after_maxspan_behind_watermark(void **state)
     t1071_free(ctx);
 }
 
+/* With the tracker, a silent key (and its beacon history) outlives
+ * maxspan up to beacon.horizon; without it, maxspan alone applies. */
+static void
+test_engine_beacon_horizon_keeps_history_past_maxspan(void **state)
+{
+    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "3", "rule.maxspan", "1m"));
+    t1071_ctx *bare = make_ctx(CFG("rule.runs", "3", "rule.maxspan", "1m", "beacon.enabled", "false"));
+
+    (void)state;
+    feed_k(ctx, T0, "a", "K");
+    feed_k(bare, T0, "a", "K");
+    feed_tick(ctx, T0 + 2 * HOUR, "H");
+    feed_tick(bare, T0 + 2 * HOUR, "H");
+    assert_int_equal(stat(ctx, T1071_STAT_KEYS), 1);  /* 48h default */
+    assert_int_equal(stat(bare, T1071_STAT_KEYS), 0);
+    feed_tick(ctx, T0 + 48 * HOUR, "H");
+    assert_int_equal(stat(ctx, T1071_STAT_KEYS), 1);  /* inclusive, like maxspan */
+    feed_tick(ctx, T0 + 48 * HOUR + 1, "H");
+    assert_int_equal(stat(ctx, T1071_STAT_KEYS), 0);
+    assert_int_equal(stat(ctx, T1071_STAT_KEYS_EXPIRED), 1);
+    t1071_free(ctx);
+    t1071_free(bare);
+}
+
 static void
 test_engine_expiry_keeps_sequence_exact(void **state)
 {
-    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "2", "rule.maxspan", "1m"));
+    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "2", "rule.maxspan", "1m", "beacon.horizon", "0"));
     struct alerts a = {0};
 
     (void)state;
@@ -862,7 +886,7 @@ test_engine_expiry_keeps_sequence_exact(void **state)
 static void
 test_engine_memory_returns_to_baseline_after_expiry(void **state)
 {
-    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "3", "rule.maxspan", "1m"));
+    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "3", "rule.maxspan", "1m", "beacon.horizon", "0"));
     struct alerts a = {0};
     uint64_t base, peak;
     char id[32], key[32];
@@ -900,7 +924,7 @@ test_engine_memory_returns_to_baseline_after_expiry(void **state)
 static void
 test_engine_memory_counts_queued_alerts_until_polled(void **state)
 {
-    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "1", "rule.maxspan", "1m"));
+    t1071_ctx *ctx = make_ctx(CFG("rule.runs", "1", "rule.maxspan", "1m", "beacon.horizon", "0"));
     struct alerts a = {0};
     uint64_t before, queued;
 
@@ -1105,6 +1129,7 @@ main(void)
         cmocka_unit_test(test_engine_advance_flushes_buffer_up_to_time),
         cmocka_unit_test(test_engine_key_expires_after_maxspan_behind_watermark),
         cmocka_unit_test(test_engine_expiry_keeps_sequence_exact),
+        cmocka_unit_test(test_engine_beacon_horizon_keeps_history_past_maxspan),
         cmocka_unit_test(test_engine_memory_returns_to_baseline_after_expiry),
         cmocka_unit_test(test_engine_memory_counts_queued_alerts_until_polled),
         cmocka_unit_test(test_engine_queue_full_refuses_without_consuming),

@@ -35,7 +35,7 @@ STAT_NAMES = (
     "malformed_ips", "events_late", "events_suspect_future", "events_suspect_dropped",
     "queue_full_refusals", "alerts_emitted", "alerts_polled", "alerts_queued", "keys_tracked",
     "hosts_tracked", "events_buffered", "keys_expired", "memory_bytes", "memory_peak_bytes",
-    "keys_evicted", "events_dropped_memory", "key_values_dropped",
+    "keys_evicted", "events_dropped_memory", "key_values_dropped", "alerts_suppressed",
 )
 
 
@@ -169,6 +169,31 @@ def test_config_applies():
     det.feed_event(t.encode_event(beacon(1)))
     assert len(list(det)) == 1
     det.close()
+
+
+def test_alert_beacon_and_tuning():
+    """Every alert carries the beacon verdict; tuning keys suppress."""
+    with t.Detector({"engine.hash_seed": 1}) as det:
+        for i in range(12):
+            det.feed_event(t.encode_event(beacon(i)))
+        alerts = list(det.alerts())
+        assert len(alerts) == 3
+        for a in alerts:
+            assert a.HasField("beacon") and 0 <= a.beacon.score <= 1
+            assert a.beacon.period_ms == 60000
+            assert a.beacon.destination == "8.8.8.8:443"
+            assert not a.tuning.suppressed and a.tuning.sequences == 1
+        js = [json.loads(j) for j in det.alerts_json()]
+        assert js == []
+    with t.Detector({"tuning.suppress_period": "1h"}) as det:
+        for i in range(12):
+            det.feed_event(t.encode_event(beacon(i)))
+        assert len(list(det.alerts())) == 1
+        assert det.stats()["alerts_suppressed"] == 2
+    with t.Detector({"beacon.enabled": "false"}) as det:
+        for i in range(10):
+            det.feed_event(t.encode_event(beacon(i)))
+        assert not list(det.alerts())[0].HasField("beacon")
 
 
 # ===== Bad input =====
