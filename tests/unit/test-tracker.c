@@ -100,7 +100,7 @@ test_tracker_pair_bytes(void **state)
     size_t t0 = t1071i_tracker_pair_bytes(15, false), cand = t1071i_tracker_pair_bytes(15, true);
 
     (void)state;
-    print_message("pair bytes (destination of 15 chars): tier 0 %zu, promoted %zu "
+    print_message("# pair bytes (destination of 15 chars): tier 0 %zu, promoted %zu "
                   "(beacon state %zu + cached verdict)\n", t0, cand,
                   sizeof(struct t1071i_beacon_state));
     assert_true(t0 <= 128);
