@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "t1071-private.h"
+#include "wire.h"
 
 #define MIN_TS INT64_C(0)                /* 1970-01-01 */
 #define MAX_TS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
@@ -167,6 +168,8 @@ struct t1071_ctx {
     uint64_t stats[T1071I_STAT_COUNT];
     char errmsg[256];
     struct t1071i_pev **window;  /* scratch: one sequence's members */
+    struct t1071i_wire *wire;    /* zero-copy decoder (lib/wire.c), made on first use */
+    bool wire_unusable;          /* schema it cannot read: protobuf-c decodes */
 };
 
 struct t1071_alert_batch {
@@ -1058,7 +1061,25 @@ feed_one(struct t1071_ctx *ctx, const uint8_t *buf, size_t len)
                 ctx->stats[T1071_STAT_RECORDS_IN], len, ctx->cfg->max_event_bytes);
         return T1071_E_TOO_LARGE;
     }
-    ev = t1071__ecs__v1__event__unpack(NULL, len, buf);
+    /* The zero-copy reader accepts and yields exactly what protobuf-c
+     * does; rule.derive edits the event in place (malloc'ed fields), so it
+     * keeps the unpacked event. */
+    if (!ctx->cfg->derive && !ctx->wire && !ctx->wire_unusable)
+        ctx->wire_unusable = (ctx->wire = t1071i_wire_new(false)) == NULL;
+    if (!ctx->cfg->derive && ctx->wire) {
+        t1071i_event wev;
+        rc = t1071i_wire_decode(ctx->wire, buf, len, &wev);
+        if (rc == T1071_OK)
+            return process_event(ctx, &wev);
+        if (rc == T1071_E_NOMEM) {
+            set_err(ctx, "record %" PRIu64 ": out of memory decoding the Event",
+                    ctx->stats[T1071_STAT_RECORDS_IN]);
+            return rc;
+        }
+        ev = NULL;
+    } else {
+        ev = t1071__ecs__v1__event__unpack(NULL, len, buf);
+    }
     if (!ev) {
         ctx->stats[T1071_STAT_ERR_DECODE]++;
         set_err(ctx, "record %" PRIu64 ": malformed protobuf Event",
@@ -1424,6 +1445,7 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->hosts.buckets);
     free(ctx->window);
     free(ctx->ghosts);
+    t1071i_wire_free(ctx->wire);
     t1071_config_free(ctx->cfg);
     free(ctx);
 }
