@@ -43,6 +43,29 @@ subtech_of_port(int64_t port)
 
 /* ===== Helpers ===== */
 
+#define SMALL_N 16
+
+/* printf("%" PRId64) without printf: the group id hashes every member's
+ * time as decimal text.  Returns the length written (NUL added). */
+static size_t
+format_i64(int64_t v, char out[32])
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
 static void
 format_span(int64_t ms, char out[48])
 {
@@ -88,10 +111,19 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     T1071__Ecs__V1__AlertThreat threat = T1071__ECS__V1__ALERT_THREAT__INIT;
     T1071__Ecs__V1__AlertSubtechnique st[G_N_ELEMENTS(subtechs)];
     T1071__Ecs__V1__AlertSubtechnique *stp[G_N_ELEMENTS(subtechs)];
-    T1071__Ecs__V1__AlertMember *mem = g_new(T1071__Ecs__V1__AlertMember, n);
-    T1071__Ecs__V1__AlertMember **memp = g_new(T1071__Ecs__V1__AlertMember *, n);
-    T1071__Ecs__V1__AlertDestination *dst = g_new(T1071__Ecs__V1__AlertDestination, n);
-    T1071__Ecs__V1__AlertDestination **dstp = g_new(T1071__Ecs__V1__AlertDestination *, n);
+    /* Sequences of up to SMALL_N members (runs = 10 by default) build on
+     * the stack; longer ones on the heap. */
+    T1071__Ecs__V1__AlertMember mem_s[SMALL_N], *mem_s_p[SMALL_N];
+    T1071__Ecs__V1__AlertDestination dst_s[SMALL_N], *dst_s_p[SMALL_N];
+    bool small = n <= SMALL_N;
+    T1071__Ecs__V1__AlertMember *mem = small ? mem_s : g_new(T1071__Ecs__V1__AlertMember, n);
+    T1071__Ecs__V1__AlertMember **memp =
+        small ? mem_s_p : g_new(T1071__Ecs__V1__AlertMember *, n);
+    T1071__Ecs__V1__AlertDestination *dst =
+        small ? dst_s : g_new(T1071__Ecs__V1__AlertDestination, n);
+    T1071__Ecs__V1__AlertDestination **dstp =
+        small ? dst_s_p : g_new(T1071__Ecs__V1__AlertDestination *, n);
+    char kf[T1071I_MAX_KEY_FIELDS * 32];
     bool seen[G_N_ELEMENTS(subtechs)] = {false};
     const struct t1071i_pev *last = members[n - 1];
     GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
@@ -134,8 +166,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
 
         /* Group id: rule, key, and every member's id and time. */
         g_checksum_update(sum, (const guchar *)p->id, (gssize)strlen(p->id) + 1);
-        snprintf(tsbuf, sizeof(tsbuf), "%" PRId64, p->ts);
-        g_checksum_update(sum, (const guchar *)tsbuf, (gssize)strlen(tsbuf) + 1);
+        g_checksum_update(sum, (const guchar *)tsbuf, (gssize)format_i64(p->ts, tsbuf) + 1);
     }
     g_checksum_update(sum, (const guchar *)cfg->rule_id, (gssize)strlen(cfg->rule_id) + 1);
     g_checksum_update(sum, (const guchar *)key, (gssize)strlen(key) + 1);
@@ -188,11 +219,19 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     a.sequence_number = seqno;
 
     {
-        GString *kf = g_string_new(NULL);
-        for (size_t i = 0; i < cfg->n_key_fields; i++)
-            g_string_append_printf(kf, "%s%s", i ? "," : "",
-                                   t1071i_field_name(cfg->key_fields[i]));
-        a.key_field = g_string_free(kf, FALSE);
+        size_t off = 0;
+        kf[0] = '\0';
+        for (size_t i = 0; i < cfg->n_key_fields; i++) {
+            const char *name = t1071i_field_name(cfg->key_fields[i]);
+            size_t l = strlen(name);
+            if (off + l + 2 > sizeof(kf))
+                break; /* field names are short: never */
+            if (i)
+                kf[off++] = ',';
+            memcpy(kf + off, name, l + 1);
+            off += l;
+        }
+        a.key_field = kf;
     }
 
     format_span(last->ts - members[0]->ts, span);
@@ -219,15 +258,16 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     *out = g_malloc(*out_len ? *out_len : 1);
     t1071__ecs__v1__alert__pack(&a, *out);
 
-    g_free(a.key_field);
     g_free(reason);
     g_free(kdisp);
     g_free(dest_text);
     g_checksum_free(sum);
-    g_free(mem);
-    g_free(memp);
-    g_free(dst);
-    g_free(dstp);
+    if (!small) {
+        g_free(mem);
+        g_free(memp);
+        g_free(dst);
+        g_free(dstp);
+    }
     return T1071_OK;
 }
 

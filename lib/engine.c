@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "t1071-private.h"
+#include "pool.h"
 #include "wire.h"
 
 #define MIN_TS INT64_C(0)                /* 1970-01-01 */
@@ -169,6 +170,7 @@ struct t1071_ctx {
     char errmsg[256];
     struct t1071i_pev **window;  /* scratch: one sequence's members */
     struct t1071i_wire *wire;    /* zero-copy decoder (lib/wire.c), made on first use */
+    struct t1071i_pool *pool;    /* pending event records (lib/pool.c) */
     bool wire_unusable;          /* schema it cannot read: protobuf-c decodes */
 };
 
@@ -214,7 +216,7 @@ pev_unref(struct t1071_ctx *ctx, struct t1071i_pev *p)
 {
     if (p && --p->refs == 0) {
         mem_sub(ctx, p->bytes);
-        free(p);
+        t1071i_pool_put(ctx->pool, p, p->bytes);
     }
 }
 
@@ -236,7 +238,7 @@ pev_alloc(struct t1071_ctx *ctx, const char *const strs[7], const char *const *k
     }
     for (size_t i = 0; i < n_keys; i++)
         total += key_lens[i] + 1;
-    p = malloc(total);
+    p = t1071i_pool_get(ctx->pool, total);
     if (!p)
         return NULL;
     memset(p, 0, sizeof(*p));
@@ -285,7 +287,7 @@ pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match
     }
     strs[1] = NULL;
     if (m->ip_index >= 0)
-        strs[1] = m->ip_is_v4 ? inet_ntop(AF_INET, m->ip + 12, ipbuf, sizeof(ipbuf))
+        strs[1] = m->ip_is_v4 ? t1071i_format_v4(m->ip + 12, ipbuf)
                               : inet_ntop(AF_INET6, m->ip, ipbuf, sizeof(ipbuf));
     strs[2] = ev->destination_domain ? ev->destination_domain : ev->tls_client_server_name;
     strs[3] = ev->host_name;
@@ -614,8 +616,16 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
     size_t pb_len = 0;
     int rc;
 
-    for (uint32_t i = 0; i < k->count; i++)
-        ctx->window[n++] = k->ring[(k->head + i) % cap];
+    /* Members are old events, cold in memory: start every load at once
+     * (the struct and the strings stored after it) rather than missing
+     * the cache once per member inside the alert builder. */
+    for (uint32_t i = 0; i < k->count; i++) {
+        struct t1071i_pev *m = k->ring[(k->head + i) % cap];
+        __builtin_prefetch(m);
+        __builtin_prefetch((const char *)m + 64);
+        __builtin_prefetch((const char *)m + 128);
+        ctx->window[n++] = m;
+    }
     ctx->window[n++] = last;
     rc = t1071i_alert_build(ctx->cfg, k->value, ctx->window, n,
                             ctx->stats[T1071_STAT_ALERTS] + 1, &pb, &pb_len);
@@ -1399,8 +1409,9 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     ctx->seed = ctx->cfg->hash_seed ? ctx->cfg->hash_seed : t1071i_random_seed();
     ctx->window = calloc(ctx->cfg->runs, sizeof(*ctx->window));
     ctx->ghosts = calloc(GHOSTS, sizeof(*ctx->ghosts));
+    ctx->pool = t1071i_pool_new();
     rc = T1071_E_NOMEM;
-    if (!ctx->window || !ctx->ghosts)
+    if (!ctx->window || !ctx->ghosts || !ctx->pool)
         goto fail;
     mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
     if ((rc = ht_init(&ctx->hosts, 64)) != T1071_OK || (rc = ht_init(&ctx->keys, 1024)) != T1071_OK)
@@ -1446,6 +1457,7 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->window);
     free(ctx->ghosts);
     t1071i_wire_free(ctx->wire);
+    t1071i_pool_free(ctx->pool);
     t1071_config_free(ctx->cfg);
     free(ctx);
 }

@@ -116,6 +116,8 @@ void t1071i_format_duration(int64_t ms, char out[32]);
 /* Parse an IPv4 or IPv6 literal into 16 bytes (IPv4 as ::ffff:a.b.c.d).
  * *is_v4 tells which syntax it was.  Returns false when it does not parse. */
 bool t1071i_parse_ip(const char *s, uint8_t out[16], bool *is_v4);
+/* Format 4 bytes as inet_ntop(AF_INET) does ("%u.%u.%u.%u"); returns out. */
+char *t1071i_format_v4(const uint8_t a[4], char out[16]);
 /* Parse "a.b.c.d/n" or "x::y/n" (a bare address is /32 or /128). */
 bool t1071i_parse_cidr(const char *s, struct t1071i_cidr *out);
 bool t1071i_cidr_contains(const struct t1071i_cidr *c, const uint8_t addr[16]);
