@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "sha256.h"
 #include "t1071-private.h"
 
 /* ===== MITRE ATT&CK ===== */
@@ -126,10 +127,12 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     char kf[T1071I_MAX_KEY_FIELDS * 32];
     bool seen[G_N_ELEMENTS(subtechs)] = {false};
     const struct t1071i_pev *last = members[n - 1];
-    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    struct t1071i_sha256 sum;
+    char group_id[65];
     char span[48], tsbuf[32], *reason, *kdisp, *dest_text;
     size_t nd = 0, ns = 0;
 
+    t1071i_sha256_init(&sum, T1071I_SHA256_AUTO);
     /* Members and destinations (in order of first appearance). */
     for (size_t i = 0; i < n; i++) {
         const struct t1071i_pev *p = members[i];
@@ -165,11 +168,12 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         dst[d].count++;
 
         /* Group id: rule, key, and every member's id and time. */
-        g_checksum_update(sum, (const guchar *)p->id, (gssize)strlen(p->id) + 1);
-        g_checksum_update(sum, (const guchar *)tsbuf, (gssize)format_i64(p->ts, tsbuf) + 1);
+        t1071i_sha256_update(&sum, p->id, strlen(p->id) + 1);
+        t1071i_sha256_update(&sum, tsbuf, format_i64(p->ts, tsbuf) + 1);
     }
-    g_checksum_update(sum, (const guchar *)cfg->rule_id, (gssize)strlen(cfg->rule_id) + 1);
-    g_checksum_update(sum, (const guchar *)key, (gssize)strlen(key) + 1);
+    t1071i_sha256_update(&sum, cfg->rule_id, strlen(cfg->rule_id) + 1);
+    t1071i_sha256_update(&sum, key, strlen(key) + 1);
+    t1071i_sha256_hex(&sum, group_id);
 
     for (size_t i = 0; i < G_N_ELEMENTS(subtechs); i++) {
         if (!seen[i])
@@ -198,7 +202,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     a.has_risk_score = true;
     a.risk_score = cfg->risk_score;
     a.threat = &threat;
-    a.group_id = (char *)g_checksum_get_string(sum);
+    a.group_id = group_id;
     a.key = (char *)key;
     a.host_name = (char *)last->host_name;
     a.host_id = (char *)last->host_id;
@@ -261,7 +265,6 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     g_free(reason);
     g_free(kdisp);
     g_free(dest_text);
-    g_checksum_free(sum);
     if (!small) {
         g_free(mem);
         g_free(memp);
