@@ -4,12 +4,14 @@
  * members, destinations, reason) and render it as Elastic-shaped ECS JSON.
  * Nothing here reads the clock: the same sequence gives the same bytes. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
+#include "alert-pack.h"
 #include "sha256.h"
 #include "t1071-private.h"
 
@@ -258,9 +260,26 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                              cfg->direction, cfg->direction[0] ? " " : "", dest_text, span);
     a.reason = reason;
 
-    *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
-    *out = g_malloc(*out_len ? *out_len : 1);
-    t1071__ecs__v1__alert__pack(&a, *out);
+    {
+        /* The schema check is a few dozen compares: once per process.
+         * Threads may race to store the same answer: atomics keep that
+         * defined (no lock, no global init). */
+        static atomic_int usable = -1;
+        int fast = atomic_load_explicit(&usable, memory_order_relaxed);
+        if (fast < 0) {
+            fast = t1071i_alert_pack_usable();
+            atomic_store_explicit(&usable, fast, memory_order_relaxed);
+        }
+        if (fast) {
+            *out_len = t1071i_alert_packed_size(&a);
+            *out = g_malloc(*out_len ? *out_len : 1);
+            t1071i_alert_pack(&a, *out);
+        } else {
+            *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
+            *out = g_malloc(*out_len ? *out_len : 1);
+            t1071__ecs__v1__alert__pack(&a, *out);
+        }
+    }
 
     g_free(reason);
     g_free(kdisp);

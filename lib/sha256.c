@@ -6,6 +6,7 @@
  * complete a sequence.  Here: the x86 SHA extensions when the CPU has them
  * (checked once with cpuid), else portable C.  tests/unit/test-sha256.c
  * holds both to GChecksum. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "sha256.h"
@@ -129,11 +130,15 @@ bool
 t1071i_sha256_have_ni(void)
 {
 #if HAVE_X86_SHA
-    /* cpuid is cheap but not free: ask once (a benign race, same answer). */
-    static int known = -1;
-    if (known < 0)
-        known = cpu_has_sha();
-    return known;
+    /* cpuid may trap to a hypervisor: ask once per process.  Threads may
+     * race to store the same answer: atomics keep that defined. */
+    static atomic_int known = -1;
+    int v = atomic_load_explicit(&known, memory_order_relaxed);
+    if (v < 0) {
+        v = cpu_has_sha();
+        atomic_store_explicit(&known, v, memory_order_relaxed);
+    }
+    return v;
 #else
     return false;
 #endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Specialised Alert encoder (lib/alert-pack.c).  Internal, never installed. */
+#ifndef T1071_ALERT_PACK_H
+#define T1071_ALERT_PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ecs.pb-c.h"
+
+/* Same result as t1071__ecs__v1__alert__get_packed_size / __pack (no
+ * unknown fields). */
+size_t t1071i_alert_packed_size(const T1071__Ecs__V1__Alert *a);
+size_t t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out);
+/* True when the compiled schema is the one the encoder knows. */
+bool t1071i_alert_pack_usable(void);
+
+#endif /* T1071_ALERT_PACK_H */
