@@ -96,11 +96,59 @@ str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/* A printable version of a key: compound keys use U+001F between fields. */
-static char *
-display(const char *s)
+
+/* A string grown in a caller's buffer, moving to the heap when it must
+ * (the alert reason: one per alert, almost always short). */
+struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool heap;
+};
+
+static void
+sb_init(struct sbuf *b, char *stack, size_t cap)
 {
-    return s ? g_strdelimit(g_strdup(s), "\x1f", '|') : g_strdup("?");
+    b->p = stack;
+    b->n = 0;
+    b->cap = cap;
+    b->heap = false;
+    b->p[0] = '\0';
+}
+
+static void
+sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap * 2 > b->n + n + 1 ? b->cap * 2 : b->n + n + 1;
+        char *np = g_malloc(cap);
+        memcpy(np, b->p, b->n);
+        if (b->heap)
+            g_free(b->p);
+        b->p = np;
+        b->cap = cap;
+        b->heap = true;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void
+sb_add(struct sbuf *b, const char *s)
+{
+    sb_addn(b, s, strlen(s));
+}
+
+static void
+sb_addc(struct sbuf *b, char c)
+{
+    sb_addn(b, &c, 1);
+}
+
+static char *
+sb_str(struct sbuf *b)
+{
+    return b->p;
 }
 
 /* ===== Build ===== */
@@ -131,7 +179,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     const struct t1071i_pev *last = members[n - 1];
     struct t1071i_sha256 sum;
     char group_id[65];
-    char span[48], tsbuf[32], *reason, *kdisp, *dest_text;
+    char span[48], tsbuf[32], *reason, reason_s[512];
     size_t nd = 0, ns = 0;
 
     t1071i_sha256_init(&sum, T1071I_SHA256_AUTO);
@@ -241,23 +289,53 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     }
 
     format_span(last->ts - members[0]->ts, span);
-    kdisp = display(key);
-    if (nd == 1) {
-        const char *host = dst[0].domain ? dst[0].domain : dst[0].ip ? dst[0].ip : "?";
-        dest_text = strchr(host, ':') && !dst[0].domain
-                        ? g_strdup_printf("[%s]:%" PRId64, host, dst[0].port)
-                        : g_strdup_printf("%s:%" PRId64, host, dst[0].port);
-    } else {
-        dest_text = g_strdup_printf("%zu destinations", nd);
+    /* The reason line, built without printf (same text as
+     * "%s (%s %s) on %s made %zu %s%sconnections to %s within %s"). */
+    {
+        struct sbuf r;
+        const char *pname = last->pname ? last->pname : "unknown process";
+        const char *host = last->host_name ? last->host_name : "unknown host";
+        char num[32];
+
+        sb_init(&r, reason_s, sizeof(reason_s));
+        sb_add(&r, pname);
+        sb_add(&r, " (");
+        sb_add(&r, cfg->n_key_fields == 1 && cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID
+                       ? "entity "
+                       : "key ");
+        /* A printable key: compound keys use U+001F between fields. */
+        for (const char *k = key ? key : "?"; *k; k++)
+            sb_addc(&r, *k == '\x1f' ? '|' : *k);
+        sb_add(&r, ") on ");
+        sb_add(&r, host);
+        sb_add(&r, " made ");
+        format_i64((int64_t)n, num);
+        sb_add(&r, num);
+        sb_addc(&r, ' ');
+        sb_add(&r, cfg->direction);
+        if (cfg->direction[0])
+            sb_addc(&r, ' ');
+        sb_add(&r, "connections to ");
+        if (nd == 1) {
+            const char *dh = dst[0].domain ? dst[0].domain : dst[0].ip ? dst[0].ip : "?";
+            bool bracket = strchr(dh, ':') && !dst[0].domain;
+            if (bracket)
+                sb_addc(&r, '[');
+            sb_add(&r, dh);
+            if (bracket)
+                sb_addc(&r, ']');
+            sb_addc(&r, ':');
+            format_i64(dst[0].port, num);
+            sb_add(&r, num);
+        } else {
+            format_i64((int64_t)nd, num);
+            sb_add(&r, num);
+            sb_add(&r, " destinations");
+        }
+        sb_add(&r, " within ");
+        sb_add(&r, span);
+        reason = sb_str(&r);
     }
-    reason = g_strdup_printf("%s (%s %s) on %s made %zu %s%sconnections to %s within %s",
-                             last->pname ? last->pname : "unknown process",
-                             cfg->n_key_fields == 1 &&
-                                     cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID
-                                 ? "entity"
-                                 : "key",
-                             kdisp, last->host_name ? last->host_name : "unknown host", n,
-                             cfg->direction, cfg->direction[0] ? " " : "", dest_text, span);
     a.reason = reason;
 
     {
@@ -281,9 +359,8 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         }
     }
 
-    g_free(reason);
-    g_free(kdisp);
-    g_free(dest_text);
+    if (reason != reason_s)
+        g_free(reason);
     if (!small) {
         g_free(mem);
         g_free(memp);
