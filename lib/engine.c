@@ -652,6 +652,16 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
             rc = T1071_E_NOMEM;
             continue;
         }
+        /* Everything this step touches is scattered over the heap: the
+         * ring, its oldest member, and the neighbours the two list moves
+         * below write to.  Start those loads together, not one miss after
+         * another. */
+        if (cap && k->count)
+            __builtin_prefetch(k->ring[k->head]);
+        __builtin_prefetch(k->prev, 1);
+        __builtin_prefetch(k->next, 1);
+        __builtin_prefetch(k->gprev, 1);
+        __builtin_prefetch(k->gnext, 1);
         /* Drop members that no window ending here or later can hold. */
         while (k->count > 0 && p->ts - k->ring[k->head]->ts > maxspan) {
             pev_unref(ctx, k->ring[k->head]);

@@ -158,6 +158,10 @@ varint(const uint8_t *p, size_t rem, unsigned max, uint64_t *out)
     uint64_t v = 0;
     unsigned n = rem < max ? (unsigned)rem : max;
 
+    if (rem && p[0] < 0x80) { /* keys, lengths, small values: one byte */
+        *out = p[0];
+        return 1;
+    }
     for (unsigned i = 0; i < n; i++) {
         v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
         if (!(p[i] & 0x80)) {
