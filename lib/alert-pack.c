@@ -228,6 +228,191 @@ t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out)
     return (size_t)(w - out);
 }
 
+/* ===== One pass over the strings =====
+ * The functions above measure each string once for the size and again for
+ * every enclosing length prefix: three strlen per string.  The encoder
+ * below measures each once, keeps the lengths, and writes.  Sequences
+ * longer than MAX_CACHED members or destinations use the functions above. */
+
+#define MAX_CACHED 64
+
+struct slen {
+    const char *s;
+    size_t n;       /* strlen, when s */
+};
+
+static size_t
+sl_size(unsigned num, const struct slen *l)
+{
+    return l->s ? vsize(KEY(num, 2)) + vsize(l->n) + l->n : 0;
+}
+
+static uint8_t *
+sl_put(uint8_t *w, unsigned num, const struct slen *l)
+{
+    if (!l->s)
+        return w;
+    w = vput(w, KEY(num, 2));
+    w = vput(w, l->n);
+    memcpy(w, l->s, l->n);
+    return w + l->n;
+}
+
+static void
+sl_set(struct slen *l, const char *s)
+{
+    l->s = s;
+    l->n = s ? strlen(s) : 0;
+}
+
+struct cache {
+    struct slen top[15];                    /* by field number; 0 unused */
+    struct slen reason, profile;
+    struct slen th[8];                      /* threat fields 1..7 */
+    struct slen sub[8][4];                  /* subtechniques, fields 1..3 */
+    size_t sub_body[8], threat_body;
+    struct slen mem[MAX_CACHED][6];         /* member fields 1, 3, 5 */
+    size_t mem_body[MAX_CACHED];
+    struct slen dst[MAX_CACHED][5];         /* destination fields 1, 4 */
+    size_t dst_body[MAX_CACHED];
+};
+
+static bool
+cacheable(const T1071__Ecs__V1__Alert *a)
+{
+    return a->n_members <= MAX_CACHED && a->n_destinations <= MAX_CACHED &&
+           (!a->threat || a->threat->n_subtechnique <= 8);
+}
+
+static size_t
+cache_fill(const T1071__Ecs__V1__Alert *a, struct cache *c)
+{
+    const char *top[15] = {NULL, a->rule_id, a->rule_name, a->rule_type, a->severity, NULL, NULL,
+                           a->group_id, a->key, a->key_field, a->host_name, a->host_id,
+                           a->process_entity_id, a->process_name, a->process_executable};
+    size_t n = 0;
+
+    for (unsigned f = 1; f < 15; f++) {
+        sl_set(&c->top[f], top[f]);
+        n += sl_size(f, &c->top[f]);
+    }
+    n += u64_size(5, a->has_risk_score, (uint64_t)(int64_t)a->risk_score);
+    if (a->threat) {
+        const T1071__Ecs__V1__AlertThreat *t = a->threat;
+        const char *ts[8] = {NULL, t->framework, t->tactic_id, t->tactic_name,
+                             t->tactic_reference, t->technique_id, t->technique_name,
+                             t->technique_reference};
+        size_t tb = 0;
+        for (unsigned f = 1; f < 8; f++) {
+            sl_set(&c->th[f], ts[f]);
+            tb += sl_size(f, &c->th[f]);
+        }
+        for (size_t i = 0; i < t->n_subtechnique; i++) {
+            const T1071__Ecs__V1__AlertSubtechnique *st = t->subtechnique[i];
+            sl_set(&c->sub[i][1], st->id);
+            sl_set(&c->sub[i][2], st->name);
+            sl_set(&c->sub[i][3], st->reference);
+            c->sub_body[i] = sl_size(1, &c->sub[i][1]) + sl_size(2, &c->sub[i][2]) +
+                             sl_size(3, &c->sub[i][3]);
+            tb += msg_size(8, c->sub_body[i]);
+        }
+        c->threat_body = tb;
+        n += msg_size(6, tb);
+    }
+    n += u64_size(15, a->has_first_ms, (uint64_t)a->first_ms) +
+         u64_size(16, a->has_last_ms, (uint64_t)a->last_ms);
+    for (size_t i = 0; i < a->n_members; i++) {
+        const T1071__Ecs__V1__AlertMember *m = a->members[i];
+        sl_set(&c->mem[i][1], m->event_id);
+        sl_set(&c->mem[i][3], m->destination_ip);
+        sl_set(&c->mem[i][5], m->destination_domain);
+        c->mem_body[i] = sl_size(1, &c->mem[i][1]) +
+                         u64_size(2, m->has_timestamp_ms, (uint64_t)m->timestamp_ms) +
+                         sl_size(3, &c->mem[i][3]) +
+                         u64_size(4, m->has_destination_port, (uint64_t)m->destination_port) +
+                         sl_size(5, &c->mem[i][5]);
+        n += msg_size(17, c->mem_body[i]);
+    }
+    for (size_t i = 0; i < a->n_destinations; i++) {
+        const T1071__Ecs__V1__AlertDestination *d = a->destinations[i];
+        sl_set(&c->dst[i][1], d->ip);
+        sl_set(&c->dst[i][4], d->domain);
+        c->dst_body[i] = sl_size(1, &c->dst[i][1]) + u64_size(2, d->has_port, (uint64_t)d->port) +
+                         u64_size(3, d->has_count, d->count) + sl_size(4, &c->dst[i][4]);
+        n += msg_size(18, c->dst_body[i]);
+    }
+    sl_set(&c->reason, a->reason);
+    sl_set(&c->profile, a->profile);
+    n += sl_size(19, &c->reason) + sl_size(20, &c->profile) +
+         u64_size(21, a->has_sequence_number, a->sequence_number);
+    return n;
+}
+
+static size_t
+cache_pack(const T1071__Ecs__V1__Alert *a, const struct cache *c, uint8_t *out)
+{
+    uint8_t *w = out;
+
+    for (unsigned f = 1; f <= 4; f++)
+        w = sl_put(w, f, &c->top[f]);
+    w = u64_put(w, 5, a->has_risk_score, (uint64_t)(int64_t)a->risk_score);
+    if (a->threat) {
+        w = msg_head(w, 6, c->threat_body);
+        for (unsigned f = 1; f < 8; f++)
+            w = sl_put(w, f, &c->th[f]);
+        for (size_t i = 0; i < a->threat->n_subtechnique; i++) {
+            w = msg_head(w, 8, c->sub_body[i]);
+            for (unsigned f = 1; f <= 3; f++)
+                w = sl_put(w, f, &c->sub[i][f]);
+        }
+    }
+    for (unsigned f = 7; f < 15; f++)
+        w = sl_put(w, f, &c->top[f]);
+    w = u64_put(w, 15, a->has_first_ms, (uint64_t)a->first_ms);
+    w = u64_put(w, 16, a->has_last_ms, (uint64_t)a->last_ms);
+    for (size_t i = 0; i < a->n_members; i++) {
+        const T1071__Ecs__V1__AlertMember *m = a->members[i];
+        w = msg_head(w, 17, c->mem_body[i]);
+        w = sl_put(w, 1, &c->mem[i][1]);
+        w = u64_put(w, 2, m->has_timestamp_ms, (uint64_t)m->timestamp_ms);
+        w = sl_put(w, 3, &c->mem[i][3]);
+        w = u64_put(w, 4, m->has_destination_port, (uint64_t)m->destination_port);
+        w = sl_put(w, 5, &c->mem[i][5]);
+    }
+    for (size_t i = 0; i < a->n_destinations; i++) {
+        const T1071__Ecs__V1__AlertDestination *d = a->destinations[i];
+        w = msg_head(w, 18, c->dst_body[i]);
+        w = sl_put(w, 1, &c->dst[i][1]);
+        w = u64_put(w, 2, d->has_port, (uint64_t)d->port);
+        w = u64_put(w, 3, d->has_count, d->count);
+        w = sl_put(w, 4, &c->dst[i][4]);
+    }
+    w = sl_put(w, 19, &c->reason);
+    w = sl_put(w, 20, &c->profile);
+    w = u64_put(w, 21, a->has_sequence_number, a->sequence_number);
+    return (size_t)(w - out);
+}
+
+uint8_t *
+t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t *len)
+{
+    struct cache c;
+    uint8_t *out;
+
+    if (!cacheable(a)) {
+        *len = t1071i_alert_packed_size(a);
+        out = alloc(*len ? *len : 1);
+        if (out)
+            t1071i_alert_pack(a, out);
+        return out;
+    }
+    *len = cache_fill(a, &c);
+    out = alloc(*len ? *len : 1);
+    if (out)
+        cache_pack(a, &c, out);
+    return out;
+}
+
 /* The schema this encoder was written for: (number, label, type) of every
  * field of each message, in order.  Another schema (a field appended by a
  * later change) makes t1071i_alert_pack_usable() false, and the alert

@@ -13,6 +13,10 @@
  * unknown fields). */
 size_t t1071i_alert_packed_size(const T1071__Ecs__V1__Alert *a);
 size_t t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out);
+/* Size and pack in one go, each string measured once: a block from
+ * @p alloc (NULL when it fails) holding *len bytes. */
+uint8_t *t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
+                             size_t *len);
 /* True when the compiled schema is the one the encoder knows. */
 bool t1071i_alert_pack_usable(void);
 

@@ -304,8 +304,13 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                        ? "entity "
                        : "key ");
         /* A printable key: compound keys use U+001F between fields. */
-        for (const char *k = key ? key : "?"; *k; k++)
-            sb_addc(&r, *k == '\x1f' ? '|' : *k);
+        if (!key)
+            sb_add(&r, "?");
+        else if (!strchr(key, '\x1f'))
+            sb_add(&r, key);
+        else
+            for (const char *k = key; *k; k++)
+                sb_addc(&r, *k == '\x1f' ? '|' : *k);
         sb_add(&r, ") on ");
         sb_add(&r, host);
         sb_add(&r, " made ");
@@ -349,9 +354,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
             atomic_store_explicit(&usable, fast, memory_order_relaxed);
         }
         if (fast) {
-            *out_len = t1071i_alert_packed_size(&a);
-            *out = g_malloc(*out_len ? *out_len : 1);
-            t1071i_alert_pack(&a, *out);
+            *out = t1071i_alert_encode(&a, g_malloc, out_len);
         } else {
             *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
             *out = g_malloc(*out_len ? *out_len : 1);

@@ -142,6 +142,14 @@ test_alert_pack_equals_protobuf_c(void **state)
         assert_int_equal(w1, n1);
         assert_int_equal(w2, n2);
         assert_memory_equal(a_buf, b_buf, n1);
+        {
+            size_t n3 = 0;
+            uint8_t *c = t1071i_alert_encode(&a, malloc, &n3);
+            assert_non_null(c);
+            assert_int_equal(n3, n1);
+            assert_memory_equal(a_buf, c, n1);
+            free(c);
+        }
     }
 }
 
