@@ -57,6 +57,19 @@ struct wfield {
     uint32_t qoffset;      /* has_ flag (protobuf_c_boolean) or n_ count (size_t) */
 };
 
+/* Where the scan found a wanted field: filled from here without parsing
+ * the event twice. */
+#define SEEN_MAX 64
+
+struct seen {
+    uint32_t off;          /* of the field's data (after its key), from the start */
+    uint32_t flen;         /* data length, length prefix included */
+    uint8_t hdr;           /* length prefix bytes */
+    uint8_t wt;
+    int16_t fi;
+    uint64_t v;            /* varint value (or the length) */
+};
+
 struct t1071i_wire {
     const ProtobufCMessageDescriptor *desc;
     int8_t by_tag[TAG_TABLE];   /* field index, or -1 */
@@ -64,6 +77,8 @@ struct t1071i_wire {
     size_t counts[MAX_FIELDS];  /* scratch: elements per repeated field */
     uint8_t *arena;
     size_t arena_cap;
+    size_t n_seen;
+    struct seen seen[SEEN_MAX];
 };
 
 static int
@@ -178,6 +193,7 @@ varint(const uint8_t *p, size_t rem, unsigned max, uint64_t *out)
 static bool
 scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
 {
+    const uint8_t *start = p;
     size_t rem = len, need = 0;
 
     while (rem > 0) {
@@ -221,6 +237,20 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
         }
         if (fi >= 0) {
             const struct wfield *f = &w->f[fi];
+            if (f->want) {
+                if (w->n_seen >= SEEN_MAX || len > UINT32_MAX) {
+                    w->n_seen = SEEN_MAX + 1; /* too many: parse twice */
+                } else {
+                    struct seen *m = &w->seen[w->n_seen];
+                    m->off = (uint32_t)(p - start);
+                    m->flen = (uint32_t)flen;
+                    m->hdr = (uint8_t)hdr;
+                    m->wt = (uint8_t)wt;
+                    m->fi = (int16_t)fi;
+                    m->v = v;
+                    w->n_seen++;
+                }
+            }
             switch (f->kind) {
             case K_INT:
                 if (wt != 0)
@@ -276,6 +306,57 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
     return true;
 }
 
+/* Store one wanted field's value: @p p is its data (after the key),
+ * @p flen its length with the length prefix of @p hdr bytes, @p v its
+ * varint value.  Strings go to the arena at *s. */
+static inline void
+fill(const struct t1071i_wire *w, t1071i_event *ev, int fi, unsigned wt, const uint8_t *p,
+     size_t flen, size_t hdr, uint64_t v, uint8_t **s)
+{
+    const struct wfield *f = &w->f[fi];
+    char *base = (char *)ev;
+
+    switch (f->kind) {
+    case K_INT:
+        *(uint64_t *)(base + f->offset) = v;
+        *(protobuf_c_boolean *)(base + f->qoffset) = 1;
+        break;
+    case K_STR:
+    case K_RSTR: {
+        size_t n = flen - hdr;
+        memcpy(*s, p + hdr, n);
+        (*s)[n] = '\0';
+        if (f->kind == K_STR) {
+            *(char **)(base + f->offset) = (char *)*s;
+        } else {
+            size_t *cnt = (size_t *)(base + f->qoffset);
+            (*(char ***)(base + f->offset))[(*cnt)++] = (char *)*s;
+        }
+        *s += n + 1;
+        break;
+    }
+    case K_RINT: {
+        size_t *cnt = (size_t *)(base + f->qoffset);
+        int64_t *arr = *(int64_t **)(base + f->offset);
+        if (wt == 0) {
+            arr[(*cnt)++] = (int64_t)v;
+        } else {
+            const uint8_t *q = p + hdr;
+            size_t r = flen - hdr;
+            while (r > 0) {
+                unsigned sl = varint(q, r, 10, &v);
+                arr[(*cnt)++] = (int64_t)v;
+                q += sl;
+                r -= sl;
+            }
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 int
 t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i_event *ev)
 {
@@ -285,6 +366,7 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     unsigned nf = w->desc->n_fields;
 
     memset(w->counts, 0, nf * sizeof(w->counts[0]));
+    w->n_seen = 0;
     if (!scan(w, buf, len, &need))
         return T1071_E_DECODE;
     if (need > w->arena_cap) {
@@ -308,7 +390,17 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     }
     s = a;
 
-    /* Pass 2: the input is valid; fill the wanted fields in wire order. */
+    /* The scan noted where each wanted field is (the usual event has a
+     * dozen): fill from those notes. */
+    if (w->n_seen <= SEEN_MAX) {
+        for (size_t i = 0; i < w->n_seen; i++) {
+            const struct seen *m = &w->seen[i];
+            fill(w, ev, m->fi, m->wt, buf + m->off, m->flen, m->hdr, m->v, &s);
+        }
+        return T1071_OK;
+    }
+
+    /* More wanted fields than notes: parse again (the input is valid). */
     while (rem > 0) {
         uint64_t key = 0, v = 0;
         unsigned used = varint(p, rem, 5, &key), wt = (unsigned)(key & 7);
@@ -332,49 +424,8 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
             flen = 4;
             break;
         }
-        if (fi >= 0 && w->f[fi].want) {
-            const struct wfield *f = &w->f[fi];
-            char *base = (char *)ev;
-            switch (f->kind) {
-            case K_INT:
-                *(uint64_t *)(base + f->offset) = v;
-                *(protobuf_c_boolean *)(base + f->qoffset) = 1;
-                break;
-            case K_STR:
-            case K_RSTR: {
-                size_t n = flen - hdr;
-                memcpy(s, p + hdr, n);
-                s[n] = '\0';
-                if (f->kind == K_STR) {
-                    *(char **)(base + f->offset) = (char *)s;
-                } else {
-                    size_t *cnt = (size_t *)(base + f->qoffset);
-                    (*(char ***)(base + f->offset))[(*cnt)++] = (char *)s;
-                }
-                s += n + 1;
-                break;
-            }
-            case K_RINT: {
-                size_t *cnt = (size_t *)(base + f->qoffset);
-                int64_t *arr = *(int64_t **)(base + f->offset);
-                if (wt == 0) {
-                    arr[(*cnt)++] = (int64_t)v;
-                } else {
-                    const uint8_t *q = p + hdr;
-                    size_t r = flen - hdr;
-                    while (r > 0) {
-                        unsigned sl = varint(q, r, 10, &v);
-                        arr[(*cnt)++] = (int64_t)v;
-                        q += sl;
-                        r -= sl;
-                    }
-                }
-                break;
-            }
-            default:
-                break;
-            }
-        }
+        if (fi >= 0 && w->f[fi].want)
+            fill(w, ev, fi, wt, p, flen, hdr, v, &s);
         p += flen;
         rem -= flen;
     }
