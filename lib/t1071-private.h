@@ -30,6 +30,14 @@ typedef T1071__Ecs__V1__Event t1071i_event;
  * NOT an error here (has_timestamp_ms stays false): the engine decides. */
 int t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out,
                              char *errbuf, size_t errlen);
+/* The same reading, straight to the packed Event (record_number set when
+ * nonzero): *out is malloc'ed, @p headroom bytes then *out_len bytes of
+ * protobuf.  Strings live in a scratch arena meanwhile (no malloc per
+ * field).  Returns T1071_OK, T1071_E_JSON, T1071_E_TOO_LARGE (the text, or
+ * the packed event over @p max_bytes), T1071_E_NOMEM. */
+int t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
+                              size_t max_bytes, uint8_t **out, size_t *out_len,
+                              size_t headroom);
 
 /* Parse an ECS date: RFC 3339 / ISO 8601 ("2024-01-01T00:00:00.123Z",
  * "+01:00" / "+0100" offsets, fractions of any length truncated to ms,
