@@ -386,54 +386,84 @@ blank(const char *s, size_t n)
  * than MAX_LINE are reported and skipped without being held in memory. */
 typedef int (*line_fn)(struct run *r, const char *line, size_t len, uint64_t lineno);
 
+/* One complete line (without its newline): count it, skip blank ones,
+ * report an over-long one. */
+static int
+end_line(struct run *r, line_fn fn, const char *line, size_t len, bool skipped)
+{
+    r->lines++;
+    if (skipped)
+        report_bad(r, "line", r->lines, T1071_E_TOO_LARGE, "line longer than 4 MiB");
+    else if (!blank(line, len))
+        return fn(r, line, len, r->lines);
+    return 0;
+}
+
 static int
 for_each_line(struct run *r, FILE *f, line_fn fn)
 {
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
+    /* Read in large blocks and find newlines with memchr; a line that
+     * lies whole in the block is handed over in place, one that spans
+     * blocks is gathered in @p buf (at most MAX_LINE bytes). */
+    size_t cap = 1 << 16, len = 0, rcap = 1 << 20;
+    char *buf = malloc(cap), *rbuf = malloc(rcap);
     bool skipping = false;
-    int c, rc = 0;
+    int rc = 0;
 
-    if (!buf)
+    if (!buf || !rbuf) {
+        free(buf);
+        free(rbuf);
         return -1;
+    }
     while (rc == 0) {
-        c = getc_unlocked(f);
-        if (c == EOF || c == '\n') {
-            if (c == EOF && len == 0 && !skipping)
-                break;
-            r->lines++;
-            if (skipping)
-                report_bad(r, "line", r->lines, T1071_E_TOO_LARGE, "line longer than 4 MiB");
-            else if (!blank(buf, len))
-                rc = fn(r, buf, len, r->lines);
-            len = 0;
-            skipping = false;
-            if (c == EOF)
-                break;
-            continue;
+        size_t n = fread(rbuf, 1, rcap, f), off = 0;
+        if (n == 0) {
+            if (len > 0 || skipping)
+                rc = end_line(r, fn, buf, len, skipping);
+            break;
         }
-        if (skipping)
-            continue;
-        if (len == MAX_LINE) {
-            skipping = true;
-            continue;
-        }
-        if (len + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                rc = -1;
-                break;
+        while (off < n && rc == 0) {
+            const char *nl = memchr(rbuf + off, '\n', n - off);
+            size_t seg = nl ? (size_t)(nl - (rbuf + off)) : n - off;
+            if (!skipping && len == 0 && nl && seg <= MAX_LINE) {
+                rc = end_line(r, fn, rbuf + off, seg, false);
+            } else {
+                if (!skipping && len + seg > MAX_LINE) {
+                    skipping = true;
+                    len = 0;
+                }
+                if (!skipping && seg) {
+                    if (len + seg + 1 > cap) {
+                        size_t nc = cap;
+                        char *nb;
+                        while (nc < len + seg + 1)
+                            nc *= 2;
+                        nb = realloc(buf, nc);
+                        if (!nb) {
+                            rc = -1;
+                            break;
+                        }
+                        buf = nb;
+                        cap = nc;
+                    }
+                    memcpy(buf + len, rbuf + off, seg);
+                    len += seg;
+                }
+                if (nl) {
+                    rc = end_line(r, fn, buf, len, skipping);
+                    len = 0;
+                    skipping = false;
+                }
             }
-            buf = nb;
-            cap *= 2;
+            off += seg + (nl ? 1 : 0);
         }
-        buf[len++] = (char)c;
     }
     if (ferror(f)) {
         fprintf(stderr, PROG ": read error: %s\n", strerror(errno));
         rc = -1;
     }
     free(buf);
+    free(rbuf);
     return rc;
 }
 

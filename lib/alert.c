@@ -4,12 +4,15 @@
  * members, destinations, reason) and render it as Elastic-shaped ECS JSON.
  * Nothing here reads the clock: the same sequence gives the same bytes. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
+#include "alert-pack.h"
+#include "sha256.h"
 #include "t1071-private.h"
 #include "tracker.h"
 
@@ -44,6 +47,29 @@ subtech_of_port(int64_t port)
 
 /* ===== Helpers ===== */
 
+#define SMALL_N 16
+
+/* printf("%" PRId64) without printf: the group id hashes every member's
+ * time as decimal text.  Returns the length written (NUL added). */
+static size_t
+format_i64(int64_t v, char out[32])
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
 static void
 format_span(int64_t ms, char out[48])
 {
@@ -71,11 +97,59 @@ str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/* A printable version of a key: compound keys use U+001F between fields. */
-static char *
-display(const char *s)
+
+/* A string grown in a caller's buffer, moving to the heap when it must
+ * (the alert reason: one per alert, almost always short). */
+struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool heap;
+};
+
+static void
+sb_init(struct sbuf *b, char *stack, size_t cap)
 {
-    return s ? g_strdelimit(g_strdup(s), "\x1f", '|') : g_strdup("?");
+    b->p = stack;
+    b->n = 0;
+    b->cap = cap;
+    b->heap = false;
+    b->p[0] = '\0';
+}
+
+static void
+sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap * 2 > b->n + n + 1 ? b->cap * 2 : b->n + n + 1;
+        char *np = g_malloc(cap);
+        memcpy(np, b->p, b->n);
+        if (b->heap)
+            g_free(b->p);
+        b->p = np;
+        b->cap = cap;
+        b->heap = true;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void
+sb_add(struct sbuf *b, const char *s)
+{
+    sb_addn(b, s, strlen(s));
+}
+
+static void
+sb_addc(struct sbuf *b, char c)
+{
+    sb_addn(b, &c, 1);
+}
+
+static char *
+sb_str(struct sbuf *b)
+{
+    return b->p;
 }
 
 /* ===== Build ===== */
@@ -91,16 +165,27 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     T1071__Ecs__V1__AlertThreat threat = T1071__ECS__V1__ALERT_THREAT__INIT;
     T1071__Ecs__V1__AlertSubtechnique st[G_N_ELEMENTS(subtechs)];
     T1071__Ecs__V1__AlertSubtechnique *stp[G_N_ELEMENTS(subtechs)];
-    T1071__Ecs__V1__AlertMember *mem = g_new(T1071__Ecs__V1__AlertMember, n);
-    T1071__Ecs__V1__AlertMember **memp = g_new(T1071__Ecs__V1__AlertMember *, n);
-    T1071__Ecs__V1__AlertDestination *dst = g_new(T1071__Ecs__V1__AlertDestination, n);
-    T1071__Ecs__V1__AlertDestination **dstp = g_new(T1071__Ecs__V1__AlertDestination *, n);
+    /* Sequences of up to SMALL_N members (runs = 10 by default) build on
+     * the stack; longer ones on the heap. */
+    T1071__Ecs__V1__AlertMember mem_s[SMALL_N], *mem_s_p[SMALL_N];
+    T1071__Ecs__V1__AlertDestination dst_s[SMALL_N], *dst_s_p[SMALL_N];
+    bool small = n <= SMALL_N;
+    T1071__Ecs__V1__AlertMember *mem = small ? mem_s : g_new(T1071__Ecs__V1__AlertMember, n);
+    T1071__Ecs__V1__AlertMember **memp =
+        small ? mem_s_p : g_new(T1071__Ecs__V1__AlertMember *, n);
+    T1071__Ecs__V1__AlertDestination *dst =
+        small ? dst_s : g_new(T1071__Ecs__V1__AlertDestination, n);
+    T1071__Ecs__V1__AlertDestination **dstp =
+        small ? dst_s_p : g_new(T1071__Ecs__V1__AlertDestination *, n);
+    char kf[T1071I_MAX_KEY_FIELDS * 32];
     bool seen[G_N_ELEMENTS(subtechs)] = {false};
     const struct t1071i_pev *last = members[n - 1];
-    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-    char span[48], tsbuf[32], *reason, *kdisp, *dest_text;
+    struct t1071i_sha256 sum;
+    char group_id[65];
+    char span[48], tsbuf[32], *reason, reason_s[512];
     size_t nd = 0, ns = 0;
 
+    t1071i_sha256_init(&sum, T1071I_SHA256_AUTO);
     /* Members and destinations (in order of first appearance). */
     for (size_t i = 0; i < n; i++) {
         const struct t1071i_pev *p = members[i];
@@ -136,12 +221,12 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         dst[d].count++;
 
         /* Group id: rule, key, and every member's id and time. */
-        g_checksum_update(sum, (const guchar *)p->id, (gssize)strlen(p->id) + 1);
-        snprintf(tsbuf, sizeof(tsbuf), "%" PRId64, p->ts);
-        g_checksum_update(sum, (const guchar *)tsbuf, (gssize)strlen(tsbuf) + 1);
+        t1071i_sha256_update(&sum, p->id, strlen(p->id) + 1);
+        t1071i_sha256_update(&sum, tsbuf, format_i64(p->ts, tsbuf) + 1);
     }
-    g_checksum_update(sum, (const guchar *)cfg->rule_id, (gssize)strlen(cfg->rule_id) + 1);
-    g_checksum_update(sum, (const guchar *)key, (gssize)strlen(key) + 1);
+    t1071i_sha256_update(&sum, cfg->rule_id, strlen(cfg->rule_id) + 1);
+    t1071i_sha256_update(&sum, key, strlen(key) + 1);
+    t1071i_sha256_hex(&sum, group_id);
 
     for (size_t i = 0; i < G_N_ELEMENTS(subtechs); i++) {
         if (!seen[i])
@@ -170,7 +255,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     a.has_risk_score = true;
     a.risk_score = cfg->risk_score;
     a.threat = &threat;
-    a.group_id = (char *)g_checksum_get_string(sum);
+    a.group_id = group_id;
     a.key = (char *)key;
     a.host_name = (char *)last->host_name;
     a.host_id = (char *)last->host_id;
@@ -232,50 +317,107 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     if (j && j->fallback) {
         /* tuning.fallback_key: the key is host + executable, not an entity
          * id; process.entity_id names the newest member's process. */
-        a.key_field = g_strdup("host.id,process.executable");
+        a.key_field = (char *)"host.id,process.executable";
         a.process_entity_id = last->n_keys ? (char *)last->keys[0] : NULL;
     } else {
-        GString *kf = g_string_new(NULL);
-        for (size_t i = 0; i < cfg->n_key_fields; i++)
-            g_string_append_printf(kf, "%s%s", i ? "," : "",
-                                   t1071i_field_name(cfg->key_fields[i]));
-        a.key_field = g_string_free(kf, FALSE);
+        size_t off = 0;
+        kf[0] = '\0';
+        for (size_t i = 0; i < cfg->n_key_fields; i++) {
+            const char *name = t1071i_field_name(cfg->key_fields[i]);
+            size_t l = strlen(name);
+            if (off + l + 2 > sizeof(kf))
+                break; /* field names are short: never */
+            if (i)
+                kf[off++] = ',';
+            memcpy(kf + off, name, l + 1);
+            off += l;
+        }
+        a.key_field = kf;
     }
 
     format_span(last->ts - members[0]->ts, span);
-    kdisp = display(key);
-    if (nd == 1) {
-        const char *host = dst[0].domain ? dst[0].domain : dst[0].ip ? dst[0].ip : "?";
-        dest_text = strchr(host, ':') && !dst[0].domain
-                        ? g_strdup_printf("[%s]:%" PRId64, host, dst[0].port)
-                        : g_strdup_printf("%s:%" PRId64, host, dst[0].port);
-    } else {
-        dest_text = g_strdup_printf("%zu destinations", nd);
+    /* The reason line, built without printf (same text as
+     * "%s (%s %s) on %s made %zu %s%sconnections to %s within %s"). */
+    {
+        struct sbuf r;
+        const char *pname = last->pname ? last->pname : "unknown process";
+        const char *host = last->host_name ? last->host_name : "unknown host";
+        char num[32];
+
+        sb_init(&r, reason_s, sizeof(reason_s));
+        sb_add(&r, pname);
+        sb_add(&r, " (");
+        sb_add(&r, cfg->n_key_fields == 1 && cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID &&
+                           !(j && j->fallback)
+                       ? "entity "
+                       : "key ");
+        /* A printable key: compound keys use U+001F between fields. */
+        if (!key)
+            sb_add(&r, "?");
+        else if (!strchr(key, '\x1f'))
+            sb_add(&r, key);
+        else
+            for (const char *k = key; *k; k++)
+                sb_addc(&r, *k == '\x1f' ? '|' : *k);
+        sb_add(&r, ") on ");
+        sb_add(&r, host);
+        sb_add(&r, " made ");
+        format_i64((int64_t)n, num);
+        sb_add(&r, num);
+        sb_addc(&r, ' ');
+        sb_add(&r, cfg->direction);
+        if (cfg->direction[0])
+            sb_addc(&r, ' ');
+        sb_add(&r, "connections to ");
+        if (nd == 1) {
+            const char *dh = dst[0].domain ? dst[0].domain : dst[0].ip ? dst[0].ip : "?";
+            bool bracket = strchr(dh, ':') && !dst[0].domain;
+            if (bracket)
+                sb_addc(&r, '[');
+            sb_add(&r, dh);
+            if (bracket)
+                sb_addc(&r, ']');
+            sb_addc(&r, ':');
+            format_i64(dst[0].port, num);
+            sb_add(&r, num);
+        } else {
+            format_i64((int64_t)nd, num);
+            sb_add(&r, num);
+            sb_add(&r, " destinations");
+        }
+        sb_add(&r, " within ");
+        sb_add(&r, span);
+        reason = sb_str(&r);
     }
-    reason = g_strdup_printf("%s (%s %s) on %s made %zu %s%sconnections to %s within %s",
-                             last->pname ? last->pname : "unknown process",
-                             cfg->n_key_fields == 1 &&
-                                     cfg->key_fields[0] == T1071I_F_PROCESS_ENTITY_ID &&
-                                     !(j && j->fallback)
-                                 ? "entity"
-                                 : "key",
-                             kdisp, last->host_name ? last->host_name : "unknown host", n,
-                             cfg->direction, cfg->direction[0] ? " " : "", dest_text, span);
     a.reason = reason;
 
-    *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
-    *out = g_malloc(*out_len ? *out_len : 1);
-    t1071__ecs__v1__alert__pack(&a, *out);
+    {
+        /* The schema check is a few dozen compares: once per process.
+         * Threads may race to store the same answer: atomics keep that
+         * defined (no lock, no global init). */
+        static atomic_int usable = -1;
+        int fast = atomic_load_explicit(&usable, memory_order_relaxed);
+        if (fast < 0) {
+            fast = t1071i_alert_pack_usable();
+            atomic_store_explicit(&usable, fast, memory_order_relaxed);
+        }
+        if (fast) {
+            *out = t1071i_alert_encode(&a, g_malloc, out_len);
+        } else {
+            *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
+            *out = g_malloc(*out_len ? *out_len : 1);
+            t1071__ecs__v1__alert__pack(&a, *out);
+        }
+    }
 
-    g_free(a.key_field);
-    g_free(reason);
-    g_free(kdisp);
-    g_free(dest_text);
-    g_checksum_free(sum);
-    g_free(mem);
-    g_free(memp);
-    g_free(dst);
-    g_free(dstp);
+    if (reason != reason_s)
+        g_free(reason);
+    if (!small) {
+        g_free(mem);
+        g_free(memp);
+        g_free(dst);
+        g_free(dstp);
+    }
     return T1071_OK;
 }
 

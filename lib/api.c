@@ -112,10 +112,8 @@ T1071_API int
 t1071_event_from_json(const char *json, size_t len, uint64_t record_number,
                       t1071_buffer **out)
 {
-    t1071i_event *ev = NULL;
-    struct t1071_buffer *b;
-    char err[160];
-    size_t n;
+    uint8_t *block = NULL;
+    size_t n = 0;
     int rc;
 
     if (out)
@@ -124,25 +122,11 @@ t1071_event_from_json(const char *json, size_t len, uint64_t record_number,
         return T1071_E_INVALID_ARG;
     if (len > T1071I_JSON_MAX_BYTES)
         return T1071_E_TOO_LARGE;
-    rc = t1071i_ecs_json_to_event(json ? json : "", len, &ev, err, sizeof(err));
+    rc = t1071i_ecs_json_to_packed(json ? json : "", len, record_number, T1071_MAX_EVENT_BYTES,
+                                   &block, &n, offsetof(struct t1071_buffer, data));
     if (rc != T1071_OK)
         return rc;
-    if (record_number) {
-        ev->has_record_number = 1;
-        ev->record_number = record_number;
-    }
-    n = t1071__ecs__v1__event__get_packed_size(ev);
-    if (n > T1071_MAX_EVENT_BYTES) {
-        t1071__ecs__v1__event__free_unpacked(ev, NULL);
-        return T1071_E_TOO_LARGE;
-    }
-    b = malloc(sizeof(*b) + n);
-    if (!b) {
-        t1071__ecs__v1__event__free_unpacked(ev, NULL);
-        return T1071_E_NOMEM;
-    }
-    b->len = t1071__ecs__v1__event__pack(ev, b->data);
-    t1071__ecs__v1__event__free_unpacked(ev, NULL);
-    *out = b;
+    ((struct t1071_buffer *)(void *)block)->len = n;
+    *out = (struct t1071_buffer *)(void *)block;
     return T1071_OK;
 }

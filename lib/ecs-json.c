@@ -51,6 +51,108 @@
 
 typedef T1071__Ecs__V1__Event event_t;
 
+/* ===== Memory =====
+ * By default every string and array is malloc'ed (the event is freed with
+ * t1071__ecs__v1__event__free_unpacked, and rule.derive may replace
+ * fields).  t1071i_ecs_json_to_packed() instead takes everything from a
+ * bump arena that starts on its stack and is dropped whole at the end:
+ * no malloc and free per string for an event that is only packed. */
+
+struct jchunk {
+    struct jchunk *next;
+    size_t cap, used;
+    max_align_t data[];
+};
+
+struct jmem {
+    bool arena;
+    struct jchunk *chunks;     /* heap chunks, newest first */
+    uint8_t *cur;              /* current block (stack or chunk) */
+    size_t used, cap;
+};
+
+static void *
+jm_alloc(struct jmem *m, size_t n)
+{
+    void *p;
+
+    if (!m->arena)
+        return malloc(n);
+    n = (n + 15) & ~(size_t)15;
+    if (m->used + n > m->cap) {
+        size_t cap = n > 16384 ? n : 16384;
+        struct jchunk *c = malloc(sizeof(*c) + cap);
+        if (!c)
+            return NULL;
+        c->next = m->chunks;
+        m->chunks = c;
+        m->cur = (uint8_t *)c->data;
+        m->used = 0;
+        m->cap = cap;
+    }
+    p = m->cur + m->used;
+    m->used += n;
+    return p;
+}
+
+static void
+jm_free(struct jmem *m, void *p)
+{
+    if (!m->arena)
+        free(p);
+}
+
+/* realloc: in the arena, a fresh block and a copy of the old @p old_n bytes. */
+static void *
+jm_realloc(struct jmem *m, void *p, size_t old_n, size_t n)
+{
+    void *q;
+
+    if (!m->arena)
+        return realloc(p, n);
+    q = jm_alloc(m, n);
+    if (q && p && old_n)
+        memcpy(q, p, old_n < n ? old_n : n);
+    return q;
+}
+
+static void
+jm_release(struct jmem *m)
+{
+    while (m->chunks) {
+        struct jchunk *c = m->chunks;
+        m->chunks = c->next;
+        free(c);
+    }
+}
+
+/* Free an event built with @p m. */
+static void
+jm_free_event(struct jmem *m, event_t *ev)
+{
+    if (!m->arena)
+        t1071__ecs__v1__event__free_unpacked(ev, NULL);
+}
+
+static char *
+jm_string_dup(struct jmem *m, const struct t1071i_json_scalar *s, size_t *len_out)
+{
+    size_t n;
+    char *buf;
+
+    if (!m->arena)
+        return t1071i_json_string_dup(s, len_out);
+    n = t1071i_json_string_decode(s, NULL, 0);
+    buf = jm_alloc(m, n + 1);
+    if (!buf)
+        return NULL;
+    t1071i_json_string_decode(s, buf, n);
+    buf[n] = '\0';
+    if (len_out)
+        *len_out = n;
+    return buf;
+}
+
 /* ===== The field tree ===== */
 
 enum kind {
@@ -257,13 +359,13 @@ lookup(const struct node *kids, size_t nkids, const char *key, size_t klen)
 #define AT(ev, off, type) ((type *)(void *)((char *)(ev) + (off)))
 
 static void
-clear_field(event_t *ev, const struct node *f)
+clear_field(struct jmem *m, event_t *ev, const struct node *f)
 {
     switch (f->kind) {
     case K_STR: {
         char **s = AT(ev, f->off, char *);
 
-        free(*s);
+        jm_free(m, *s);
         *s = NULL;
         break;
     }
@@ -272,8 +374,8 @@ clear_field(event_t *ev, const struct node *f)
         size_t *n = AT(ev, f->aux, size_t);
 
         for (size_t i = 0; i < *n; i++)
-            free((*a)[i]);
-        free(*a);
+            jm_free(m, (*a)[i]);
+        jm_free(m, *a);
         *a = NULL;
         *n = 0;
         break;
@@ -281,7 +383,7 @@ clear_field(event_t *ev, const struct node *f)
     case K_INTS: {
         int64_t **a = AT(ev, f->off, int64_t *);
 
-        free(*a);
+        jm_free(m, *a);
         *a = NULL;
         *AT(ev, f->aux, size_t) = 0;
         break;
@@ -301,17 +403,17 @@ clear_field(event_t *ev, const struct node *f)
  * Returns the array (perhaps moved), or NULL when out of memory (then
  * @p arr is untouched). */
 static void *
-grow(void *arr, size_t n, size_t size)
+grow(struct jmem *m, void *arr, size_t n, size_t size)
 {
     if (n != 0 && (n & (n - 1)) != 0)
         return arr;
-    return realloc(arr, (n ? 2 * n : 1) * size);
+    return jm_realloc(m, arr, n * size, (n ? 2 * n : 1) * size);
 }
 
 static char *
-dup_bytes(const char *s, size_t n)
+dup_bytes(struct jmem *m, const char *s, size_t n)
 {
-    char *d = malloc(n + 1);
+    char *d = jm_alloc(m, n + 1);
 
     if (d) {
         memcpy(d, s, n);
@@ -322,11 +424,11 @@ dup_bytes(const char *s, size_t n)
 
 /* The text of a scalar for a string field (NULL when out of memory). */
 static char *
-scalar_text(const struct t1071i_json_scalar *sc)
+scalar_text(struct jmem *m, const struct t1071i_json_scalar *sc)
 {
     if (sc->type == T1071I_JSON_STRING)
-        return t1071i_json_string_dup(sc, NULL);
-    return dup_bytes(sc->text, sc->len); /* number as written, true, false */
+        return jm_string_dup(m, sc, NULL);
+    return dup_bytes(m, sc->text, sc->len); /* number as written, true, false */
 }
 
 /* A string field's raw text when it has no escape, else its decoded copy
@@ -384,7 +486,7 @@ scalar_int(const struct t1071i_json_scalar *sc, bool time, int64_t *v, bool *ok)
 /* Add one non-null scalar to field @p f (cleared before by the caller when
  * single-valued).  Values that do not convert are dropped. */
 static int
-add_value(event_t *ev, const struct node *f, const struct t1071i_json_scalar *sc)
+add_value(struct jmem *m, event_t *ev, const struct node *f, const struct t1071i_json_scalar *sc)
 {
     int64_t v = 0;
     bool ok;
@@ -392,22 +494,22 @@ add_value(event_t *ev, const struct node *f, const struct t1071i_json_scalar *sc
 
     switch (f->kind) {
     case K_STR: {
-        char *s = scalar_text(sc);
+        char *s = scalar_text(m, sc);
 
         if (!s)
             return T1071_E_NOMEM;
-        free(*AT(ev, f->off, char *));
+        jm_free(m, *AT(ev, f->off, char *));
         *AT(ev, f->off, char *) = s;
         return T1071_OK;
     }
     case K_STRS: {
         char ***a = AT(ev, f->off, char **);
         size_t *n = AT(ev, f->aux, size_t);
-        char *s = scalar_text(sc);
-        char **g = s ? grow(*a, *n, sizeof(char *)) : NULL;
+        char *s = scalar_text(m, sc);
+        char **g = s ? grow(m, *a, *n, sizeof(char *)) : NULL;
 
         if (!g) {
-            free(s);
+            jm_free(m, s);
             return T1071_E_NOMEM;
         }
         *a = g;
@@ -430,7 +532,7 @@ add_value(event_t *ev, const struct node *f, const struct t1071i_json_scalar *sc
         rc = scalar_int(sc, false, &v, &ok);
         if (rc != T1071_OK || !ok)
             return rc;
-        g = grow(*a, *n, sizeof(int64_t));
+        g = grow(m, *a, *n, sizeof(int64_t));
         if (!g)
             return T1071_E_NOMEM;
         *a = g;
@@ -445,7 +547,7 @@ add_value(event_t *ev, const struct node *f, const struct t1071i_json_scalar *sc
 /* ===== The walk ===== */
 
 static int
-map_field(struct t1071i_json_reader *r, event_t *ev, const struct node *f)
+map_field(struct jmem *m, struct t1071i_json_reader *r, event_t *ev, const struct node *f)
 {
     struct t1071i_json_scalar sc;
     enum t1071i_json_type t = t1071i_json_peek(r);
@@ -455,13 +557,13 @@ map_field(struct t1071i_json_reader *r, event_t *ev, const struct node *f)
 
     if (t == T1071I_JSON_ERROR)
         return T1071_E_JSON;
-    clear_field(ev, f);
+    clear_field(m, ev, f);
     if (t == T1071I_JSON_OBJECT)
         return t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON;
     if (t != T1071I_JSON_ARRAY) {
         if (!t1071i_json_scalar(r, &sc))
             return T1071_E_JSON;
-        return sc.type == T1071I_JSON_NULL ? T1071_OK : add_value(ev, f, &sc);
+        return sc.type == T1071I_JSON_NULL ? T1071_OK : add_value(m, ev, f, &sc);
     }
     if (!t1071i_json_enter(r))
         return T1071_E_JSON;
@@ -477,7 +579,7 @@ map_field(struct t1071i_json_reader *r, event_t *ev, const struct node *f)
         if (sc.type == T1071I_JSON_NULL || (!repeated && taken))
             continue;
         taken = true;
-        rc = add_value(ev, f, &sc);
+        rc = add_value(m, ev, f, &sc);
     }
     if (rc != T1071_OK)
         return rc;
@@ -489,7 +591,7 @@ map_field(struct t1071i_json_reader *r, event_t *ev, const struct node *f)
  * EVE_FLOW_REASON.  Objects, arrays and null leave the slot absent (the
  * last occurrence wins). */
 static int
-map_eve(struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
+map_eve(struct jmem *m, struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
 {
     struct t1071i_json_scalar sc;
     enum t1071i_json_type t = t1071i_json_peek(r);
@@ -499,7 +601,7 @@ map_eve(struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
     if (slot >= EVE_FLOW_END)
         eve->seen[slot - EVE_FLOW_END] = false;
     else {
-        free(eve->slot_text[slot]);
+        jm_free(m, eve->slot_text[slot]);
         eve->slot_text[slot] = NULL;
     }
     if (t == T1071I_JSON_OBJECT || t == T1071I_JSON_ARRAY)
@@ -512,7 +614,7 @@ map_eve(struct t1071i_json_reader *r, struct eve_side *eve, unsigned slot)
         eve->seen[slot - EVE_FLOW_END] = true;
         return T1071_OK;
     }
-    eve->slot_text[slot] = scalar_text(&sc);
+    eve->slot_text[slot] = scalar_text(m, &sc);
     return eve->slot_text[slot] ? T1071_OK : T1071_E_NOMEM;
 }
 
@@ -532,8 +634,8 @@ note_top_key(struct top_keys *top, const char *k, size_t n)
  * (top level of the first walk only) notes the keys that tell EVE from
  * ECS; @p eve (EVE walk only) receives the K_EVE values. */
 static int
-map_object(struct t1071i_json_reader *r, event_t *ev, const struct node *kids, size_t nkids,
-           struct top_keys *top, struct eve_side *eve)
+map_object(struct jmem *m, struct t1071i_json_reader *r, event_t *ev, const struct node *kids,
+           size_t nkids, struct top_keys *top, struct eve_side *eve)
 {
     struct t1071i_json_scalar key;
     bool first = true;
@@ -562,12 +664,12 @@ map_object(struct t1071i_json_reader *r, event_t *ev, const struct node *kids, s
         if (!hit)
             rc = t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON;
         else if (hit->kind == K_EVE)
-            rc = eve ? map_eve(r, eve, hit->off)
+            rc = eve ? map_eve(m, r, eve, hit->off)
                      : (t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON);
         else if (hit->kind != K_NODE)
-            rc = map_field(r, ev, hit);
+            rc = map_field(m, r, ev, hit);
         else if (t1071i_json_peek(r) == T1071I_JSON_OBJECT)
-            rc = map_object(r, ev, hit->kids, hit->nkids, NULL, eve);
+            rc = map_object(m, r, ev, hit->kids, hit->nkids, NULL, eve);
         else
             rc = t1071i_json_skip(r) ? T1071_OK : T1071_E_JSON;
     }
@@ -578,44 +680,44 @@ map_object(struct t1071i_json_reader *r, event_t *ev, const struct node *kids, s
 
 /* Set a repeated string field to @p n static values (copied). */
 static int
-set_strs(char ***arr, size_t *count, const char *const *vals, size_t n)
+set_strs(struct jmem *m, char ***arr, size_t *count, const char *const *vals, size_t n)
 {
-    char **a = calloc(n, sizeof(char *));
+    char **a = jm_alloc(m, n * sizeof(char *));
 
     if (!a)
         return T1071_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        a[i] = dup_bytes(vals[i], strlen(vals[i]));
+        a[i] = dup_bytes(m, vals[i], strlen(vals[i]));
         if (!a[i]) {
             for (size_t j = 0; j < i; j++)
-                free(a[j]);
-            free(a);
+                jm_free(m, a[j]);
+            jm_free(m, a);
             return T1071_E_NOMEM;
         }
     }
     for (size_t i = 0; i < *count; i++)
-        free((*arr)[i]);
-    free(*arr);
+        jm_free(m, (*arr)[i]);
+    jm_free(m, *arr);
     *arr = a;
     *count = n;
     return T1071_OK;
 }
 
 static int
-set_str(char **slot, const char *v)
+set_str(struct jmem *m, char **slot, const char *v)
 {
-    char *d = dup_bytes(v, strlen(v));
+    char *d = dup_bytes(m, v, strlen(v));
 
     if (!d)
         return T1071_E_NOMEM;
-    free(*slot);
+    jm_free(m, *slot);
     *slot = d;
     return T1071_OK;
 }
 
 /* Complete an EVE event from what the walk kept aside (see the top). */
 static int
-eve_finish(event_t *ev, struct eve_side *eve)
+eve_finish(struct jmem *m, event_t *ev, struct eve_side *eve)
 {
     static const char *const network[] = {"network"};
     static const char *const conn_end[] = {"connection", "end"};
@@ -627,17 +729,17 @@ eve_finish(event_t *ev, struct eve_side *eve)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p - 'A' + 'a');
     if (rc == T1071_OK)
-        rc = set_str(&ev->event_kind, "event");
+        rc = set_str(m, &ev->event_kind, "event");
     if (rc == T1071_OK)
-        rc = set_str(&ev->event_module, "suricata");
+        rc = set_str(m, &ev->event_module, "suricata");
     if (rc == T1071_OK)
-        rc = set_str(&ev->event_dataset, "suricata.eve");
+        rc = set_str(m, &ev->event_dataset, "suricata.eve");
     if (rc == T1071_OK && type && (!strcasecmp(type, "flow") || !strcasecmp(type, "netflow"))) {
         bool end = !strcasecmp(type, "flow") && (eve->seen[0] || eve->seen[1]);
 
-        rc = set_strs(&ev->event_category, &ev->n_event_category, network, 1);
+        rc = set_strs(m, &ev->event_category, &ev->n_event_category, network, 1);
         if (rc == T1071_OK)
-            rc = set_strs(&ev->event_type, &ev->n_event_type, conn_end, end ? 2 : 1);
+            rc = set_strs(m, &ev->event_type, &ev->n_event_type, conn_end, end ? 2 : 1);
     }
     if (rc == T1071_OK && !ev->event_id && eve->slot_text[EVE_FLOW_ID]) {
         ev->event_id = eve->slot_text[EVE_FLOW_ID];
@@ -649,16 +751,17 @@ eve_finish(event_t *ev, struct eve_side *eve)
 /* Walk the whole text as Suricata EVE into a fresh event (*evp is freed
  * and replaced).  The text was validated by the first walk. */
 static int
-map_eve_line(struct t1071i_json_reader *r, const char *json, size_t len, event_t **evp)
+map_eve_line(struct jmem *m, struct t1071i_json_reader *r, const char *json, size_t len,
+             event_t **evp)
 {
     struct eve_side eve = {{NULL, NULL}, {false, false}};
-    event_t *ev = malloc(sizeof(*ev));
+    event_t *ev = jm_alloc(m, sizeof(*ev));
     int rc;
 
     if (!ev)
         return T1071_E_NOMEM;
     t1071__ecs__v1__event__init(ev);
-    t1071__ecs__v1__event__free_unpacked(*evp, NULL);
+    jm_free_event(m, *evp);
     *evp = ev;
     t1071i_json_init(r, json, len);
     if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
@@ -666,18 +769,18 @@ map_eve_line(struct t1071i_json_reader *r, const char *json, size_t len, event_t
     if (t1071i_json_peek(r) != T1071I_JSON_OBJECT)
         rc = T1071_E_JSON;
     else
-        rc = map_object(r, ev, eve_root_kids, sizeof(eve_root_kids) / sizeof(eve_root_kids[0]),
-                        NULL, &eve);
+        rc = map_object(m, r, ev, eve_root_kids,
+                        sizeof(eve_root_kids) / sizeof(eve_root_kids[0]), NULL, &eve);
     if (rc == T1071_OK)
-        rc = eve_finish(ev, &eve);
-    free(eve.slot_text[0]);
-    free(eve.slot_text[1]);
+        rc = eve_finish(m, ev, &eve);
+    jm_free(m, eve.slot_text[0]);
+    jm_free(m, eve.slot_text[1]);
     return rc;
 }
 
-int
-t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char *errbuf,
-                         size_t errlen)
+static int
+to_event(struct jmem *m, const char *json, size_t len, t1071i_event **out, char *errbuf,
+         size_t errlen)
 {
     struct t1071i_json_reader r;
     struct top_keys top = {false, false, false};
@@ -698,7 +801,7 @@ t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char 
         return T1071_E_TOO_LARGE;
     }
     t1071i_json_init(&r, json ? json : "", len);
-    ev = malloc(sizeof(*ev));
+    ev = jm_alloc(m, sizeof(*ev));
     if (!ev) {
         rc = T1071_E_NOMEM;
         goto out;
@@ -712,11 +815,11 @@ t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char 
         rc = T1071_E_JSON;
         goto out;
     }
-    rc = map_object(&r, ev, root_kids, sizeof(root_kids) / sizeof(root_kids[0]), &top, NULL);
+    rc = map_object(m, &r, ev, root_kids, sizeof(root_kids) / sizeof(root_kids[0]), &top, NULL);
     if (rc == T1071_OK && !t1071i_json_finish(&r))
         rc = T1071_E_JSON;
     if (rc == T1071_OK && top.event_type && top.src_ip && !top.timestamp)
-        rc = map_eve_line(&r, json, len, &ev);
+        rc = map_eve_line(m, &r, json, len, &ev);
 
 out:
     if (rc == T1071_OK) {
@@ -724,7 +827,7 @@ out:
         return T1071_OK;
     }
     if (ev)
-        t1071__ecs__v1__event__free_unpacked(ev, NULL);
+        jm_free_event(m, ev);
     if (errbuf && errlen) {
         if (rc == T1071_E_JSON)
             snprintf(errbuf, errlen, "%s at byte %zu",
@@ -732,5 +835,47 @@ out:
         else
             snprintf(errbuf, errlen, "out of memory");
     }
+    return rc;
+}
+
+int
+t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char *errbuf,
+                         size_t errlen)
+{
+    struct jmem m = {false, NULL, NULL, 0, 0};
+
+    return to_event(&m, json, len, out, errbuf, errlen);
+}
+
+int
+t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
+                          size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
+{
+    /* A typical ECS line needs a few hundred bytes of arena: start on the
+     * stack, spill into heap chunks for big ones. */
+    max_align_t stack[4096 / sizeof(max_align_t)];
+    struct jmem m = {true, NULL, (uint8_t *)stack, 0, sizeof(stack)};
+    t1071i_event *ev = NULL;
+    size_t n;
+    int rc;
+
+    *out = NULL;
+    *out_len = 0;
+    rc = to_event(&m, json, len, &ev, NULL, 0);
+    if (rc == T1071_OK) {
+        if (record_number) {
+            ev->has_record_number = 1;
+            ev->record_number = record_number;
+        }
+        n = t1071__ecs__v1__event__get_packed_size(ev);
+        if (n > max_bytes) {
+            rc = T1071_E_TOO_LARGE;
+        } else if (!(*out = malloc(headroom + n))) {
+            rc = T1071_E_NOMEM;
+        } else {
+            *out_len = t1071__ecs__v1__event__pack(ev, *out + headroom);
+        }
+    }
+    jm_release(&m);
     return rc;
 }

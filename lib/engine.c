@@ -20,6 +20,8 @@
 
 #include "t1071-private.h"
 #include "tracker.h"
+#include "pool.h"
+#include "wire.h"
 
 #define MIN_TS INT64_C(0)                /* 1970-01-01 */
 #define MAX_TS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
@@ -170,6 +172,9 @@ struct t1071_ctx {
     char errmsg[256];
     struct t1071i_pev **window;  /* scratch: one sequence's members */
     struct t1071i_tracker *tracker; /* NULL: beacon.enabled = false */
+    struct t1071i_wire *wire;    /* zero-copy decoder (lib/wire.c), made on first use */
+    struct t1071i_pool *pool;    /* pending event records (lib/pool.c) */
+    bool wire_unusable;          /* schema it cannot read: protobuf-c decodes */
 };
 
 struct t1071_alert_batch {
@@ -223,7 +228,7 @@ pev_unref(struct t1071_ctx *ctx, struct t1071i_pev *p)
 {
     if (p && --p->refs == 0) {
         mem_sub(ctx, p->bytes);
-        free(p);
+        t1071i_pool_put(ctx->pool, p, p->bytes);
     }
 }
 
@@ -245,7 +250,7 @@ pev_alloc(struct t1071_ctx *ctx, const char *const strs[7], const char *const *k
     }
     for (size_t i = 0; i < n_keys; i++)
         total += key_lens[i] + 1;
-    p = malloc(total);
+    p = t1071i_pool_get(ctx->pool, total);
     if (!p)
         return NULL;
     memset(p, 0, sizeof(*p));
@@ -294,7 +299,7 @@ pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match
     }
     strs[1] = NULL;
     if (m->ip_index >= 0)
-        strs[1] = m->ip_is_v4 ? inet_ntop(AF_INET, m->ip + 12, ipbuf, sizeof(ipbuf))
+        strs[1] = m->ip_is_v4 ? t1071i_format_v4(m->ip + 12, ipbuf)
                               : inet_ntop(AF_INET6, m->ip, ipbuf, sizeof(ipbuf));
     strs[2] = ev->destination_domain ? ev->destination_domain : ev->tls_client_server_name;
     strs[3] = ev->host_name;
@@ -625,8 +630,16 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
     struct t1071i_judgement j, *jp = NULL;
     int rc;
 
-    for (uint32_t i = 0; i < k->count; i++)
-        ctx->window[n++] = k->ring[(k->head + i) % cap];
+    /* Members are old events, cold in memory: start every load at once
+     * (the struct and the strings stored after it) rather than missing
+     * the cache once per member inside the alert builder. */
+    for (uint32_t i = 0; i < k->count; i++) {
+        struct t1071i_pev *m = k->ring[(k->head + i) % cap];
+        __builtin_prefetch(m);
+        __builtin_prefetch((const char *)m + 64);
+        __builtin_prefetch((const char *)m + 128);
+        ctx->window[n++] = m;
+    }
     ctx->window[n++] = last;
     if (ctx->tracker) {
         /* Beacon score and tuning verdict (lib/tracker.c). */
@@ -708,6 +721,16 @@ step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p, const c
             ctx->stats[T1071_STAT_EVENTS_DROPPED_MEMORY]++;
             return T1071_E_NOMEM;
         }
+        /* Everything this step touches is scattered over the heap: the
+         * ring, its oldest member, and the neighbours the two list moves
+         * below write to.  Start those loads together, not one miss after
+         * another. */
+        if (cap && k->count)
+            __builtin_prefetch(k->ring[k->head]);
+        __builtin_prefetch(k->prev, 1);
+        __builtin_prefetch(k->next, 1);
+        __builtin_prefetch(k->gprev, 1);
+        __builtin_prefetch(k->gnext, 1);
         /* Drop members that no window ending here or later can hold. */
         while (k->count > 0 && p->ts - k->ring[k->head]->ts > maxspan) {
             pev_unref(ctx, k->ring[k->head]);
@@ -1139,7 +1162,25 @@ feed_one(struct t1071_ctx *ctx, const uint8_t *buf, size_t len)
                 ctx->stats[T1071_STAT_RECORDS_IN], len, ctx->cfg->max_event_bytes);
         return T1071_E_TOO_LARGE;
     }
-    ev = t1071__ecs__v1__event__unpack(NULL, len, buf);
+    /* The zero-copy reader accepts and yields exactly what protobuf-c
+     * does; rule.derive edits the event in place (malloc'ed fields), so it
+     * keeps the unpacked event. */
+    if (!ctx->cfg->derive && !ctx->wire && !ctx->wire_unusable)
+        ctx->wire_unusable = (ctx->wire = t1071i_wire_new(false)) == NULL;
+    if (!ctx->cfg->derive && ctx->wire) {
+        t1071i_event wev;
+        rc = t1071i_wire_decode(ctx->wire, buf, len, &wev);
+        if (rc == T1071_OK)
+            return process_event(ctx, &wev);
+        if (rc == T1071_E_NOMEM) {
+            set_err(ctx, "record %" PRIu64 ": out of memory decoding the Event",
+                    ctx->stats[T1071_STAT_RECORDS_IN]);
+            return rc;
+        }
+        ev = NULL;
+    } else {
+        ev = t1071__ecs__v1__event__unpack(NULL, len, buf);
+    }
     if (!ev) {
         ctx->stats[T1071_STAT_ERR_DECODE]++;
         set_err(ctx, "record %" PRIu64 ": malformed protobuf Event",
@@ -1459,8 +1500,9 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     ctx->seed = ctx->cfg->hash_seed ? ctx->cfg->hash_seed : t1071i_random_seed();
     ctx->window = calloc(ctx->cfg->runs, sizeof(*ctx->window));
     ctx->ghosts = calloc(GHOSTS, sizeof(*ctx->ghosts));
+    ctx->pool = t1071i_pool_new();
     rc = T1071_E_NOMEM;
-    if (!ctx->window || !ctx->ghosts)
+    if (!ctx->window || !ctx->ghosts || !ctx->pool)
         goto fail;
     mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
     if ((rc = t1071i_tracker_new(ctx->cfg, ctx->seed, &ctx->tracker)) != T1071_OK)
@@ -1509,6 +1551,8 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->window);
     free(ctx->ghosts);
     t1071i_tracker_free(ctx->tracker);
+    t1071i_wire_free(ctx->wire);
+    t1071i_pool_free(ctx->pool);
     t1071_config_free(ctx->cfg);
     free(ctx);
 }

@@ -30,6 +30,14 @@ typedef T1071__Ecs__V1__Event t1071i_event;
  * NOT an error here (has_timestamp_ms stays false): the engine decides. */
 int t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out,
                              char *errbuf, size_t errlen);
+/* The same reading, straight to the packed Event (record_number set when
+ * nonzero): *out is malloc'ed, @p headroom bytes then *out_len bytes of
+ * protobuf.  Strings live in a scratch arena meanwhile (no malloc per
+ * field).  Returns T1071_OK, T1071_E_JSON, T1071_E_TOO_LARGE (the text, or
+ * the packed event over @p max_bytes), T1071_E_NOMEM. */
+int t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
+                              size_t max_bytes, uint8_t **out, size_t *out_len,
+                              size_t headroom);
 
 /* Parse an ECS date: RFC 3339 / ISO 8601 ("2024-01-01T00:00:00.123Z",
  * "+01:00" / "+0100" offsets, fractions of any length truncated to ms,
@@ -143,6 +151,8 @@ void t1071i_format_duration(int64_t ms, char out[32]);
 /* Parse an IPv4 or IPv6 literal into 16 bytes (IPv4 as ::ffff:a.b.c.d).
  * *is_v4 tells which syntax it was.  Returns false when it does not parse. */
 bool t1071i_parse_ip(const char *s, uint8_t out[16], bool *is_v4);
+/* Format 4 bytes as inet_ntop(AF_INET) does ("%u.%u.%u.%u"); returns out. */
+char *t1071i_format_v4(const uint8_t a[4], char out[16]);
 /* Parse "a.b.c.d/n" or "x::y/n" (a bare address is /32 or /128). */
 bool t1071i_parse_cidr(const char *s, struct t1071i_cidr *out);
 bool t1071i_cidr_contains(const struct t1071i_cidr *c, const uint8_t addr[16]);

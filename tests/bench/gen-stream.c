@@ -47,7 +47,7 @@ gen_stream(FILE *out, bool ndjson, uint64_t n_events, uint32_t n_keys, uint64_t 
         uint64_t r = rng_next(&s);
         uint32_t key = (uint32_t)(r % n_keys);
         uint32_t kind = key % 10; /* 0-1 beacon, 2-4 browser, 5-7 internal, 8-9 other ports */
-        char id[32], ent[48], host[32], ip[64], ts[48];
+        char id[32], ent[48], host[32], hostid[48], sip[32], exe[96], user[32], ip[64], ts[48];
         char *category[1] = {(char *)"network"};
         char *type[1] = {(char *)(r & 0x100 ? "start" : "connection")};
         char *dir[1] = {(char *)"egress"};
@@ -55,14 +55,22 @@ gen_stream(FILE *out, bool ndjson, uint64_t n_events, uint32_t n_keys, uint64_t 
         int64_t port[1];
         char *entv[1] = {ent};
         char *name[1];
+        char *sipv = sip;
         static const char *const names[] = {"rundll32.exe", "chrome.exe", "chrome.exe", "msedge.exe",
                                             "svchost.exe", "explorer.exe", "lsass.exe",
                                             "ssh", "python3", "curl"};
+        const char *transport = kind >= 5 && kind <= 7 && (r >> 12) & 1 ? "udp" : "tcp";
 
         t += (int64_t)(rng_next(&s) % 20); /* ~10 ms apart on average */
         snprintf(id, sizeof(id), "g%" PRIu64, i);
         snprintf(ent, sizeof(ent), "{%08x-4f1c-0000-%012" PRIx32 "}", key * 2654435761u, key);
         snprintf(host, sizeof(host), "ws-%05u", key % 5000);
+        snprintf(hostid, sizeof(hostid), "%08x-5c1d-4e2f-8a3b-%012u", (key % 5000) * 2246822519u,
+                 key % 5000);
+        snprintf(sip, sizeof(sip), "10.%u.%u.%u", (key % 5000) >> 8 & 255, (key % 5000) & 255,
+                 10 + key % 200);
+        snprintf(exe, sizeof(exe), "C:\\Windows\\System32\\%s", names[kind]);
+        snprintf(user, sizeof(user), "user%04u", key % 7000);
         name[0] = (char *)names[kind];
         switch (kind) {
         case 0: case 1:
@@ -102,14 +110,34 @@ gen_stream(FILE *out, bool ndjson, uint64_t n_events, uint32_t n_keys, uint64_t 
         ev.n_process_name = 1;
         ev.process_name = name;
         ev.host_name = host;
+        /* The rest of a realistic endpoint network event: the rule never
+         * reads these, a decoder still has to get past them. */
+        ev.event_kind = (char *)"event";
+        ev.event_dataset = (char *)"endpoint.events.network";
+        ev.network_transport = (char *)transport;
+        ev.n_source_ip = 1;
+        ev.source_ip = &sipv;
+        ev.has_source_port = 1;
+        ev.source_port = 49152 + (int64_t)((r >> 40) % 16384);
+        ev.has_process_pid = 1;
+        ev.process_pid = 1000 + (int64_t)(key % 60000);
+        ev.process_executable = exe;
+        ev.host_id = hostid;
+        ev.user_name = user;
         if (ndjson) {
             iso(t, ts);
             fprintf(out,
-                    "{\"@timestamp\":\"%s\",\"event\":{\"id\":\"%s\",\"category\":[\"network\"],"
-                    "\"type\":[\"%s\"]},\"network\":{\"direction\":\"egress\"},"
+                    "{\"@timestamp\":\"%s\",\"event\":{\"id\":\"%s\",\"kind\":\"event\","
+                    "\"category\":[\"network\"],\"type\":[\"%s\"],"
+                    "\"dataset\":\"endpoint.events.network\"},"
+                    "\"network\":{\"direction\":\"egress\",\"transport\":\"%s\"},"
+                    "\"source\":{\"ip\":\"%s\",\"port\":%" PRId64 "},"
                     "\"destination\":{\"ip\":\"%s\",\"port\":%" PRId64 "},"
-                    "\"process\":{\"entity_id\":\"%s\",\"name\":\"%s\"},\"host\":{\"name\":\"%s\"}}\n",
-                    ts, id, type[0], ip, port[0], ent, name[0], host);
+                    "\"process\":{\"entity_id\":\"%s\",\"pid\":%" PRId64 ",\"name\":\"%s\","
+                    "\"executable\":\"C:\\\\Windows\\\\System32\\\\%s\"},"
+                    "\"host\":{\"id\":\"%s\",\"name\":\"%s\"},\"user\":{\"name\":\"%s\"}}\n",
+                    ts, id, type[0], transport, sip, ev.source_port, ip, port[0], ent,
+                    ev.process_pid, name[0], name[0], hostid, host, user);
         } else {
             size_t n = t1071__ecs__v1__event__get_packed_size(&ev);
             uint8_t pre[10];

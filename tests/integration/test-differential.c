@@ -413,7 +413,7 @@ static uint8_t *
 encode(const struct stream *s, const struct gev *e, size_t *len)
 {
     tu_event ev = T1071__ECS__V1__EVENT__INIT;
-    char hname[16];
+    char hname[24];
 
     if (e->has_ts) {
         ev.has_timestamp_ms = 1;

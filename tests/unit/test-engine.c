@@ -343,7 +343,7 @@ test_engine_closed_form_exhaustive_small_cases_match(void **state)
             ctx = make_ctx(CFG("rule.runs", rbuf, "rule.maxspan", mbuf));
             for (size_t s = 0; s < n_seq; s++) {
                 int64_t ts[LEN];
-                char host[16], key[16], ids[LEN][24];
+                char host[24], key[24], ids[LEN][24];
                 size_t code = s;
 
                 snprintf(host, sizeof(host), "h%zu", s);

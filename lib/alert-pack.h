@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Specialised Alert encoder (lib/alert-pack.c).  Internal, never installed. */
+#ifndef T1071_ALERT_PACK_H
+#define T1071_ALERT_PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ecs.pb-c.h"
+
+/* Same result as t1071__ecs__v1__alert__get_packed_size / __pack (no
+ * unknown fields). */
+size_t t1071i_alert_packed_size(const T1071__Ecs__V1__Alert *a);
+size_t t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out);
+/* Size and pack in one go, each string measured once: a block from
+ * @p alloc (NULL when it fails) holding *len bytes. */
+uint8_t *t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
+                             size_t *len);
+/* True when the compiled schema is the one the encoder knows. */
+bool t1071i_alert_pack_usable(void);
+
+#endif /* T1071_ALERT_PACK_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* SHA-256 (lib/sha256.c): incremental, hex digest as GChecksum gives it.
+ * Internal, never installed. */
+#ifndef T1071_SHA256_H
+#define T1071_SHA256_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum t1071i_sha256_impl {
+    T1071I_SHA256_AUTO = 0, /* the SHA extensions when the CPU has them */
+    T1071I_SHA256_C,        /* portable C */
+    T1071I_SHA256_NI,       /* x86 SHA extensions (falls back to C without) */
+};
+
+struct t1071i_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    size_t used;
+    uint8_t buf[64];
+    enum t1071i_sha256_impl impl;
+};
+
+void t1071i_sha256_init(struct t1071i_sha256 *s, enum t1071i_sha256_impl impl);
+void t1071i_sha256_update(struct t1071i_sha256 *s, const void *data, size_t n);
+/* Finish: 64 lowercase hex digits and a NUL. */
+void t1071i_sha256_hex(struct t1071i_sha256 *s, char out[65]);
+bool t1071i_sha256_have_ni(void);
+
+#endif /* T1071_SHA256_H */
