@@ -103,16 +103,34 @@ rss_kib(void)
     return resident * 4;
 }
 
+#ifndef T1071_PROFILES_DIR
+#define T1071_PROFILES_DIR "examples/profiles"
+#endif
+
+/* The three configurations the issue measures. */
+enum mode { M_BARE, M_SCORED, M_TUNED, N_MODES };
+static const char *const mode_name[N_MODES] = {
+    "feed, faithful, beacon.enabled=false",
+    "feed, faithful (scoring, default)",
+    "feed, tuned profile",
+};
+
 static int
-make_ctx(t1071_ctx **ctx, int *beacon_off)
+make_ctx(t1071_ctx **ctx, enum mode m, int *beacon_off)
 {
     t1071_config *cfg = NULL;
     int rc;
 
     if (t1071_config_new(&cfg) != T1071_OK)
         return -1;
-    /* Another issue adds beacon scoring; measure the faithful rule alone. */
-    *beacon_off = t1071_config_set(cfg, "beacon.enabled", "false") == T1071_OK;
+    if (m == M_BARE)
+        *beacon_off = t1071_config_set(cfg, "beacon.enabled", "false") == T1071_OK;
+    if (m == M_TUNED &&
+        t1071_config_load_file(cfg, T1071_PROFILES_DIR "/tuned.ini") != T1071_OK) {
+        fprintf(stderr, "tuned.ini: %s\n", t1071_config_errmsg(cfg));
+        t1071_config_free(cfg);
+        return -1;
+    }
     rc = t1071_init(ctx, cfg);
     t1071_config_free(cfg);
     return rc == T1071_OK ? 0 : -1;
@@ -209,7 +227,7 @@ nine_pending(uint32_t keys, double *lib_per_key, double *rss_per_key)
     }
     fclose(mem);
     rss0 = rss_kib();
-    if (make_ctx(&ctx, &beacon_off) != 0 || feed_all(ctx, (uint8_t *)data, len) != 0)
+    if (make_ctx(&ctx, M_BARE, &beacon_off) != 0 || feed_all(ctx, (uint8_t *)data, len) != 0)
         return -1;
     rss1 = rss_kib();
     t1071_stats_get(ctx, T1071_STAT_KEYS, &nkeys);
@@ -231,9 +249,10 @@ main(int argc, char **argv)
     size_t len = 0;
     FILE *mem;
     const uint8_t *b;
-    double t_dec[MAX_RUNS], t_arena[MAX_RUNS], t_feed[MAX_RUNS];
-    double md, ma, mf, nine_lib = 0, nine_rss = 0;
-    uint64_t alerts = 0, keys = 0, mem_now = 0, mem_peak = 0;
+    double t_dec[MAX_RUNS], t_arena[MAX_RUNS], t_feed[MAX_RUNS], t_mode[N_MODES][MAX_RUNS];
+    double md, ma, mf, mm[N_MODES], nine_lib = 0, nine_rss = 0;
+    uint64_t alerts = 0, keys = 0, mem_now = 0, mem_peak = 0, m_alerts[N_MODES] = {0},
+             m_peak[N_MODES] = {0};
     int beacon_off = 0;
     struct arena ar;
     ProtobufCAllocator pa = {arena_alloc, arena_free, &ar};
@@ -287,22 +306,35 @@ main(int argc, char **argv)
         }
         t_arena[r] = now() - t0;
 
-        t1071_ctx *ctx;
-        if (make_ctx(&ctx, &beacon_off) != 0)
-            return 1;
-        t0 = now();
-        alerts = feed_all(ctx, b, len);
-        t_feed[r] = now() - t0;
-        if (alerts == UINT64_MAX)
-            return 1;
-        t1071_stats_get(ctx, T1071_STAT_KEYS, &keys);
-        t1071_stats_get(ctx, T1071_STAT_MEMORY_BYTES, &mem_now);
-        t1071_stats_get(ctx, T1071_STAT_MEMORY_PEAK_BYTES, &mem_peak);
-        t1071_free(ctx);
+        for (int m = 0; m < N_MODES; m++) {
+            t1071_ctx *ctx;
+            uint64_t a;
+            if (make_ctx(&ctx, (enum mode)m, &beacon_off) != 0)
+                return 1;
+            t0 = now();
+            a = feed_all(ctx, b, len);
+            t_mode[m][r] = now() - t0;
+            if (a == UINT64_MAX)
+                return 1;
+            m_alerts[m] = a;
+            t1071_stats_get(ctx, T1071_STAT_MEMORY_PEAK_BYTES, &m_peak[m]);
+            if (m == M_BARE) {
+                alerts = a;
+                t_feed[r] = t_mode[m][r];
+                t1071_stats_get(ctx, T1071_STAT_KEYS, &keys);
+                t1071_stats_get(ctx, T1071_STAT_MEMORY_BYTES, &mem_now);
+                mem_peak = m_peak[m];
+            }
+            t1071_free(ctx);
+            if (feed_only)
+                break;
+        }
     }
     md = median(t_dec, runs);
     ma = median(t_arena, runs);
     mf = median(t_feed, runs);
+    for (int m = 0; m < N_MODES; m++)
+        mm[m] = feed_only ? 0 : median(t_mode[m], runs);
     getrusage(RUSAGE_SELF, &ru);
 
     printf("libt1071detect %s feed benchmark: %" PRIu64 " events, %u keys, seed 1071, "
@@ -314,8 +346,11 @@ main(int argc, char **argv)
     printf("%-35s %10.2f %10.0f\n", "decode-only protobuf-c (malloc)", n / md / 1e6, md / n * 1e9);
     printf("%-35s %10.2f %10.0f\n", "decode-only protobuf-c (arena)", n / ma / 1e6, ma / n * 1e9);
     printf("%-35s %10.2f %10.0f\n",
-           beacon_off ? "feed, faithful, beacon.enabled=false" : "feed, faithful",
+           beacon_off ? mode_name[M_BARE] : "feed, faithful",
            n / mf / 1e6, mf / n * 1e9);
+    for (int m = M_SCORED; m < N_MODES && !feed_only; m++)
+        printf("%-35s %10.2f %10.0f   %" PRIu64 " alerts, memory peak %" PRIu64 " bytes\n",
+               mode_name[m], n / mm[m] / 1e6, mm[m] / n * 1e9, m_alerts[m], m_peak[m]);
     printf("feed / arena decode-only ceiling    %.2fx\n", ma / mf);
     printf("alerts                              %" PRIu64 " (%.0f alerts/s)\n", alerts,
            alerts / mf);
