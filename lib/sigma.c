@@ -756,7 +756,11 @@ compile_base(struct sctx *c, yaml_node_t *root)
     {
         const char *rest;
         if (peek_word(&q, &rest) != 0) {
-            cerr(&q, "unexpected \"%.20s\"", rest);
+            if (*rest == '|')
+                cerr(&q, "aggregations in the condition (\"|\") are not supported: use a "
+                         "correlation rule");
+            else
+                cerr(&q, "unexpected \"%.20s\"", rest);
             return false;
         }
     }
