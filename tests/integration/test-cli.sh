@@ -4,6 +4,7 @@
 set -u
 replay="$1"
 fixtures="$2"
+rules="${3:-$(dirname "$0")/../../examples/rules}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 n=0
@@ -77,6 +78,36 @@ check "sample prints alerts" "grep -q 'ALERT high' '$tmp/sample'"
 printf '%s\n' '{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":["network"],"type":["start"],"id":"x\u001b[31m"},"network":{"direction":"egress"},"destination":{"ip":"8.8.8.8","port":443},"process":{"name":"a\u001bb","entity_id":"E"}}' > "$tmp/esc"
 "$replay" --set rule.runs=1 "$tmp/esc" > "$tmp/out"
 check "control characters escaped in output" "! grep -q \$'\x1b' '$tmp/out' && grep -q 'u001b' '$tmp/out'"
+
+# --rule FILE: the seed's EQL and the Sigma rule give the faithful vectors;
+# bad rules exit 2 with line and column; several rules name their alerts.
+for f in "$fixtures"/eql-vectors/*.ndjson; do
+  b="$(basename "$f" .ndjson)"
+  for r in t1071-beaconing.eql t1071-beaconing.yml; do
+    "$replay" --rule "$rules/$r" --output sequences "$f" > "$tmp/out" 2>/dev/null
+    check "--rule $r: sequences $b" "cmp -s '$tmp/out' '${f%.ndjson}.expected'"
+  done
+done
+"$replay" "$a25" > "$tmp/builtin"
+"$replay" --rule "$rules/t1071-beaconing.eql" "$a25" > "$tmp/fromtext"
+check "--rule eql: alerts byte-identical to the built-in rule" "cmp -s '$tmp/builtin' '$tmp/fromtext'"
+"$replay" --rule "$rules/t1071-beaconing.yml" "$a25" > "$tmp/fromsigma"
+check "--rule sigma: alerts byte-identical to the built-in rule" "cmp -s '$tmp/builtin' '$tmp/fromsigma'"
+printf 'sequence by process.entity_id\n  [network where destination.port >= 80] with runs=2\n' > "$tmp/bad.eql"
+"$replay" --rule "$tmp/bad.eql" "$a25" >/dev/null 2>"$tmp/err"; rc=$?
+check "--rule with unsupported syntax exits 2 with line and column" "[ $rc -eq 2 ] && grep -q 'line 2, column 35: >= is not supported' '$tmp/err'"
+"$replay" --rule "$tmp/nope.eql" "$a25" >/dev/null 2>&1; rc=$?
+check "--rule missing file exits 2" "[ $rc -eq 2 ]"
+printf 'sequence by process.entity_id with maxspan=24h [network where destination.port == 443] with runs=5\n' > "$tmp/p443.eql"
+"$replay" --rule "$rules/t1071-beaconing.eql" --rule "$tmp/p443.eql" "$a25" > "$tmp/two"
+"$replay" --rule "$tmp/p443.eql" --output sequences "$a25" > "$tmp/p443.seq"
+check "two rules: the first's alerts are all there" "[ \$(grep -c '\"name\":\"Application Layer Protocol (T1071) beaconing\"' '$tmp/two') -eq 16 ]"
+check "two rules: the second named after its file" "[ \$(grep -c '\"name\":\"p443\"' '$tmp/two') -eq \$(wc -l < '$tmp/p443.seq') ] && [ -s '$tmp/p443.seq' ]"
+"$replay" --rule "$rules/t1071-beaconing.eql" --rule "$tmp/p443.eql" --state "$tmp/st3" "$a25" >/dev/null 2>&1; rc=$?
+check "two rules with --state exits 2" "[ $rc -eq 2 ]"
+printf '[rule]\nquery = sequence by process.entity_id with maxspan=24h [network where destination.port == 443] with runs=5\n' > "$tmp/q.ini"
+"$replay" --config "$tmp/q.ini" --output sequences "$a25" > "$tmp/q.seq"
+check "[rule] query in INI" "cmp -s '$tmp/q.seq' '$tmp/p443.seq'"
 
 echo "1..$n"
 [ $fails -eq 0 ]
