@@ -343,7 +343,7 @@ field_item(struct sctx *c, yaml_node_t *kn, yaml_node_t *vn)
         }
         mods |= bit;
     }
-    if (__builtin_popcount(mods & (M_CONTAINS | M_STARTS | M_ENDS)) > 1) {
+    if (((mods & M_CONTAINS) != 0) + ((mods & M_STARTS) != 0) + ((mods & M_ENDS) != 0) > 1) {
         serr(c, kn, "|contains, |startswith and |endswith exclude each other");
         g_strfreev(parts);
         return NULL;
