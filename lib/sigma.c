@@ -972,6 +972,20 @@ t1071i_rule_compile_sigma(const char *text, struct t1071i_rule **out, char *err,
         {
             yaml_node_t *t = map_get(&c, croot, "title"), *id = map_get(&c, croot, "id");
             yaml_node_t *lv = map_get(&c, croot, "level");
+            /* They name the alerts: the bounds of rule.name, rule.rule_id
+             * and rule.severity. */
+            if (scalar(t) && strlen(scalar(t)) > 1024) {
+                serr(&c, t, "title longer than 1024 bytes");
+                goto out;
+            }
+            if (scalar(id) && strlen(scalar(id)) > 256) {
+                serr(&c, id, "id longer than 256 bytes");
+                goto out;
+            }
+            if (scalar(lv) && strlen(scalar(lv)) > 64) {
+                serr(&c, lv, "level longer than 64 bytes");
+                goto out;
+            }
             if (scalar(t) && *scalar(t))
                 r->name = g_strdup(scalar(t));
             if (scalar(id) && *scalar(id))
