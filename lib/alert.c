@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "rule.h"
 #include "t1071-private.h"
 
 /* ===== MITRE ATT&CK ===== */
@@ -212,7 +213,8 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                                  ? "entity"
                                  : "key",
                              kdisp, last->host_name ? last->host_name : "unknown host", n,
-                             cfg->direction, cfg->direction[0] ? " " : "", dest_text, span);
+                             t1071i_rule_direction(cfg), t1071i_rule_direction(cfg)[0] ? " " : "",
+                             dest_text, span);
     a.reason = reason;
 
     *out_len = t1071__ecs__v1__alert__get_packed_size(&a);

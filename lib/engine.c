@@ -1041,7 +1041,11 @@ rules_event(struct t1071_ctx *ctx, const t1071i_event *ev)
         struct t1071_ctx *r = ctx->rules[i];
         int erc;
         r->stats[T1071_STAT_RECORDS_IN] = ctx->stats[T1071_STAT_RECORDS_IN];
+        /* Alerts are numbered across the context: the rule counts on from
+         * the context's total. */
+        r->stats[T1071_STAT_ALERTS] = ctx->stats[T1071_STAT_ALERTS];
         erc = process_event(r, ev);
+        ctx->stats[T1071_STAT_ALERTS] = r->stats[T1071_STAT_ALERTS];
         if (erc != T1071_OK && rc == T1071_OK) {
             rc = erc;
             memcpy(ctx->errmsg, r->errmsg, sizeof(ctx->errmsg));
@@ -1059,7 +1063,10 @@ rules_advance(struct t1071_ctx *ctx, int64_t t)
     int rc = T1071_OK;
 
     for (size_t i = 0; i < ctx->n_rules; i++) {
-        int erc = t1071_advance(ctx->rules[i], t);
+        int erc;
+        ctx->rules[i]->stats[T1071_STAT_ALERTS] = ctx->stats[T1071_STAT_ALERTS];
+        erc = t1071_advance(ctx->rules[i], t);
+        ctx->stats[T1071_STAT_ALERTS] = ctx->rules[i]->stats[T1071_STAT_ALERTS];
         if (erc == T1071_OK)
             erc = rules_collect(ctx, ctx->rules[i]);
         if (erc != T1071_OK && rc == T1071_OK)
@@ -1135,8 +1142,9 @@ rules_init(struct t1071_ctx *ctx)
 }
 
 /* Counters of a context running several rules: what happens once per
- * record is the context's own; what every rule sees alike (time, hosts) is
- * the first rule's; what each rule does on its own is summed. */
+ * record is the context's own (and the alert count, kept across rules);
+ * what every rule sees alike (time, hosts) is the first rule's; what each
+ * rule does on its own is summed. */
 static uint64_t
 rules_stat(const struct t1071_ctx *ctx, int id)
 {
@@ -1151,6 +1159,7 @@ rules_stat(const struct t1071_ctx *ctx, int id)
     case T1071_STAT_QUEUE_FULL:
     case T1071_STAT_ALERTS_POLLED:
     case T1071_STAT_ALERTS_QUEUED:
+    case T1071_STAT_ALERTS:
         return ctx->stats[id];
     case T1071_STAT_EVENTS_DECODED:
     case T1071_STAT_ERR_TIMESTAMP:

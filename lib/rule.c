@@ -496,7 +496,26 @@ t1071i_rule_finish(struct t1071i_rule *r, const char *category, char *err, size_
         g_free(tmp);
     }
     collect_ports(r, r->root);
+    /* A top-level network.direction == "X" conjunct: every match is X. */
+    g_free(r->direction_hint);
+    r->direction_hint = NULL;
+    {
+        struct t1071i_node *const *k = r->root->kind == T1071I_N_AND ? r->root->kids : &r->root;
+        size_t n = r->root->kind == T1071I_N_AND ? r->root->n_kids : 1;
+        for (size_t i = 0; i < n && !r->direction_hint; i++)
+            if (k[i]->kind == T1071I_N_EQ && k[i]->n_lits == 1 &&
+                k[i]->f == t1071i_rule_field("network.direction"))
+                r->direction_hint = g_strdup(k[i]->lits[0].s);
+    }
+    if (!r->direction_hint)
+        r->direction_hint = g_strdup("");
     return T1071_OK;
+}
+
+const char *
+t1071i_rule_direction(const struct t1071_config *cfg)
+{
+    return cfg->rule ? cfg->rule->direction_hint : cfg->direction;
 }
 
 void
@@ -505,6 +524,7 @@ t1071i_rule_free(struct t1071i_rule *r)
     if (!r)
         return;
     t1071i_node_free(r->root);
+    g_free(r->direction_hint);
     g_free(r->lang);
     g_free(r->name);
     g_free(r->id);

@@ -71,6 +71,7 @@ struct t1071i_rule {
     size_t n_key_fields;
     bool has_port_hint;             /* destination.port literals seen */
     uint8_t port_hint[65536 / 8];
+    char *direction_hint;           /* the one network.direction every match has, or "" */
     char *lang;                     /* "eql" or "sigma" */
     char *name, *id, *severity;     /* from a Sigma rule; NULL otherwise */
 };
@@ -108,6 +109,10 @@ int t1071i_rule_compile_eql(const char *text, struct t1071i_rule **out, char *er
 int t1071i_rule_compile_sigma(const char *text, struct t1071i_rule **out, char *err,
                               size_t errlen);
 void t1071i_rule_free(struct t1071i_rule *r);
+
+/* The direction an alert's reason names: the rule's, when every event it
+ * matches has one exact network.direction; else the built-in key's. */
+const char *t1071i_rule_direction(const struct t1071_config *cfg);
 
 /* Evaluate on an event; fills @p m like t1071i_filter_match. */
 bool t1071i_rule_match(const struct t1071i_rule *r, const t1071i_event *ev,

@@ -297,6 +297,7 @@ struct got {
     const char *names[8];
     size_t n_names;
     size_t total;
+    uint64_t seq_base;        /* sequence numbers before this collection */
 };
 
 static void
@@ -328,6 +329,8 @@ poll_into(t1071_ctx *ctx, struct got *g, const char *only_id)
             tu_buf_printf(&g->ids[slot], "%s\"%s\"", m ? "," : "", a->members[m]->event_id);
         tu_buf_puts(&g->ids[slot], "]\n");
         g->total++;
+        /* Numbered across the context, whatever the rule. */
+        assert_int_equal(a->sequence_number, g->total + g->seq_base);
         t1071__ecs__v1__alert__free_unpacked(a, NULL);
     }
     t1071_alert_batch_free(b);
