@@ -443,6 +443,25 @@ collect_ports(struct t1071i_rule *r, const struct t1071i_node *n)
         collect_ports(r, n->kids[i]);
 }
 
+/* The direction literal of a network.direction == "X" that every match
+ * satisfies: found through conjunctions (and one-branch disjunctions,
+ * which Sigma lists of one value give), at any depth. */
+static const char *
+pinned_direction(const struct t1071i_node *n)
+{
+    if (n->kind == T1071I_N_EQ && n->n_lits == 1 &&
+        n->f == t1071i_rule_field("network.direction"))
+        return n->lits[0].s;
+    if (n->kind == T1071I_N_AND || (n->kind == T1071I_N_OR && n->n_kids == 1)) {
+        for (size_t i = 0; i < n->n_kids; i++) {
+            const char *d = pinned_direction(n->kids[i]);
+            if (d)
+                return d;
+        }
+    }
+    return NULL;
+}
+
 int
 t1071i_rule_finish(struct t1071i_rule *r, const char *category, char *err, size_t errlen)
 {
@@ -496,19 +515,12 @@ t1071i_rule_finish(struct t1071i_rule *r, const char *category, char *err, size_
         g_free(tmp);
     }
     collect_ports(r, r->root);
-    /* A top-level network.direction == "X" conjunct: every match is X. */
+    /* A network.direction == "X" conjunct: every match is X. */
     g_free(r->direction_hint);
-    r->direction_hint = NULL;
     {
-        struct t1071i_node *const *k = r->root->kind == T1071I_N_AND ? r->root->kids : &r->root;
-        size_t n = r->root->kind == T1071I_N_AND ? r->root->n_kids : 1;
-        for (size_t i = 0; i < n && !r->direction_hint; i++)
-            if (k[i]->kind == T1071I_N_EQ && k[i]->n_lits == 1 &&
-                k[i]->f == t1071i_rule_field("network.direction"))
-                r->direction_hint = g_strdup(k[i]->lits[0].s);
+        const char *d = pinned_direction(r->root);
+        r->direction_hint = g_strdup(d ? d : "");
     }
-    if (!r->direction_hint)
-        r->direction_hint = g_strdup("");
     return T1071_OK;
 }
 
