@@ -3,7 +3,7 @@
  * and a recursive-descent parser for EQL sequence queries (README "Rules as
  * data").  Semantics as SEMANTICS.md §2: two-valued logic, a field holding
  * an array matches when any value does, `==` and `in` exact, `:`
- * case-insensitive (ASCII) with `*` wildcards, a missing field makes every
+ * case-insensitive with `*` and `?` wildcards, a missing field makes every
  * comparison false (so `!=`, `not in` and `not cidrmatch` pass it), an
  * address that does not parse is absent.  Anything outside that subset is
  * refused with its line and column, never approximated. */
@@ -174,6 +174,7 @@ t1071i_node_free(struct t1071i_node *n)
         t1071i_node_free(n->kids[i]);
     for (size_t i = 0; i < n->n_lits; i++) {
         g_free(n->lits[i].s);
+        g_free(n->lits[i].cp);
         g_free(n->lits[i].wild);
     }
     g_free(n->kids);
@@ -233,52 +234,81 @@ t1071i_lit_from_text(const struct t1071i_fdesc *f, const char *s, size_t len,
     return true;
 }
 
+/* The next code point of @p s (length @p n) at *i, advancing *i; a byte
+ * that does not start valid UTF-8 is 0x110000 + byte (no code point), so it
+ * matches only itself. */
+static uint32_t
+next_cp(const char *s, size_t n, size_t *i)
+{
+    gunichar c = g_utf8_get_char_validated(s + *i, (gssize)(n - *i));
+
+    if (c == (gunichar)-1 || c == (gunichar)-2) {
+        return 0x110000u + (uint8_t)s[(*i)++];
+    }
+    *i = (size_t)(g_utf8_next_char(s + *i) - s);
+    return c;
+}
+
+static uint32_t
+fold(uint32_t c)
+{
+    if (c < 0x80)
+        return (uint32_t)g_ascii_tolower((gchar)c);
+    return c < 0x110000u ? g_unichar_tolower(c) : c;
+}
+
 bool
 t1071i_lit_pattern(struct t1071i_lit *lit, const char *s, const uint8_t *wild, size_t len,
                    bool cased)
 {
+    size_t i = 0;
+
     memset(lit, 0, sizeof(*lit));
     if (memchr(s, '\0', len))
         return false;
-    lit->s = g_strndup(s, len);
+    lit->cp = g_new(uint32_t, len + 1);
     lit->wild = g_malloc0(len + 1);
-    if (wild)
-        memcpy(lit->wild, wild, len);
-    if (!cased)
-        for (size_t i = 0; i < len; i++)
-            lit->s[i] = g_ascii_tolower(lit->s[i]);
-    lit->len = len;
+    while (i < len) {
+        size_t at = i;
+        uint32_t c = next_cp(s, len, &i);
+        lit->wild[lit->n_cp] = wild ? wild[at] : 0;
+        lit->cp[lit->n_cp++] = cased ? c : fold(c);
+    }
     return true;
 }
 
 /* ===== Evaluation ===== */
 
-/* Wildcard match, iterative with one backtrack point per '*': linear in
- * practice, O(n*m) at worst, never exponential. */
+/* Wildcard match over code points, iterative with one backtrack point
+ * per '*': O(n*m) at worst, never exponential. */
 static bool
 like(const struct t1071i_lit *p, const char *s, bool cased)
 {
     size_t pi = 0, si = 0, n = strlen(s), star = SIZE_MAX, mark = 0;
 
     while (si < n) {
-        if (pi < p->len && p->wild[pi] == 1) {
+        size_t at = si;
+        uint32_t c = next_cp(s, n, &si);
+        if (!cased)
+            c = fold(c);
+        if (pi < p->n_cp && p->wild[pi] == 1) {
             star = pi++;
-            mark = si;
-        } else if (pi < p->len &&
-                   (p->wild[pi] == 2 ||
-                    (cased ? s[si] : g_ascii_tolower(s[si])) == p->s[pi])) {
+            mark = at;
+            si = at; /* '*' consumed nothing yet */
+        } else if (pi < p->n_cp && (p->wild[pi] == 2 || c == p->cp[pi])) {
             pi++;
-            si++;
         } else if (star != SIZE_MAX) {
             pi = star + 1;
-            si = ++mark;
+            si = mark;
+            (void)next_cp(s, n, &si); /* the star takes one more */
+            mark = si;
         } else {
             return false;
         }
     }
-    while (pi < p->len && p->wild[pi] == 1)
+    while (pi < p->n_cp && p->wild[pi] == 1)
         pi++;
-    return pi == p->len;
+    return pi == p->n_cp;
 }
 
 struct evalctx {
@@ -901,9 +931,37 @@ take_lit(struct parser *ps, const struct t1071i_fdesc *f, struct t1071i_lit *lit
     return true;
 }
 
-/* `( lit, lit, ... )` into @p n's literals. */
+/* One pattern literal from the current string token: * and ? are
+ * wildcards when @p wildcards (`:`, like), else the text is literal (in~). */
 static bool
-take_list(struct parser *ps, struct t1071i_node *n, bool pattern)
+take_pattern(struct parser *ps, struct t1071i_lit *lit, bool cased, bool wildcards,
+             const char *op)
+{
+    uint8_t *wild;
+    bool ok;
+
+    if (ps->t.k != TK_STR) {
+        char b[64];
+        TERR(ps, "%s takes strings, found %s", op, tok_desc(&ps->t, b, sizeof(b)));
+        return false;
+    }
+    wild = g_malloc0(ps->t.slen + 1);
+    for (size_t i = 0; wildcards && i < ps->t.slen; i++)
+        wild[i] = ps->t.s[i] == '*' ? 1 : ps->t.s[i] == '?' ? 2 : 0;
+    ok = t1071i_lit_pattern(lit, ps->t.s, wild, ps->t.slen, cased);
+    g_free(wild);
+    if (!ok) {
+        TERR(ps, "string literal holds a NUL byte");
+        return false;
+    }
+    next(ps);
+    return true;
+}
+
+/* `( lit, lit, ... )` into @p n's literals: values of n->f, or patterns
+ * when @p op names the pattern operator. */
+static bool
+take_list(struct parser *ps, struct t1071i_node *n, const char *op, bool cased, bool wildcards)
 {
     if (!expect(ps, TK_LPAREN, "\"(\""))
         return false;
@@ -913,27 +971,8 @@ take_list(struct parser *ps, struct t1071i_node *n, bool pattern)
             TERR(ps, "more than %d values in one list", T1071I_RULE_MAX_LIST);
             return false;
         }
-        if (pattern) {
-            uint8_t *wild;
-            if (ps->t.k != TK_STR) {
-                char b[64];
-                TERR(ps, "\":\" takes string patterns, found %s",
-                     tok_desc(&ps->t, b, sizeof(b)));
-                return false;
-            }
-            wild = g_malloc0(ps->t.slen + 1);
-            for (size_t i = 0; i < ps->t.slen; i++)
-                wild[i] = ps->t.s[i] == '*' ? 1 : 0;
-            if (!t1071i_lit_pattern(&lit, ps->t.s, wild, ps->t.slen, false)) {
-                g_free(wild);
-                TERR(ps, "string literal holds a NUL byte");
-                return false;
-            }
-            g_free(wild);
-            next(ps);
-        } else if (!take_lit(ps, n->f, &lit)) {
+        if (op ? !take_pattern(ps, &lit, cased, wildcards, op) : !take_lit(ps, n->f, &lit))
             return false;
-        }
         n->lits = g_renew(struct t1071i_lit, n->lits, n->n_lits + 1);
         n->lits[n->n_lits++] = lit;
         if (ps->t.k == TK_COMMA) {
@@ -942,6 +981,57 @@ take_list(struct parser *ps, struct t1071i_node *n, bool pattern)
         }
         return expect(ps, TK_RPAREN, "\",\" or \")\"");
     }
+}
+
+/* FIELD : / like / like~ / in~ : an N_LIKE node over one pattern or a
+ * list (in~ takes a list only). */
+static struct t1071i_node *
+pattern_node(struct parser *ps, const struct t1071i_fdesc *f, const char *op, bool cased,
+             bool wildcards, bool list_only)
+{
+    struct t1071i_node *n;
+    char b[64];
+
+    if (f->type != T1071I_FT_STR) {
+        TERR(ps, "%s compares strings; %s is %s", op, f->name,
+             f->type == T1071I_FT_NUM ? "numeric" : "an address");
+        return NULL;
+    }
+    if (!(n = new_node(ps, T1071I_N_LIKE)))
+        return NULL;
+    n->f = f;
+    n->cased = cased;
+    if (ps->t.k == TK_LPAREN) {
+        if (!take_list(ps, n, op, cased, wildcards)) {
+            t1071i_node_free(n);
+            return NULL;
+        }
+    } else if (ps->t.k == TK_STR && !list_only) {
+        n->lits = g_new0(struct t1071i_lit, 1);
+        if (!take_pattern(ps, &n->lits[0], cased, wildcards, op)) {
+            t1071i_node_free(n);
+            return NULL;
+        }
+        n->n_lits = 1;
+    } else {
+        TERR(ps, "%s takes %s, found %s", op,
+             list_only ? "a list" : "a string pattern or a list", tok_desc(&ps->t, b, sizeof(b)));
+        t1071i_node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+/* A '~' right after the keyword just read (in~, like~). */
+static bool
+take_tilde(struct parser *ps)
+{
+    if (ps->t.k == TK_OTHER && ps->t.p[0] == '~' && ps->t.p[-1] != ' ' && ps->t.p[-1] != '\t' &&
+        ps->t.p[-1] != '\n') {
+        next(ps);
+        return true;
+    }
+    return false;
 }
 
 static const struct t1071i_fdesc *
@@ -1055,39 +1145,8 @@ parse_comparison(struct parser *ps)
         break;
     case TK_COLON:
         next(ps);
-        if (f->type != T1071I_FT_STR) {
-            TERR(ps, "\":\" compares strings; %s is %s", f->name,
-                 f->type == T1071I_FT_NUM ? "numeric" : "an address");
+        if (!(n = pattern_node(ps, f, "\":\"", false, true, false)))
             return NULL;
-        }
-        if (!(n = new_node(ps, T1071I_N_LIKE)))
-            return NULL;
-        n->f = f;
-        if (ps->t.k == TK_LPAREN) {
-            if (!take_list(ps, n, true)) {
-                t1071i_node_free(n);
-                return NULL;
-            }
-        } else if (ps->t.k == TK_STR) {
-            uint8_t *wild = g_malloc0(ps->t.slen + 1);
-            for (size_t i = 0; i < ps->t.slen; i++)
-                wild[i] = ps->t.s[i] == '*' ? 1 : 0;
-            n->lits = g_new0(struct t1071i_lit, 1);
-            if (!t1071i_lit_pattern(&n->lits[0], ps->t.s, wild, ps->t.slen, false)) {
-                g_free(wild);
-                TERR(ps, "string literal holds a NUL byte");
-                t1071i_node_free(n);
-                return NULL;
-            }
-            g_free(wild);
-            n->n_lits = 1;
-            next(ps);
-        } else {
-            TERR(ps, "\":\" takes a string pattern or a list, found %s",
-                 tok_desc(&ps->t, b, sizeof(b)));
-            t1071i_node_free(n);
-            return NULL;
-        }
         break;
     case TK_IDENT:
         if (is_kw(&ps->t, "not")) {
@@ -1100,32 +1159,46 @@ parse_comparison(struct parser *ps)
         }
         if (is_kw(&ps->t, "in")) {
             next(ps);
+            if (take_tilde(ps)) {
+                /* in~: case-insensitive, no wildcards */
+                if (!(n = pattern_node(ps, f, "in~", false, false, true)))
+                    return NULL;
+                break;
+            }
             if (!(n = new_node(ps, T1071I_N_EQ)))
                 return NULL;
             n->f = f;
-            if (!take_list(ps, n, false)) {
+            if (!take_list(ps, n, NULL, true, false)) {
                 t1071i_node_free(n);
                 return NULL;
             }
             break;
         }
-        if (is_kw(&ps->t, "like") || is_kw(&ps->t, "regex")) {
-            TERR(ps, "\"%s\" is not supported (use \":\" with * wildcards)", ps->t.s);
+        if (is_kw(&ps->t, "like")) {
+            bool tilde;
+            next(ps);
+            tilde = take_tilde(ps);
+            if (!(n = pattern_node(ps, f, tilde ? "like~" : "like", !tilde, true, false)))
+                return NULL;
+            break;
+        }
+        if (is_kw(&ps->t, "regex")) {
+            TERR(ps, "\"regex\" is not supported (use \":\" or like with * and ? wildcards)");
             return NULL;
         }
-        TERR(ps, "expected ==, !=, :, in or not in after %s, found %s", f->name,
+        TERR(ps, "expected ==, !=, :, in, in~, like, like~ or not in after %s, found %s", f->name,
              tok_desc(&ps->t, b, sizeof(b)));
         return NULL;
     case TK_CMP:
-        TERR(ps, "%.*s is not supported (supported: ==, !=, :, in, not in)",
+        TERR(ps, "%.*s is not supported (supported: ==, !=, :, in, in~, like, like~, not in)",
              (int)ps->t.len, ps->t.p);
         return NULL;
     case TK_ASSIGN:
         TERR(ps, "\"=\" is not a comparison: use ==");
         return NULL;
     default:
-        TERR(ps, "expected ==, !=, :, in or not in after %s, found %s", f->name,
-             tok_desc(&ps->t, b, sizeof(b)));
+        TERR(ps, "expected ==, !=, :, in, in~, like, like~ or not in after %s, found %s",
+             f->name, tok_desc(&ps->t, b, sizeof(b)));
         return NULL;
     }
     return negate ? wrap_not(ps, n) : n;

@@ -42,9 +42,11 @@ enum t1071i_nkind {
 
 /* A literal: text (N_EQ on strings, N_LIKE patterns), number, address. */
 struct t1071i_lit {
-    char *s;        /* patterns: '*' and '?' are wildcards where wild[] says */
-    uint8_t *wild;  /* N_LIKE: per byte of s, 1 = '*', 2 = '?', 0 = literal */
+    char *s;        /* N_EQ on strings: the text */
     size_t len;
+    uint32_t *cp;   /* N_LIKE: the pattern's code points (folded unless cased) */
+    uint8_t *wild;  /* N_LIKE: per code point, 1 = '*', 2 = '?', 0 = literal */
+    size_t n_cp;
     int64_t num;
     uint8_t ip[16];
 };
@@ -90,7 +92,11 @@ void t1071i_node_free(struct t1071i_node *n);
  * text is no value of that field's type ("80x" for destination.port). */
 bool t1071i_lit_from_text(const struct t1071i_fdesc *f, const char *s, size_t len,
                           struct t1071i_lit *lit, char *err, size_t errlen);
-/* A pattern literal: @p wild[i] marks wildcards (may be NULL: none). */
+/* A pattern literal from @p len bytes of @p s: @p wild[i] marks the byte
+ * at i as a wildcard, 1 '*' or 2 '?' (may be NULL: none).  Matching goes by
+ * code point; unless @p cased, both sides are case-folded (Unicode simple
+ * lowercase, as Elasticsearch's case-insensitive term and wildcard
+ * queries).  Bytes that are not UTF-8 match only themselves. */
 bool t1071i_lit_pattern(struct t1071i_lit *lit, const char *s, const uint8_t *wild, size_t len,
                         bool cased);
 /* Resolve a `by` field; false when the engine cannot key on it. */

@@ -182,8 +182,12 @@ test_rule_eql_errors_name_line_and_column(void **state)
          "unterminated string"},
         {"sequence by process.entity_id [network where process.name == \"\\q\"] with runs=2",
          "unsupported escape"},
-        {"sequence by process.entity_id [network where process.name like \"x\"] with runs=2",
-         "\"like\" is not supported"},
+        {"sequence by process.entity_id [network where process.name regex \"x\"] with runs=2",
+         "\"regex\" is not supported"},
+        {"sequence by process.entity_id [network where process.name in~ \"x\"] with runs=2",
+         "in~ takes a list"},
+        {"sequence by process.entity_id [network where destination.port like \"8*\"] with runs=2",
+         "like compares strings"},
         {"sequence by process.entity_id [network where process.name = \"x\"] with runs=2",
          "\"=\" is not a comparison"},
         {"sequence by process.entity_id [network where (true] with runs=2", "expected \")\""},
@@ -295,9 +299,13 @@ struct mev {
 
 static const char *const str_pool[] = {"egress", "EGRESS", "Egress", "ingress", "", "start",
                                        "connection", "chrome.exe", "Chrome.EXE", "curl",
-                                       "a*b", "x\"y", "C:\\Temp\\x.exe", "ab", "b"};
+                                       "a*b", "x\"y", "C:\\Temp\\x.exe", "ab", "b",
+                                       "\xc3\xa9t\xc3\xa9", "\xc3\x89T\xc3\x89", "a?b",
+                                       "\xff\xfe"};
 static const char *const pat_pool[] = {"*", "egr*", "*ESS", "c*o*e", "*.exe", "", "**",
-                                       "e*s*s", "A*B", "*\\\\*", "b", "*b", "a*"};
+                                       "e*s*s", "A*B", "*\\\\*", "b", "*b", "a*",
+                                       "?gress", "c?rl", "?", "a?b", "?t?", "*?*?", "\xc3\xa9*",
+                                       "\xff*", "??"};
 static const char *const ip_pool[] = {"8.8.8.8", "10.1.2.3", "192.168.0.1", "::1", "fe80::1",
                                       "::ffff:10.0.0.1", "2001:db8::1", "bogus", "300.1.1.1",
                                       "172.16.5.4", "::ffff:8.8.8.8"};
@@ -325,7 +333,7 @@ below(uint64_t *s, size_t n)
 
 /* The model's expression. */
 enum mop { MO_AND, MO_OR, MO_NOT, MO_TRUE, MO_FALSE, MO_EQ, MO_NE, MO_IN, MO_NOTIN, MO_LIKE,
-           MO_LIKELIST, MO_NULL, MO_NOTNULL, MO_CIDR };
+           MO_LIKELIST, MO_NULL, MO_NOTNULL, MO_CIDR, MO_LIKECS, MO_LIKEI, MO_INI, MO_NOTINI };
 struct mexpr {
     enum mop op;
     struct mexpr *a, *b;
@@ -340,6 +348,7 @@ gen_expr(uint64_t *r, int depth)
 {
     struct mexpr *e = calloc(1, sizeof(*e));
     unsigned pick = (unsigned)below(r, depth >= 3 ? 10 : 14);
+    bool str;
 
     assert_non_null(e);
     if (pick >= 10) {
@@ -350,6 +359,7 @@ gen_expr(uint64_t *r, int depth)
         return e;
     }
     e->f = (enum mf)below(r, MF__N);
+    str = mf_kind[e->f] == MK_STR;
     switch (pick) {
     case 0:
         e->op = below(r, 20) ? MO_EQ : MO_TRUE;
@@ -364,9 +374,12 @@ gen_expr(uint64_t *r, int depth)
         e->op = MO_NOTIN;
         break;
     case 4:
-    case 5:
-        e->op = mf_kind[e->f] == MK_STR ? (pick == 4 ? MO_LIKE : MO_LIKELIST) : MO_EQ;
+    case 5: {
+        static const enum mop pat_ops[] = {MO_LIKE, MO_LIKELIST, MO_LIKECS, MO_LIKEI, MO_INI,
+                                           MO_NOTINI};
+        e->op = str ? pat_ops[below(r, 6)] : MO_EQ;
         break;
+    }
     case 6:
         e->op = MO_NULL;
         break;
@@ -381,7 +394,10 @@ gen_expr(uint64_t *r, int depth)
     for (size_t i = 0; i < e->n; i++) {
         if (e->op == MO_CIDR)
             e->s[i] = cidr_pool[below(r, NP(cidr_pool))];
-        else if (e->op == MO_LIKE || e->op == MO_LIKELIST)
+        else if (e->op == MO_INI || e->op == MO_NOTINI)
+            e->s[i] = below(r, 2) ? str_pool[below(r, NP(str_pool))] : pat_pool[below(r, NP(pat_pool))];
+        else if (e->op == MO_LIKE || e->op == MO_LIKELIST || e->op == MO_LIKECS ||
+                 e->op == MO_LIKEI)
             e->s[i] = pat_pool[below(r, NP(pat_pool))];
         else if (mf_kind[e->f] == MK_IP)
             e->s[i] = ip_pool[below(r, 7)]; /* parseable ones */
@@ -481,6 +497,19 @@ print_expr(GString *o, const struct mexpr *e, int ctx_prec)
         g_string_append_printf(o, "%s : ", mf_name[e->f]);
         put_list(o, e);
         break;
+    case MO_LIKECS:
+    case MO_LIKEI:
+        g_string_append_printf(o, "%s %s ", mf_name[e->f], e->op == MO_LIKECS ? "like" : "like~");
+        if (e->n == 1)
+            put_str(o, e->s[0]);
+        else
+            put_list(o, e);
+        break;
+    case MO_INI:
+    case MO_NOTINI:
+        g_string_append_printf(o, "%s %s ", mf_name[e->f], e->op == MO_INI ? "in~" : "not in~");
+        put_list(o, e);
+        break;
     case MO_NULL:
     case MO_NOTNULL:
         g_string_append_printf(o, "%s %s null", mf_name[e->f], e->op == MO_NULL ? "==" : "!=");
@@ -536,25 +565,47 @@ m_in_cidr(const uint8_t a[16], const char *cidr)
     return true;
 }
 
-/* Case-insensitive (ASCII) glob with '*', recursive: a different
- * algorithm from the library's. */
+/* Glob over code points, recursive (a different algorithm from the
+ * library's): '*' any run, '?' one code point (when @p wild), letters
+ * compared after g_unichar_tolower unless @p cased; bytes that are not
+ * UTF-8 compare as themselves. */
 static bool
-m_glob(const char *p, const char *s)
+m_cp(const char **s, uint32_t *c)
 {
-    if (!*p)
-        return !*s;
-    if (*p == '*')
-        return m_glob(p + 1, s) || (*s && m_glob(p, s + 1));
-    if (!*s)
+    gunichar u;
+
+    if (!**s)
         return false;
-    {
-        char a = *p, b = *s;
-        if (a >= 'A' && a <= 'Z')
-            a = (char)(a - 'A' + 'a');
-        if (b >= 'A' && b <= 'Z')
-            b = (char)(b - 'A' + 'a');
-        return a == b && m_glob(p + 1, s + 1);
+    u = g_utf8_get_char_validated(*s, -1);
+    if (u == (gunichar)-1 || u == (gunichar)-2) {
+        *c = 0x200000u + (unsigned char)**s;
+        (*s)++;
+    } else {
+        *c = u;
+        *s = g_utf8_next_char(*s);
     }
+    return true;
+}
+
+static bool
+m_glob(const char *p, const char *s, bool cased, bool wild)
+{
+    const char *p2 = p, *s2 = s;
+    uint32_t pc, sc;
+
+    if (!m_cp(&p2, &pc))
+        return !*s;
+    if (wild && pc == '*')
+        return m_glob(p2, s, cased, wild) || (m_cp(&s2, &sc) && m_glob(p, s2, cased, wild));
+    if (!m_cp(&s2, &sc))
+        return false;
+    if (wild && pc == '?')
+        return m_glob(p2, s2, cased, wild);
+    if (!cased && pc < 0x110000u && sc < 0x110000u) {
+        pc = g_unichar_tolower(pc);
+        sc = g_unichar_tolower(sc);
+    }
+    return pc == sc && m_glob(p2, s2, cased, wild);
 }
 
 /* Any value equal to literal i (two-valued: no value, no match). */
@@ -600,11 +651,19 @@ m_eval(const struct mexpr *e, const struct mev *ev)
         return !m_any_eq(ev, e);
     case MO_LIKE:
     case MO_LIKELIST:
+    case MO_LIKECS:
+    case MO_LIKEI:
+    case MO_INI:
         for (size_t v = 0; v < ev->n[e->f]; v++)
             for (size_t i = 0; i < e->n; i++)
-                if (m_glob(e->s[i], ev->s[e->f][v]))
+                if (m_glob(e->s[i], ev->s[e->f][v], e->op == MO_LIKECS, e->op != MO_INI))
                     return true;
         return false;
+    case MO_NOTINI: {
+        struct mexpr x = *e;
+        x.op = MO_INI;
+        return !m_eval(&x, ev);
+    }
     case MO_NULL:
         return ev->n[e->f] == 0;
     case MO_NOTNULL:
