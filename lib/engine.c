@@ -174,6 +174,12 @@ struct t1071_ctx {
     size_t n_rules;
 };
 
+/* Several rules (end of file): fan-out, per-rule states, counters. */
+static int rules_event(struct t1071_ctx *ctx, const t1071i_event *ev);
+static int rules_advance(struct t1071_ctx *ctx, int64_t t);
+static int rules_init(struct t1071_ctx *ctx);
+static uint64_t rules_stat(const struct t1071_ctx *ctx, int id);
+
 struct t1071_alert_batch {
     size_t n;
     struct qalert **items;
@@ -995,189 +1001,6 @@ event_keys(const struct t1071_config *cfg, const t1071i_event *ev, struct keyval
         kv->v[0] = kv->joined;
         kv->n = 1;
     }
-}
-
-/* ===== Several rules ===== */
-
-static int process_event(struct t1071_ctx *ctx, const t1071i_event *ev);
-
-/* Move a rule's queued alerts into the context's queue, in order. */
-static int
-rules_collect(struct t1071_ctx *ctx, struct t1071_ctx *r)
-{
-    if (r->q_n == 0)
-        return T1071_OK;
-    if (ctx->q_n + r->q_n > ctx->q_cap) {
-        size_t nc = ctx->q_cap ? ctx->q_cap : 64;
-        struct qalert **nq;
-        while (nc < ctx->q_n + r->q_n)
-            nc *= 2;
-        nq = realloc(ctx->queue, nc * sizeof(*nq));
-        if (!nq)
-            return T1071_E_NOMEM; /* they wait in the rule's queue */
-        ctx->queue = nq;
-        ctx->q_cap = nc;
-    }
-    for (size_t i = 0; i < r->q_n; i++) {
-        size_t sz = sizeof(*r->queue[i]) + r->queue[i]->len;
-        ctx->queue[ctx->q_n++] = r->queue[i];
-        mem_sub(r, sz);
-        mem_add(ctx, sz);
-    }
-    ctx->stats[T1071_STAT_ALERTS_QUEUED] += r->q_n;
-    r->stats[T1071_STAT_ALERTS_QUEUED] = 0;
-    r->q_n = 0;
-    return T1071_OK;
-}
-
-/* One decoded event through every rule (each runs exactly as it would
- * alone in a context: same clock, same arrival ordinal). */
-static int
-rules_event(struct t1071_ctx *ctx, const t1071i_event *ev)
-{
-    int rc = T1071_OK;
-
-    for (size_t i = 0; i < ctx->n_rules; i++) {
-        struct t1071_ctx *r = ctx->rules[i];
-        int erc;
-        r->stats[T1071_STAT_RECORDS_IN] = ctx->stats[T1071_STAT_RECORDS_IN];
-        /* Alerts are numbered across the context: the rule counts on from
-         * the context's total. */
-        r->stats[T1071_STAT_ALERTS] = ctx->stats[T1071_STAT_ALERTS];
-        erc = process_event(r, ev);
-        ctx->stats[T1071_STAT_ALERTS] = r->stats[T1071_STAT_ALERTS];
-        if (erc != T1071_OK && rc == T1071_OK) {
-            rc = erc;
-            memcpy(ctx->errmsg, r->errmsg, sizeof(ctx->errmsg));
-        }
-        erc = rules_collect(ctx, r);
-        if (erc != T1071_OK && rc == T1071_OK)
-            rc = erc;
-    }
-    return rc;
-}
-
-static int
-rules_advance(struct t1071_ctx *ctx, int64_t t)
-{
-    int rc = T1071_OK;
-
-    for (size_t i = 0; i < ctx->n_rules; i++) {
-        int erc;
-        ctx->rules[i]->stats[T1071_STAT_ALERTS] = ctx->stats[T1071_STAT_ALERTS];
-        erc = t1071_advance(ctx->rules[i], t);
-        ctx->stats[T1071_STAT_ALERTS] = ctx->rules[i]->stats[T1071_STAT_ALERTS];
-        if (erc == T1071_OK)
-            erc = rules_collect(ctx, ctx->rules[i]);
-        if (erc != T1071_OK && rc == T1071_OK)
-            rc = erc;
-    }
-    return rc;
-}
-
-/* Make the per-rule states: rule 1 is the config's own (rule.query or
- * the built-in filter), then each added rule with its own name and id.
- * The memory budget is shared out evenly. */
-static int
-rules_init(struct t1071_ctx *ctx)
-{
-    const struct t1071_config *cfg = ctx->cfg;
-    size_t n = 1 + cfg->n_extra;
-    char buf[64];
-    int rc;
-
-    ctx->rules = calloc(n, sizeof(*ctx->rules));
-    if (!ctx->rules)
-        return T1071_E_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        struct t1071_config *rc_cfg = NULL;
-        rc = t1071i_config_copy(cfg, &rc_cfg);
-        if (rc != T1071_OK)
-            return rc;
-        /* A rule's own config runs one rule. */
-        for (size_t k = 0; k < rc_cfg->n_extra; k++) {
-            g_free(rc_cfg->extra_text[k]);
-            g_free(rc_cfg->extra_name[k]);
-        }
-        rc_cfg->n_extra = 0;
-        snprintf(buf, sizeof(buf), "%" PRIu64, ctx->seed);
-        rc = t1071_config_set(rc_cfg, "engine.hash_seed", buf);
-        if (rc == T1071_OK && cfg->memory_limit) {
-            snprintf(buf, sizeof(buf), "%" PRIu64, cfg->memory_limit / n ? cfg->memory_limit / n : 1);
-            rc = t1071_config_set(rc_cfg, "engine.memory_limit", buf);
-        }
-        if (rc == T1071_OK && i > 0) {
-            const char *name = cfg->extra_name[i - 1];
-            char *id;
-            /* Back to the built-in filter's keys, then the added rule. */
-            rc = t1071_config_set(rc_cfg, "rule.query", "");
-            if (rc == T1071_OK)
-                rc = t1071_config_set(rc_cfg, "rule.query", cfg->extra_text[i - 1]);
-            if (rc == T1071_OK) {
-                const struct t1071i_rule *rr = rc_cfg->rule;
-                char *fallback = g_strdup_printf("rule %zu", i + 1);
-                rc = t1071_config_set(rc_cfg, "rule.name",
-                                      name ? name : rr && rr->name ? rr->name : fallback);
-                g_free(fallback);
-                id = rr && rr->id ? g_strdup(rr->id)
-                                  : g_strdup_printf("%s/%zu", cfg->rule_id, i + 1);
-                if (rc == T1071_OK)
-                    rc = t1071_config_set(rc_cfg, "rule.rule_id", id);
-                g_free(id);
-                if (rc == T1071_OK && rr && rr->severity)
-                    rc = t1071_config_set(rc_cfg, "rule.severity", rr->severity);
-            }
-        }
-        if (rc == T1071_OK)
-            rc = t1071_init(&ctx->rules[i], rc_cfg);
-        if (rc != T1071_OK)
-            snprintf(ctx->errmsg, sizeof(ctx->errmsg), "rule %zu: %.200s", i + 1,
-                     rc_cfg->errmsg[0] ? rc_cfg->errmsg : t1071_strerror(rc));
-        t1071_config_free(rc_cfg);
-        if (rc != T1071_OK)
-            return rc;
-        ctx->n_rules = i + 1;
-    }
-    return T1071_OK;
-}
-
-/* Counters of a context running several rules: what happens once per
- * record is the context's own (and the alert count, kept across rules);
- * what every rule sees alike (time, hosts) is the first rule's; what each
- * rule does on its own is summed. */
-static uint64_t
-rules_stat(const struct t1071_ctx *ctx, int id)
-{
-    uint64_t v = 0;
-
-    switch (id) {
-    case T1071_STAT_RECORDS_IN:
-    case T1071_STAT_ERR_DECODE:
-    case T1071_STAT_ERR_TOO_LARGE:
-    case T1071_STAT_ERR_TRUNCATED:
-    case T1071_STAT_ERR_JSON:
-    case T1071_STAT_QUEUE_FULL:
-    case T1071_STAT_ALERTS_POLLED:
-    case T1071_STAT_ALERTS_QUEUED:
-    case T1071_STAT_ALERTS:
-        return ctx->stats[id];
-    case T1071_STAT_EVENTS_DECODED:
-    case T1071_STAT_ERR_TIMESTAMP:
-    case T1071_STAT_EVENTS_LATE:
-    case T1071_STAT_EVENTS_SUSPECT:
-    case T1071_STAT_SUSPECT_DROPPED:
-    case T1071_STAT_HOSTS:
-        return ctx->rules[0]->stats[id];
-    case T1071_STAT_MEMORY_BYTES:
-    case T1071_STAT_MEMORY_PEAK_BYTES:
-        v = ctx->stats[id];
-        break;
-    default:
-        break;
-    }
-    for (size_t i = 0; i < ctx->n_rules; i++)
-        v += ctx->rules[i]->stats[id];
-    return v;
 }
 
 /* ===== Feeding ===== */
@@ -2153,4 +1976,185 @@ t1071i_ctx_longest_chain(const t1071_ctx *ctx, int which)
             longest = n;
     }
     return longest;
+}
+
+/* ===== Several rules ===== */
+
+/* Move a rule's queued alerts into the context's queue, in order. */
+static int
+rules_collect(struct t1071_ctx *ctx, struct t1071_ctx *r)
+{
+    if (r->q_n == 0)
+        return T1071_OK;
+    if (ctx->q_n + r->q_n > ctx->q_cap) {
+        size_t nc = ctx->q_cap ? ctx->q_cap : 64;
+        struct qalert **nq;
+        while (nc < ctx->q_n + r->q_n)
+            nc *= 2;
+        nq = realloc(ctx->queue, nc * sizeof(*nq));
+        if (!nq)
+            return T1071_E_NOMEM; /* they wait in the rule's queue */
+        ctx->queue = nq;
+        ctx->q_cap = nc;
+    }
+    for (size_t i = 0; i < r->q_n; i++) {
+        size_t sz = sizeof(*r->queue[i]) + r->queue[i]->len;
+        ctx->queue[ctx->q_n++] = r->queue[i];
+        mem_sub(r, sz);
+        mem_add(ctx, sz);
+    }
+    ctx->stats[T1071_STAT_ALERTS_QUEUED] += r->q_n;
+    r->stats[T1071_STAT_ALERTS_QUEUED] = 0;
+    r->q_n = 0;
+    return T1071_OK;
+}
+
+/* One decoded event through every rule (each runs exactly as it would
+ * alone in a context: same clock, same arrival ordinal). */
+static int
+rules_event(struct t1071_ctx *ctx, const t1071i_event *ev)
+{
+    int rc = T1071_OK;
+
+    for (size_t i = 0; i < ctx->n_rules; i++) {
+        struct t1071_ctx *r = ctx->rules[i];
+        int erc;
+        r->stats[T1071_STAT_RECORDS_IN] = ctx->stats[T1071_STAT_RECORDS_IN];
+        /* Alerts are numbered across the context: the rule counts on from
+         * the context's total. */
+        r->stats[T1071_STAT_ALERTS] = ctx->stats[T1071_STAT_ALERTS];
+        erc = process_event(r, ev);
+        ctx->stats[T1071_STAT_ALERTS] = r->stats[T1071_STAT_ALERTS];
+        if (erc != T1071_OK && rc == T1071_OK) {
+            rc = erc;
+            memcpy(ctx->errmsg, r->errmsg, sizeof(ctx->errmsg));
+        }
+        erc = rules_collect(ctx, r);
+        if (erc != T1071_OK && rc == T1071_OK)
+            rc = erc;
+    }
+    return rc;
+}
+
+static int
+rules_advance(struct t1071_ctx *ctx, int64_t t)
+{
+    int rc = T1071_OK;
+
+    for (size_t i = 0; i < ctx->n_rules; i++) {
+        int erc;
+        ctx->rules[i]->stats[T1071_STAT_ALERTS] = ctx->stats[T1071_STAT_ALERTS];
+        erc = t1071_advance(ctx->rules[i], t);
+        ctx->stats[T1071_STAT_ALERTS] = ctx->rules[i]->stats[T1071_STAT_ALERTS];
+        if (erc == T1071_OK)
+            erc = rules_collect(ctx, ctx->rules[i]);
+        if (erc != T1071_OK && rc == T1071_OK)
+            rc = erc;
+    }
+    return rc;
+}
+
+/* Make the per-rule states: rule 1 is the config's own (rule.query or
+ * the built-in filter), then each added rule with its own name and id.
+ * The memory budget is shared out evenly. */
+static int
+rules_init(struct t1071_ctx *ctx)
+{
+    const struct t1071_config *cfg = ctx->cfg;
+    size_t n = 1 + cfg->n_extra;
+    char buf[64];
+    int rc;
+
+    ctx->rules = calloc(n, sizeof(*ctx->rules));
+    if (!ctx->rules)
+        return T1071_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct t1071_config *rc_cfg = NULL;
+        rc = t1071i_config_copy(cfg, &rc_cfg);
+        if (rc != T1071_OK)
+            return rc;
+        /* A rule's own config runs one rule. */
+        for (size_t k = 0; k < rc_cfg->n_extra; k++) {
+            g_free(rc_cfg->extra_text[k]);
+            g_free(rc_cfg->extra_name[k]);
+        }
+        rc_cfg->n_extra = 0;
+        snprintf(buf, sizeof(buf), "%" PRIu64, ctx->seed);
+        rc = t1071_config_set(rc_cfg, "engine.hash_seed", buf);
+        if (rc == T1071_OK && cfg->memory_limit) {
+            snprintf(buf, sizeof(buf), "%" PRIu64, cfg->memory_limit / n ? cfg->memory_limit / n : 1);
+            rc = t1071_config_set(rc_cfg, "engine.memory_limit", buf);
+        }
+        if (rc == T1071_OK && i > 0) {
+            const char *name = cfg->extra_name[i - 1];
+            char *id;
+            /* Back to the built-in filter's keys, then the added rule. */
+            rc = t1071_config_set(rc_cfg, "rule.query", "");
+            if (rc == T1071_OK)
+                rc = t1071_config_set(rc_cfg, "rule.query", cfg->extra_text[i - 1]);
+            if (rc == T1071_OK) {
+                const struct t1071i_rule *rr = rc_cfg->rule;
+                char *fallback = g_strdup_printf("rule %zu", i + 1);
+                rc = t1071_config_set(rc_cfg, "rule.name",
+                                      name ? name : rr && rr->name ? rr->name : fallback);
+                g_free(fallback);
+                id = rr && rr->id ? g_strdup(rr->id)
+                                  : g_strdup_printf("%s/%zu", cfg->rule_id, i + 1);
+                if (rc == T1071_OK)
+                    rc = t1071_config_set(rc_cfg, "rule.rule_id", id);
+                g_free(id);
+                if (rc == T1071_OK && rr && rr->severity)
+                    rc = t1071_config_set(rc_cfg, "rule.severity", rr->severity);
+            }
+        }
+        if (rc == T1071_OK)
+            rc = t1071_init(&ctx->rules[i], rc_cfg);
+        if (rc != T1071_OK)
+            snprintf(ctx->errmsg, sizeof(ctx->errmsg), "rule %zu: %.200s", i + 1,
+                     rc_cfg->errmsg[0] ? rc_cfg->errmsg : t1071_strerror(rc));
+        t1071_config_free(rc_cfg);
+        if (rc != T1071_OK)
+            return rc;
+        ctx->n_rules = i + 1;
+    }
+    return T1071_OK;
+}
+
+/* Counters of a context running several rules: what happens once per
+ * record is the context's own (and the alert count, kept across rules);
+ * what every rule sees alike (time, hosts) is the first rule's; what each
+ * rule does on its own is summed. */
+static uint64_t
+rules_stat(const struct t1071_ctx *ctx, int id)
+{
+    uint64_t v = 0;
+
+    switch (id) {
+    case T1071_STAT_RECORDS_IN:
+    case T1071_STAT_ERR_DECODE:
+    case T1071_STAT_ERR_TOO_LARGE:
+    case T1071_STAT_ERR_TRUNCATED:
+    case T1071_STAT_ERR_JSON:
+    case T1071_STAT_QUEUE_FULL:
+    case T1071_STAT_ALERTS_POLLED:
+    case T1071_STAT_ALERTS_QUEUED:
+    case T1071_STAT_ALERTS:
+        return ctx->stats[id];
+    case T1071_STAT_EVENTS_DECODED:
+    case T1071_STAT_ERR_TIMESTAMP:
+    case T1071_STAT_EVENTS_LATE:
+    case T1071_STAT_EVENTS_SUSPECT:
+    case T1071_STAT_SUSPECT_DROPPED:
+    case T1071_STAT_HOSTS:
+        return ctx->rules[0]->stats[id];
+    case T1071_STAT_MEMORY_BYTES:
+    case T1071_STAT_MEMORY_PEAK_BYTES:
+        v = ctx->stats[id];
+        break;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < ctx->n_rules; i++)
+        v += ctx->rules[i]->stats[id];
+    return v;
 }
