@@ -379,7 +379,11 @@ T1071_API void t1071_buffer_free(t1071_buffer *buf);
  * a versioned, checksummed blob.  t1071_restore() of it continues exactly:
  * the same later input gives the same alerts, byte for byte.
  * @param[out] out  the snapshot; NULL on failure.
- * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_NOMEM.
+ * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_NOMEM; T1071_E_UNSUPPORTED
+ *         for a context running several rules (t1071_config_add_rule()):
+ *         a snapshot holds one rule's state, so snapshot each rule in a
+ *         context of its own.  A rule given as text (rule.query) is saved
+ *         as its text and compiled again by t1071_restore().
  * Caller owns *out; free with t1071_buffer_free().
  * @since 0.1
  */
@@ -441,7 +445,11 @@ enum t1071_stat {
 T1071_API const char *t1071_stat_name(int id);
 
 /**
- * Read one counter or gauge.
+ * Read one counter or gauge.  In a context running several rules, what
+ * happens once per record (records_in, decode errors, queue, alerts
+ * emitted and polled) counts once, what every rule sees alike (events
+ * decoded, late, suspect, hosts) is counted once, and what each rule does
+ * on its own (matched, filtered, keys, memory, ...) is summed.
  * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_RANGE (unknown id).
  * @since 0.1
  */
