@@ -979,11 +979,6 @@ main(int argc, char **argv)
         exit_code = rc == 0 ? 0 : 1;
         goto out;
     }
-    if (r.state && t1071_config_rule_count(cfg) > 1) {
-        fprintf(stderr, PROG ": --state saves one rule's state; run each rule with its own --state\n");
-        exit_code = 2;
-        goto out;
-    }
     if (r.checkpoint_every && !r.state) {
         fprintf(stderr, PROG ": --checkpoint-every needs --state FILE\n");
         exit_code = 2;

@@ -179,6 +179,9 @@ static int rules_event(struct t1071_ctx *ctx, const t1071i_event *ev);
 static int rules_advance(struct t1071_ctx *ctx, int64_t t);
 static int rules_init(struct t1071_ctx *ctx);
 static uint64_t rules_stat(const struct t1071_ctx *ctx, int id);
+static int rules_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out);
+static int rules_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len);
+#define RULES_MAGIC "T1071MRS"
 
 struct t1071_alert_batch {
     size_t n;
@@ -1532,9 +1535,8 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
         *out = NULL;
     if (!ctx || !out)
         return T1071_E_INVALID_ARG;
-    /* Snapshots hold one rule's state; refuse rather than lose the rest. */
     if (ctx->n_rules)
-        return T1071_E_UNSUPPORTED;
+        return rules_snapshot(ctx, out);
     cap = ring_cap(ctx);
     cfgv = g_ptr_array_new_with_free_func(g_free);
     hosts = g_ptr_array_new_with_free_func(g_free);
@@ -1909,6 +1911,8 @@ t1071_restore(t1071_ctx **out, const uint8_t *buf, size_t len)
         *out = NULL;
     if (!out || (!buf && len))
         return T1071_E_INVALID_ARG;
+    if (len >= 8 && !memcmp(buf, RULES_MAGIC, 8))
+        return rules_restore(out, buf, len);
     if (len < SNAP_HEADER || memcmp(buf, SNAP_MAGIC, 8) != 0)
         return T1071_E_SNAPSHOT;
     for (int i = 0; i < 4; i++)
@@ -2157,4 +2161,155 @@ rules_stat(const struct t1071_ctx *ctx, int id)
     for (size_t i = 0; i < ctx->n_rules; i++)
         v += ctx->rules[i]->stats[id];
     return v;
+}
+
+/* Snapshot of several rules: an envelope of whole snapshots, one of the
+ * context itself (config, seed, undelivered alerts, counters: a context
+ * with no keyed state) and one per rule.
+ *   "T1071MRS" | u32 version | u32 parts | SHA-256 of the payload |
+ *   payload = parts x (u64 length | a T1071SNP snapshot)
+ * Little-endian; every part is checked again by t1071_restore(). */
+#define RULES_HEADER (8 + 4 + 4 + 32)
+
+static void
+put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static int
+rules_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out)
+{
+    struct t1071_buffer **parts = calloc(ctx->n_rules + 1, sizeof(*parts));
+    struct t1071_config *cfg = NULL;
+    struct t1071_ctx *shell = NULL;
+    struct t1071_buffer *b = NULL;
+    size_t total = RULES_HEADER;
+    int rc;
+
+    if (!parts)
+        return T1071_E_NOMEM;
+    /* The context's own part: a context with its config (one rule), its
+     * seed, its queue and its counters, and no keyed state. */
+    rc = t1071i_config_copy(ctx->cfg, &cfg);
+    if (rc == T1071_OK) {
+        char seed[32];
+        for (size_t k = 0; k < cfg->n_extra; k++) {
+            g_free(cfg->extra_text[k]);
+            g_free(cfg->extra_name[k]);
+        }
+        cfg->n_extra = 0;
+        snprintf(seed, sizeof(seed), "%" PRIu64, ctx->seed);
+        rc = t1071_config_set(cfg, "engine.hash_seed", seed);
+    }
+    if (rc == T1071_OK)
+        rc = t1071_init(&shell, cfg);
+    for (size_t i = 0; rc == T1071_OK && i < ctx->q_n; i++)
+        rc = queue_push(shell, ctx->queue[i]->data, ctx->queue[i]->len);
+    if (rc == T1071_OK) {
+        memcpy(shell->stats, ctx->stats, sizeof(shell->stats));
+        rc = t1071_snapshot(shell, &parts[0]);
+    }
+    for (size_t i = 0; rc == T1071_OK && i < ctx->n_rules; i++)
+        rc = t1071_snapshot(ctx->rules[i], &parts[i + 1]);
+    for (size_t i = 0; rc == T1071_OK && i <= ctx->n_rules; i++)
+        total += 8 + parts[i]->len;
+    if (rc == T1071_OK && !(b = t1071i_buffer_new(total)))
+        rc = T1071_E_NOMEM;
+    if (rc == T1071_OK) {
+        uint8_t *w = b->data + RULES_HEADER;
+        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+        gsize dlen = 32;
+        memcpy(b->data, RULES_MAGIC, 8);
+        put_le(b->data + 8, 1, 4);
+        put_le(b->data + 12, ctx->n_rules + 1, 4);
+        for (size_t i = 0; i <= ctx->n_rules; i++) {
+            put_le(w, parts[i]->len, 8);
+            memcpy(w + 8, parts[i]->data, parts[i]->len);
+            w += 8 + parts[i]->len;
+        }
+        g_checksum_update(sum, b->data + RULES_HEADER, (gssize)(total - RULES_HEADER));
+        g_checksum_get_digest(sum, b->data + 16, &dlen);
+        g_checksum_free(sum);
+        *out = b;
+    }
+    for (size_t i = 0; i <= ctx->n_rules; i++)
+        t1071_buffer_free(parts[i]);
+    free(parts);
+    t1071_free(shell);
+    t1071_config_free(cfg);
+    return rc;
+}
+
+static int
+rules_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len)
+{
+    struct t1071_ctx *ctx = NULL;
+    uint8_t digest[32];
+    gsize dlen = sizeof(digest);
+    GChecksum *sum;
+    size_t n, off = RULES_HEADER;
+    int rc;
+
+    if (len < RULES_HEADER)
+        return T1071_E_SNAPSHOT;
+    if (get_le(buf + 8, 4) > 1)
+        return T1071_E_VERSION;
+    n = (size_t)get_le(buf + 12, 4);
+    if (get_le(buf + 8, 4) != 1 || n < 2 || n > T1071I_MAX_RULES + 1)
+        return T1071_E_SNAPSHOT;
+    sum = g_checksum_new(G_CHECKSUM_SHA256);
+    g_checksum_update(sum, buf + RULES_HEADER, (gssize)(len - RULES_HEADER));
+    g_checksum_get_digest(sum, digest, &dlen);
+    g_checksum_free(sum);
+    if (memcmp(digest, buf + 16, 32) != 0)
+        return T1071_E_SNAPSHOT;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t plen;
+        struct t1071_ctx *part = NULL;
+        if (len - off < 8 || (plen = get_le(buf + off, 8)) > len - off - 8) {
+            rc = T1071_E_SNAPSHOT;
+            goto fail;
+        }
+        off += 8;
+        /* Parts are single-rule snapshots; an envelope inside is refused. */
+        if (plen >= 8 && !memcmp(buf + off, RULES_MAGIC, 8)) {
+            rc = T1071_E_SNAPSHOT;
+            goto fail;
+        }
+        rc = t1071_restore(&part, buf + off, (size_t)plen);
+        if (rc != T1071_OK)
+            goto fail;
+        off += (size_t)plen;
+        if (i == 0) {
+            ctx = part;
+            ctx->rules = calloc(n - 1, sizeof(*ctx->rules));
+            if (!ctx->rules) {
+                rc = T1071_E_NOMEM;
+                goto fail;
+            }
+        } else {
+            ctx->rules[ctx->n_rules++] = part;
+        }
+    }
+    if (off != len) {
+        rc = T1071_E_SNAPSHOT;
+        goto fail;
+    }
+    *out = ctx;
+    return T1071_OK;
+fail:
+    t1071_free(ctx);
+    return rc;
 }

@@ -95,7 +95,13 @@ func TestRulesErrorsAndSeveralRules(t *testing.T) {
 	if n443 == 0 {
 		t.Error("no alert from the second rule")
 	}
-	if _, err := d.Snapshot(); !errors.Is(err, t1071.ErrUnsupported) {
-		t.Errorf("Snapshot of two rules: %v", err)
+	state, err := d.Snapshot()
+	if err != nil {
+		t.Fatalf("Snapshot of two rules: %v", err)
 	}
+	d2, err := t1071.Restore(state)
+	if err != nil {
+		t.Fatalf("Restore of two rules: %v", err)
+	}
+	d2.Close()
 }

@@ -85,7 +85,7 @@ T1071_API const char *t1071_version_string(void);
 #define T1071_E_SNAPSHOT     (-13) /**< snapshot truncated, corrupted or inconsistent */
 #define T1071_E_VERSION      (-14) /**< snapshot written by a newer format version */
 #define T1071_E_RULE         (-15) /**< rule text does not parse or uses unsupported syntax */
-#define T1071_E_UNSUPPORTED  (-16) /**< not supported in this configuration */
+#define T1071_E_UNSUPPORTED  (-16) /**< not supported in this configuration (reserved: not returned yet) */
 
 /**
  * @return a static English description of @p status; "unknown error" for a
@@ -379,11 +379,11 @@ T1071_API void t1071_buffer_free(t1071_buffer *buf);
  * a versioned, checksummed blob.  t1071_restore() of it continues exactly:
  * the same later input gives the same alerts, byte for byte.
  * @param[out] out  the snapshot; NULL on failure.
- * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_NOMEM; T1071_E_UNSUPPORTED
- *         for a context running several rules (t1071_config_add_rule()):
- *         a snapshot holds one rule's state, so snapshot each rule in a
- *         context of its own.  A rule given as text (rule.query) is saved
- *         as its text and compiled again by t1071_restore().
+ * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_NOMEM.  A rule given as
+ *         text (rule.query) is saved as its text and compiled again by
+ *         t1071_restore(); a context running several rules
+ *         (t1071_config_add_rule()) is saved whole, every rule with its
+ *         state.
  * Caller owns *out; free with t1071_buffer_free().
  * @since 0.1
  */

@@ -111,8 +111,8 @@ class RuleError(T1071Error, ValueError):
 
 
 class Unsupported(T1071Error):
-    """Not supported in this configuration (Detector.snapshot() of a
-    detector running several rules)."""
+    """Not supported in this configuration (reserved: the library returns
+    it nowhere yet)."""
     code = -16
 
 
