@@ -6,7 +6,7 @@
  * Its command line and output formats are a contract that users' scripts
  * depend on: extend them, never break them.
  *
- *   t1071-replay [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...
+ *   t1071-replay [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]... [--rule FILE]...
  *                [--input ndjson|pb] [--output alerts|sequences|pb|none]
  *                [--stats] [--stats-format text|json|prometheus] [--state FILE [--checkpoint-every N] [--flush]] [FILE|-]
  *   t1071-replay --encode [FILE|-]
@@ -55,6 +55,7 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: " PROG " [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...\n"
+            "                    [--rule FILE]...\n"
             "                    [--input ndjson|pb] [--output alerts|sequences|pb|none]\n"
             "                    [--stats] [--state FILE [--checkpoint-every N] [--flush]] [FILE|-]\n"
             "       " PROG " --encode [FILE|-]   ECS NDJSON in, length-delimited protobuf Events out\n"
@@ -67,6 +68,9 @@ usage(FILE *f)
             "                   file NAME.ini from $T1071_PROFILE_PATH or the installed profiles\n"
             "  --config FILE    INI file with [rule] and [engine] keys (see README)\n"
             "  --set S.K=V      one config value, applied after --config, in order\n"
+            "  --rule FILE      run the rule in FILE (an EQL sequence query or a Sigma\n"
+            "                   correlation rule) instead of the built-in one; repeat it to\n"
+            "                   run several rules at once, each alert naming its rule\n"
             "  --input          ndjson (default; one ECS JSON event per line) or pb\n"
             "                   (length-delimited t1071.ecs.v1.Event records)\n"
             "  --output         alerts (default; ECS JSON, one per line), sequences\n"
@@ -721,6 +725,67 @@ load_profile(t1071_config *cfg, const char *name)
     return 2;
 }
 
+/* ===== Rules ===== */
+
+/* --rule FILE: the first replaces the config's rule, later ones are added
+ * beside it (an EQL file is named after its file, a Sigma rule after its
+ * title).  Returns 0, or 2 after saying what is wrong. */
+static int
+add_rule_file(t1071_config *cfg, const char *path, bool first)
+{
+    char *text = NULL, *name = NULL;
+    size_t len = 0, cap = 0;
+    FILE *f = fopen(path, "rb");
+    int rc;
+
+    if (!f) {
+        fprintf(stderr, PROG ": --rule %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    for (;;) {
+        size_t n;
+        if (len + 4096 + 1 > cap) {
+            char *nt;
+            cap = cap ? cap * 2 : 8192;
+            nt = realloc(text, cap);
+            if (!nt) {
+                fclose(f);
+                free(text);
+                fprintf(stderr, PROG ": out of memory\n");
+                return 2;
+            }
+            text = nt;
+        }
+        n = fread(text + len, 1, 4096, f);
+        len += n;
+        if (n < 4096 || len > (1u << 20))
+            break;
+    }
+    fclose(f);
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        fprintf(stderr, PROG ": --rule %s: the file holds a NUL byte\n", path);
+        free(text);
+        return 2;
+    }
+    if (first) {
+        rc = t1071_config_set_rule(cfg, text);
+    } else {
+        const char *base = strrchr(path, '/');
+        size_t bl;
+        base = base ? base + 1 : path;
+        bl = strlen(base);
+        if (bl > 4 && !strcmp(base + bl - 4, ".eql"))
+            name = strndup(base, bl - 4);
+        rc = t1071_config_add_rule(cfg, name, text);
+    }
+    if (rc != T1071_OK)
+        fprintf(stderr, PROG ": --rule %s: %s\n", path, t1071_config_errmsg(cfg));
+    free(name);
+    free(text);
+    return rc == T1071_OK ? 0 : 2;
+}
+
 /* ===== Main ===== */
 
 static int
@@ -767,6 +832,7 @@ main(int argc, char **argv)
     struct run r = {0};
     const char *file = NULL, *profile = NULL;
     bool stats = false, encode = false, sample = false, any_arg = argc > 1;
+    unsigned n_rules = 0;
     FILE *f = stdin;
     int rc, exit_code = 0;
     double t0;
@@ -787,6 +853,7 @@ main(int argc, char **argv)
             }
             profile = argv[i];
         } else if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "--set") ||
+                   !strcmp(argv[i], "--rule") ||
                    !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output") ||
                    !strcmp(argv[i], "--state") || !strcmp(argv[i], "--checkpoint-every") ||
                    !strcmp(argv[i], "--stats-format")) {
@@ -801,6 +868,7 @@ main(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = !strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--set") ||
+                     !strcmp(a, "--rule") ||
                      !strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--state") ||
                      !strcmp(a, "--checkpoint-every") || !strcmp(a, "--stats-format");
         if (takes && !v) {
@@ -836,6 +904,12 @@ main(int argc, char **argv)
             free(key);
             if (rc != T1071_OK) {
                 fprintf(stderr, PROG ": --set: %s\n", t1071_config_errmsg(cfg));
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--rule")) {
+            if (add_rule_file(cfg, v, n_rules++ == 0) != 0) {
                 exit_code = 2;
                 goto out;
             }

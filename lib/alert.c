@@ -13,6 +13,7 @@
 
 #include "alert-pack.h"
 #include "sha256.h"
+#include "rule.h"
 #include "t1071-private.h"
 #include "tracker.h"
 
@@ -365,8 +366,8 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         format_i64((int64_t)n, num);
         sb_add(&r, num);
         sb_addc(&r, ' ');
-        sb_add(&r, cfg->direction);
-        if (cfg->direction[0])
+        sb_add(&r, t1071i_rule_direction(cfg));
+        if (t1071i_rule_direction(cfg)[0])
             sb_addc(&r, ' ');
         sb_add(&r, "connections to ");
         if (nd == 1) {

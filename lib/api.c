@@ -47,6 +47,8 @@ t1071_strerror(int status)
     case T1071_E_RANGE: return "index out of range";
     case T1071_E_SNAPSHOT: return "snapshot truncated, corrupted or inconsistent";
     case T1071_E_VERSION: return "snapshot written by a newer format version";
+    case T1071_E_RULE: return "rule text does not parse or uses unsupported syntax";
+    case T1071_E_UNSUPPORTED: return "not supported in this configuration";
     default: return "unknown error";
     }
 }

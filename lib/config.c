@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "rule.h"
 #include "t1071-private.h"
 
 static const char *const field_names[T1071I_F__COUNT] = {
@@ -521,6 +522,21 @@ out:
     return rc;
 }
 
+/* rule.maxspan: a duration, or "unbounded" (an EQL query without maxspan). */
+static int
+set_maxspan(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+            size_t errlen)
+{
+    if (!strcmp(v, "unbounded")) {
+        cfg->maxspan_ms = T1071I_MAXSPAN_UNBOUNDED;
+        return T1071_OK;
+    }
+    return set_duration(cfg, d, v, err, errlen);
+}
+
+static int set_query(struct t1071_config *cfg, const struct key_desc *d, const char *v,
+                     char *err, size_t errlen);
+
 #define OFF(f) offsetof(struct t1071_config, f)
 #define DAY_MS INT64_C(86400000)
 
@@ -533,7 +549,7 @@ static const struct key_desc keys[] = {
     {"rule.risk_score", "73", set_i32, OFF(risk_score), 0, 100},
     {"rule.profile", "faithful", set_nonempty_string, OFF(profile), 0, 64},
     {"rule.runs", "10", set_u32, OFF(runs), 1, T1071I_MAX_RUNS},
-    {"rule.maxspan", "24h", set_duration, OFF(maxspan_ms), 0, (uint64_t)(3650 * DAY_MS)},
+    {"rule.maxspan", "24h", set_maxspan, OFF(maxspan_ms), 0, (uint64_t)(3650 * DAY_MS)},
     {"rule.ports", "80,443,53,21,25,110,143,8080,8443,1883,5222", set_ports, 0, 0, 0},
     {"rule.exclude_cidrs",
      "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,169.254.0.0/16", set_cidrs, 0,
@@ -546,6 +562,8 @@ static const struct key_desc keys[] = {
     {"rule.derive", "false", set_bool, OFF(derive), 0, 0},
     {"rule.home_networks", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
      set_home_networks, 0, 0, 0},
+    /* After runs, maxspan and key: a copy re-applies the query last. */
+    {"rule.query", "", set_query, 0, 0, 0},
     {"engine.lateness", "0s", set_duration, OFF(lateness_ms), 0, (uint64_t)(7 * DAY_MS)},
     {"engine.max_jump", "30d", set_duration, OFF(max_jump_ms), 60000,
      (uint64_t)(36500 * DAY_MS)},
@@ -586,6 +604,96 @@ t1071i_config_key(size_t i)
     return i < N_KEYS ? keys[i].key : NULL;
 }
 
+static const struct key_desc *find_key(const char *key, size_t *index);
+
+/* Keys a rule.query decides; setting one to another value while a query
+ * is set would be silently ignored, so it is refused instead. */
+static const char *const query_owned[] = {
+    "rule.runs", "rule.maxspan", "rule.key", "rule.ports", "rule.exclude_cidrs",
+    "rule.category", "rule.event_types", "rule.direction", "rule.require_process_name",
+};
+
+static void
+set_value(struct t1071_config *cfg, const char *key, const char *value)
+{
+    size_t idx;
+
+    if (find_key(key, &idx)) {
+        g_free(cfg->values[idx]);
+        cfg->values[idx] = g_strdup(value);
+    }
+}
+
+static bool
+is_default(const struct t1071_config *cfg, const char *key)
+{
+    size_t idx;
+    const struct key_desc *d = find_key(key, &idx);
+
+    return d && cfg->values[idx] && !strcmp(cfg->values[idx], d->def);
+}
+
+static int
+set_query(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+          size_t errlen)
+{
+    struct t1071i_rule *r = NULL;
+    const char *p = v;
+    char buf[32];
+    GString *kf;
+    int rc;
+
+    (void)d;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    if (!*p) {
+        t1071i_rule_free(cfg->rule);
+        cfg->rule = NULL;
+        return T1071_OK;
+    }
+    rc = t1071i_rule_compile(v, &r, err, errlen);
+    if (rc != T1071_OK)
+        return rc;
+    /* The engine reads runs, maxspan and the key from the config: the
+     * query's values go there, and into the keys' text. */
+    cfg->runs = r->runs;
+    cfg->maxspan_ms = r->maxspan_ms;
+    memcpy(cfg->key_fields, r->key_fields, sizeof(cfg->key_fields));
+    cfg->n_key_fields = r->n_key_fields;
+    snprintf(buf, sizeof(buf), "%" PRIu32, r->runs);
+    set_value(cfg, "rule.runs", buf);
+    if (r->has_maxspan)
+        t1071i_format_duration(r->maxspan_ms, buf);
+    else
+        snprintf(buf, sizeof(buf), "unbounded");
+    set_value(cfg, "rule.maxspan", buf);
+    kf = g_string_new(NULL);
+    for (size_t i = 0; i < r->n_key_fields; i++)
+        g_string_append_printf(kf, "%s%s", i ? "," : "", t1071i_field_name(r->key_fields[i]));
+    set_value(cfg, "rule.key", kf->str);
+    g_string_free(kf, TRUE);
+    /* A Sigma rule's title, id and level name the alerts, unless the
+     * config already names them. */
+    if (r->name && strlen(r->name) <= 1024 && is_default(cfg, "rule.name")) {
+        g_free(cfg->name);
+        cfg->name = g_strdup(r->name);
+        set_value(cfg, "rule.name", r->name);
+    }
+    if (r->id && strlen(r->id) <= 256 && is_default(cfg, "rule.rule_id")) {
+        g_free(cfg->rule_id);
+        cfg->rule_id = g_strdup(r->id);
+        set_value(cfg, "rule.rule_id", r->id);
+    }
+    if (r->severity && strlen(r->severity) <= 64 && is_default(cfg, "rule.severity")) {
+        g_free(cfg->severity);
+        cfg->severity = g_strdup(r->severity);
+        set_value(cfg, "rule.severity", r->severity);
+    }
+    t1071i_rule_free(cfg->rule);
+    cfg->rule = r;
+    return T1071_OK;
+}
+
 static const struct key_desc *
 find_key(const char *key, size_t *index)
 {
@@ -617,6 +725,18 @@ config_set(struct t1071_config *cfg, const char *key, const char *value, const c
         snprintf(cfg->errmsg, sizeof(cfg->errmsg), "%s%s%s: value longer than 65536 bytes",
                  where, *where ? ": " : "", key);
         return T1071_E_INVALID_ARG;
+    }
+    if (cfg->rule) {
+        for (size_t i = 0; i < sizeof(query_owned) / sizeof(query_owned[0]); i++) {
+            if (strcmp(key, query_owned[i]) != 0)
+                continue;
+            if (!strcmp(value, cfg->values[idx]))
+                return T1071_OK; /* unchanged: a copy or a restore */
+            snprintf(cfg->errmsg, sizeof(cfg->errmsg),
+                     "%s%s%s: set by rule.query; clear rule.query (set it to \"\") first",
+                     where, *where ? ": " : "", key);
+            return T1071_E_INVALID_ARG;
+        }
     }
     err[0] = '\0';
     rc = d->set(cfg, d, value, err, sizeof(err));
@@ -668,6 +788,13 @@ t1071_config_free(t1071_config *cfg)
     g_strfreev(cfg->tun.allow_exes);
     g_strfreev(cfg->tun.heartbeat_exes);
     g_strfreev(cfg->tun.allow_domains);
+    t1071i_rule_free(cfg->rule);
+    for (size_t i = 0; i < cfg->n_extra; i++) {
+        g_free(cfg->extra_text[i]);
+        g_free(cfg->extra_name[i]);
+    }
+    g_free(cfg->extra_text);
+    g_free(cfg->extra_name);
     if (cfg->values) {
         for (size_t i = 0; i < N_KEYS; i++)
             g_free(cfg->values[i]);
@@ -690,6 +817,15 @@ t1071i_config_copy(const struct t1071_config *src, struct t1071_config **out)
             t1071_config_free(cfg);
             return rc;
         }
+    }
+    if (src->n_extra) {
+        cfg->extra_text = g_new0(char *, src->n_extra);
+        cfg->extra_name = g_new0(char *, src->n_extra);
+        for (size_t i = 0; i < src->n_extra; i++) {
+            cfg->extra_text[i] = g_strdup(src->extra_text[i]);
+            cfg->extra_name[i] = g_strdup(src->extra_name[i]);
+        }
+        cfg->n_extra = src->n_extra;
     }
     *out = cfg;
     return T1071_OK;
@@ -855,4 +991,80 @@ T1071_API const char *
 t1071_config_errmsg(const t1071_config *cfg)
 {
     return cfg ? cfg->errmsg : "";
+}
+
+/* ===== Rules as data ===== */
+
+static void
+drop_extra_rules(struct t1071_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_extra; i++) {
+        g_free(cfg->extra_text[i]);
+        g_free(cfg->extra_name[i]);
+    }
+    g_free(cfg->extra_text);
+    g_free(cfg->extra_name);
+    cfg->extra_text = cfg->extra_name = NULL;
+    cfg->n_extra = 0;
+}
+
+T1071_API int
+t1071_config_set_rule(t1071_config *cfg, const char *text)
+{
+    int rc;
+
+    if (!cfg)
+        return T1071_E_INVALID_ARG;
+    if (!text) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "rule text must not be NULL");
+        return T1071_E_INVALID_ARG;
+    }
+    rc = config_set(cfg, "rule.query", text, "");
+    if (rc == T1071_OK)
+        drop_extra_rules(cfg);
+    return rc;
+}
+
+T1071_API int
+t1071_config_add_rule(t1071_config *cfg, const char *name, const char *text)
+{
+    struct t1071i_rule *r = NULL;
+    char err[T1071I_ERRMSG_LEN - 64];
+    int rc;
+
+    if (!cfg)
+        return T1071_E_INVALID_ARG;
+    cfg->errmsg[0] = '\0';
+    if (!text) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "rule text must not be NULL");
+        return T1071_E_INVALID_ARG;
+    }
+    if (name && (!*name || strlen(name) > 1024)) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "rule name must be 1 to 1024 bytes");
+        return T1071_E_INVALID_ARG;
+    }
+    if (cfg->n_extra + 1 >= T1071I_MAX_RULES) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "at most %d rules in one context",
+                 T1071I_MAX_RULES);
+        return T1071_E_INVALID_ARG;
+    }
+    err[0] = '\0';
+    rc = t1071i_rule_compile(text, &r, err, sizeof(err));
+    if (rc != T1071_OK) {
+        snprintf(cfg->errmsg, sizeof(cfg->errmsg), "rule %zu: %s", cfg->n_extra + 2, err);
+        return rc;
+    }
+    t1071i_rule_free(r);
+    cfg->extra_text = g_renew(char *, cfg->extra_text, cfg->n_extra + 1);
+    cfg->extra_name = g_renew(char *, cfg->extra_name, cfg->n_extra + 1);
+    cfg->extra_text[cfg->n_extra] = g_strdup(text);
+    cfg->extra_name[cfg->n_extra] = g_strdup(name);
+    cfg->n_extra++;
+    return T1071_OK;
+}
+
+T1071_API size_t
+t1071_config_rule_count(const t1071_config *cfg)
+{
+    return cfg ? 1 + cfg->n_extra : 0;
 }

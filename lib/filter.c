@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rule.h"
 #include "t1071-private.h"
 
 /* Dotted-quad IPv4 exactly as glibc's inet_pton(AF_INET) reads it (four
@@ -166,6 +167,9 @@ t1071i_filter_match(const struct t1071_config *cfg, const t1071i_event *ev,
 {
     bool port_ok = false, type_ok = false;
 
+    /* A rule given as text (rule.query) replaces the built-in filter. */
+    if (cfg->rule)
+        return t1071i_rule_match(cfg->rule, ev, m);
     m->port = -1;
     m->ip_index = -1;
     m->malformed_ips = 0;

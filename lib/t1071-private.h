@@ -55,6 +55,9 @@ void t1071i_format_time(int64_t ms, char out[32]);
 #define T1071I_MAX_LIST 64          /* event types, key fields */
 #define T1071I_MAX_KEY_FIELDS 4
 #define T1071I_ERRMSG_LEN 512
+#define T1071I_MAX_RULES 64         /* rules in one context */
+
+struct t1071i_rule;
 
 /* A CIDR over 16-byte addresses: IPv4 is held as IPv4-mapped IPv6
  * (::ffff:a.b.c.d), an IPv4 /n becomes /(96+n), so "10.0.0.0/8" matches
@@ -132,6 +135,13 @@ struct t1071_config {
     uint64_t memory_limit;        /* bytes of state; 0 = unlimited */
     /* [beacon] [tuning] */
     struct t1071i_tuning_cfg tun;
+    /* rule.query (lib/rule.c): when set, its compiled tree replaces the
+     * built-in filter and it owns runs, maxspan and key. */
+    struct t1071i_rule *rule;
+    /* Rules added with t1071_config_add_rule(), run beside this one. */
+    char **extra_text;
+    char **extra_name;            /* NULL entries: from the rule or "rule N" */
+    size_t n_extra;
     /* canonical text of every key, for t1071_config_get */
     char **values;
     char errmsg[T1071I_ERRMSG_LEN];

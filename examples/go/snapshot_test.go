@@ -241,6 +241,7 @@ func TestStatusPinned(t *testing.T) {
 		{t1071.ErrState, -7}, {t1071.ErrUnknownKey, -8}, {t1071.ErrTimestamp, -9},
 		{t1071.ErrIO, -10}, {t1071.ErrJSON, -11}, {t1071.ErrRange, -12},
 		{t1071.ErrSnapshot, -13}, {t1071.ErrVersion, -14},
+		{t1071.ErrRule, -15}, {t1071.ErrUnsupported, -16},
 	}
 	for _, p := range pinned {
 		if int(p.s) != p.code {
@@ -254,8 +255,8 @@ func TestStatusPinned(t *testing.T) {
 		!strings.Contains(t1071.ErrVersion.Error(), "version") {
 		t.Errorf("texts %q, %q", t1071.ErrSnapshot.Error(), t1071.ErrVersion.Error())
 	}
-	if t1071.Status(-15).Error() != "unknown error" {
-		t.Errorf("-15: %q", t1071.Status(-15).Error())
+	if t1071.Status(-17).Error() != "unknown error" {
+		t.Errorf("-17: %q", t1071.Status(-17).Error())
 	}
 	if t1071.SnapshotVersion != 1 {
 		t.Errorf("SnapshotVersion = %d", t1071.SnapshotVersion)

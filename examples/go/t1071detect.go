@@ -60,20 +60,22 @@ type Status int
 
 // The T1071_E_* codes (values pinned by the C header).
 const (
-	ErrInvalidArg Status = C.T1071_E_INVALID_ARG // NULL pointer, bad value, out of range
-	ErrNoMem      Status = C.T1071_E_NOMEM       // allocation failed or memory cap reached
-	ErrDecode     Status = C.T1071_E_DECODE      // malformed protobuf event
-	ErrTooLarge   Status = C.T1071_E_TOO_LARGE   // event longer than engine.max_event_bytes
-	ErrTruncated  Status = C.T1071_E_TRUNCATED   // length-delimited stream cut inside a record
-	ErrQueueFull  Status = C.T1071_E_QUEUE_FULL  // alert queue full: poll, then retry
-	ErrState      Status = C.T1071_E_STATE       // call not valid in this state
-	ErrUnknownKey Status = C.T1071_E_UNKNOWN_KEY // unknown configuration key
-	ErrTimestamp  Status = C.T1071_E_TIMESTAMP   // no @timestamp, or an absurd one
-	ErrIO         Status = C.T1071_E_IO          // a file could not be read
-	ErrJSON       Status = C.T1071_E_JSON        // malformed or hostile JSON
-	ErrRange      Status = C.T1071_E_RANGE       // index out of range
-	ErrSnapshot   Status = C.T1071_E_SNAPSHOT    // snapshot truncated, corrupted or inconsistent
-	ErrVersion    Status = C.T1071_E_VERSION     // snapshot written by a newer format version
+	ErrInvalidArg  Status = C.T1071_E_INVALID_ARG // NULL pointer, bad value, out of range
+	ErrNoMem       Status = C.T1071_E_NOMEM       // allocation failed or memory cap reached
+	ErrDecode      Status = C.T1071_E_DECODE      // malformed protobuf event
+	ErrTooLarge    Status = C.T1071_E_TOO_LARGE   // event longer than engine.max_event_bytes
+	ErrTruncated   Status = C.T1071_E_TRUNCATED   // length-delimited stream cut inside a record
+	ErrQueueFull   Status = C.T1071_E_QUEUE_FULL  // alert queue full: poll, then retry
+	ErrState       Status = C.T1071_E_STATE       // call not valid in this state
+	ErrUnknownKey  Status = C.T1071_E_UNKNOWN_KEY // unknown configuration key
+	ErrTimestamp   Status = C.T1071_E_TIMESTAMP   // no @timestamp, or an absurd one
+	ErrIO          Status = C.T1071_E_IO          // a file could not be read
+	ErrJSON        Status = C.T1071_E_JSON        // malformed or hostile JSON
+	ErrRange       Status = C.T1071_E_RANGE       // index out of range
+	ErrSnapshot    Status = C.T1071_E_SNAPSHOT    // snapshot truncated, corrupted or inconsistent
+	ErrVersion     Status = C.T1071_E_VERSION     // snapshot written by a newer format version
+	ErrRule        Status = C.T1071_E_RULE        // rule text does not parse or uses unsupported syntax
+	ErrUnsupported Status = C.T1071_E_UNSUPPORTED // not supported in this configuration
 )
 
 // SnapshotVersion is the snapshot format version the library this package
@@ -188,6 +190,51 @@ func (c *Config) Set(key, value string) error {
 		return c.fail(rc, "Config.Set")
 	}
 	return nil
+}
+
+// SetRule runs a rule given as text instead of the built-in one: an EQL
+// sequence query or a Sigma correlation rule, told apart by content.  The
+// rule decides rule.runs, rule.maxspan and rule.key; "" goes back to the
+// built-in rule.  It removes rules added with AddRule.  A rule the library
+// does not run gives ErrRule, whose message names line and column.
+func (c *Config) SetRule(text string) error {
+	if c == nil || c.p == nil {
+		return ErrClosed
+	}
+	ct := C.CString(text)
+	defer C.free(unsafe.Pointer(ct))
+	if rc := C.t1071_config_set_rule(c.p, ct); rc != C.T1071_OK {
+		return c.fail(rc, "Config.SetRule")
+	}
+	return nil
+}
+
+// AddRule runs one more rule beside the config's own, in the same
+// detector; its alerts carry name (empty: a Sigma rule's title, else
+// "rule N").
+func (c *Config) AddRule(name, text string) error {
+	if c == nil || c.p == nil {
+		return ErrClosed
+	}
+	ct := C.CString(text)
+	defer C.free(unsafe.Pointer(ct))
+	var cn *C.char
+	if name != "" {
+		cn = C.CString(name)
+		defer C.free(unsafe.Pointer(cn))
+	}
+	if rc := C.t1071_config_add_rule(c.p, cn, ct); rc != C.T1071_OK {
+		return c.fail(rc, "Config.AddRule")
+	}
+	return nil
+}
+
+// RuleCount is how many rules a detector made from this config runs.
+func (c *Config) RuleCount() int {
+	if c == nil || c.p == nil {
+		return 0
+	}
+	return int(C.t1071_config_rule_count(c.p))
 }
 
 // Get reads a value back in its canonical text form.

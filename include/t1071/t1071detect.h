@@ -84,6 +84,8 @@ T1071_API const char *t1071_version_string(void);
 #define T1071_E_RANGE        (-12) /**< index out of range */
 #define T1071_E_SNAPSHOT     (-13) /**< snapshot truncated, corrupted or inconsistent */
 #define T1071_E_VERSION      (-14) /**< snapshot written by a newer format version */
+#define T1071_E_RULE         (-15) /**< rule text does not parse or uses unsupported syntax */
+#define T1071_E_UNSUPPORTED  (-16) /**< not supported in this configuration (reserved: not returned yet) */
 
 /**
  * @return a static English description of @p status; "unknown error" for a
@@ -167,6 +169,48 @@ T1071_API int t1071_config_load_data(t1071_config *cfg, const char *data, size_t
  * @since 0.1
  */
 T1071_API const char *t1071_config_errmsg(const t1071_config *cfg);
+
+/**
+ * Run a rule given as text instead of the built-in filter: an EQL sequence
+ * query (`sequence by F [with maxspan=D] [CATEGORY where EXPR] with runs=N`)
+ * or a Sigma correlation rule (YAML: `type: event_count` over a
+ * network_connection base rule), told apart by content.  The same as
+ * t1071_config_set(cfg, "rule.query", text), and it removes rules added with
+ * t1071_config_add_rule().  The rule decides rule.runs, rule.maxspan and
+ * rule.key (which then read back its values); "" goes back to the built-in
+ * filter.  Syntax and semantics: README "Rules as data".
+ * @param[in] cfg   config to change.
+ * @param[in] text  NUL-terminated rule text (at most 64 KiB); copied.
+ * @return T1071_OK; T1071_E_RULE when the text does not parse or uses
+ *         syntax this version does not run (t1071_config_errmsg() gives
+ *         "rule.query: line L, column C: what"); T1071_E_INVALID_ARG;
+ *         T1071_E_NOMEM.  On error the config is unchanged.
+ * @since 0.1
+ */
+T1071_API int t1071_config_set_rule(t1071_config *cfg, const char *text);
+
+/**
+ * Add one more rule, run beside the config's own (rule.query or the
+ * built-in filter) in the same context: every event goes to every rule,
+ * each rule keeps its own sequence state, and their alerts share the one
+ * queue, each naming its rule (rule.name / rule.rule_id).
+ * @param[in] cfg   config to change.
+ * @param[in] name  the rule's name in its alerts, or NULL: a Sigma rule's
+ *                  title, else "rule N" (N its 1-based position).
+ * @param[in] text  EQL or Sigma rule text, as for t1071_config_set_rule().
+ * @return T1071_OK; T1071_E_RULE (t1071_config_errmsg() says where);
+ *         T1071_E_INVALID_ARG (NULL text, bad name, more than 64 rules);
+ *         T1071_E_NOMEM.  On error the config is unchanged.
+ * @since 0.1
+ */
+T1071_API int t1071_config_add_rule(t1071_config *cfg, const char *name, const char *text);
+
+/**
+ * @return how many rules a context made from @p cfg runs (1 + rules added
+ *         with t1071_config_add_rule()); 0 for NULL.
+ * @since 0.1
+ */
+T1071_API size_t t1071_config_rule_count(const t1071_config *cfg);
 
 /* ===== Lifecycle ===== */
 
@@ -335,7 +379,11 @@ T1071_API void t1071_buffer_free(t1071_buffer *buf);
  * a versioned, checksummed blob.  t1071_restore() of it continues exactly:
  * the same later input gives the same alerts, byte for byte.
  * @param[out] out  the snapshot; NULL on failure.
- * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_NOMEM.
+ * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_NOMEM.  A rule given as
+ *         text (rule.query) is saved as its text and compiled again by
+ *         t1071_restore(); a context running several rules
+ *         (t1071_config_add_rule()) is saved whole, every rule with its
+ *         state.
  * Caller owns *out; free with t1071_buffer_free().
  * @since 0.1
  */
@@ -398,7 +446,11 @@ enum t1071_stat {
 T1071_API const char *t1071_stat_name(int id);
 
 /**
- * Read one counter or gauge.
+ * Read one counter or gauge.  In a context running several rules, what
+ * happens once per record (records_in, decode errors, queue, alerts
+ * emitted and polled) counts once, what every rule sees alike (events
+ * decoded, late, suspect, hosts) is counted once, and what each rule does
+ * on its own (matched, filtered, keys, memory, ...) is summed.
  * @return T1071_OK, T1071_E_INVALID_ARG, T1071_E_RANGE (unknown id).
  * @since 0.1
  */

@@ -34,13 +34,15 @@ main(void)
         (any_fn)t1071_alert_batch_free, (any_fn)t1071_event_from_json,
         (any_fn)t1071_buffer_data,      (any_fn)t1071_buffer_size,
         (any_fn)t1071_buffer_free,      (any_fn)t1071_stat_name,
-        (any_fn)t1071_stats_get,
+        (any_fn)t1071_stats_get,        (any_fn)t1071_config_set_rule,
+        (any_fn)t1071_config_add_rule,  (any_fn)t1071_config_rule_count,
     };
     const int codes[] = {T1071_OK,          T1071_E_INVALID_ARG, T1071_E_NOMEM,
                          T1071_E_DECODE,    T1071_E_TOO_LARGE,   T1071_E_TRUNCATED,
                          T1071_E_QUEUE_FULL, T1071_E_STATE,      T1071_E_UNKNOWN_KEY,
                          T1071_E_TIMESTAMP, T1071_E_IO,          T1071_E_JSON,
-                         T1071_E_RANGE};
+                         T1071_E_RANGE,     T1071_E_SNAPSHOT,    T1071_E_VERSION,
+                         T1071_E_RULE,      T1071_E_UNSUPPORTED};
     enum t1071_stat last = T1071_STAT_MEMORY_PEAK_BYTES;
     t1071_config *cfg = NULL;
     t1071_ctx *ctx = NULL;

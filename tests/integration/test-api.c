@@ -254,11 +254,11 @@ test_api_event_shard_null_args_invalid(void **state)
 static void
 test_api_strerror_every_code_distinct_unknown_generic(void **state)
 {
-    const char *seen[15];
-    static const int unknown[] = {1, 2, -15, -100, INT_MAX, INT_MIN};
+    const char *seen[17];
+    static const int unknown[] = {1, 2, -17, -100, INT_MAX, INT_MIN};
 
     (void)state;
-    for (int code = 0; code >= T1071_E_VERSION; code--) {
+    for (int code = 0; code >= T1071_E_UNSUPPORTED; code--) {
         const char *s = t1071_strerror(code);
         assert_non_null(s);
         assert_true(strlen(s) > 0);
@@ -277,6 +277,8 @@ test_api_strerror_every_code_distinct_unknown_generic(void **state)
     assert_int_equal(T1071_E_RANGE, -12);
     assert_int_equal(T1071_E_SNAPSHOT, -13);
     assert_int_equal(T1071_E_VERSION, -14);
+    assert_int_equal(T1071_E_RULE, -15);
+    assert_int_equal(T1071_E_UNSUPPORTED, -16);
 }
 
 static void

@@ -4,6 +4,7 @@
 set -u
 replay="$1"
 fixtures="$2"
+rules="${3:-$(dirname "$0")/../../examples/rules}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 n=0
@@ -92,6 +93,49 @@ check "suppressed alerts emitted with their reason" "grep -q '\"suppressed\":tru
 check "suppressed alerts counted" "grep -q '\"alerts_suppressed\":[1-9]' '$tmp/json'"
 "$replay" --profile nosuch "$a25" >/dev/null 2>&1; rc=$?
 check "unknown profile is a usage error" "[ $rc -ne 0 ]"
+# --rule FILE: the seed's EQL and the Sigma rule give the faithful vectors;
+# bad rules exit 2 with line and column; several rules name their alerts.
+for f in "$fixtures"/eql-vectors/*.ndjson; do
+  b="$(basename "$f" .ndjson)"
+  for r in t1071-beaconing.eql t1071-beaconing.yml; do
+    "$replay" --rule "$rules/$r" --output sequences "$f" > "$tmp/out" 2>/dev/null
+    check "--rule $r: sequences $b" "cmp -s '$tmp/out' '${f%.ndjson}.expected'"
+  done
+done
+"$replay" "$a25" > "$tmp/builtin"
+"$replay" --rule "$rules/t1071-beaconing.eql" "$a25" > "$tmp/fromtext"
+check "--rule eql: alerts byte-identical to the built-in rule" "cmp -s '$tmp/builtin' '$tmp/fromtext'"
+"$replay" --rule "$rules/t1071-beaconing.yml" "$a25" > "$tmp/fromsigma"
+check "--rule sigma: alerts byte-identical to the built-in rule" "cmp -s '$tmp/builtin' '$tmp/fromsigma'"
+printf 'sequence by process.entity_id\n  [network where destination.port >= 80] with runs=2\n' > "$tmp/bad.eql"
+"$replay" --rule "$tmp/bad.eql" "$a25" >/dev/null 2>"$tmp/err"; rc=$?
+check "--rule with unsupported syntax exits 2 with line and column" "[ $rc -eq 2 ] && grep -q 'line 2, column 35: >= is not supported' '$tmp/err'"
+"$replay" --rule "$tmp/nope.eql" "$a25" >/dev/null 2>&1; rc=$?
+check "--rule missing file exits 2" "[ $rc -eq 2 ]"
+printf 'sequence by process.entity_id with maxspan=24h [network where destination.port == 443] with runs=5\n' > "$tmp/p443.eql"
+"$replay" --rule "$rules/t1071-beaconing.eql" --rule "$tmp/p443.eql" "$a25" > "$tmp/two"
+"$replay" --rule "$tmp/p443.eql" --output sequences "$a25" > "$tmp/p443.seq"
+check "two rules: the first's alerts are all there" "[ \$(grep -c '\"name\":\"Application Layer Protocol (T1071) beaconing\"' '$tmp/two') -eq 16 ]"
+check "two rules: the second named after its file" "[ \$(grep -c '\"name\":\"p443\"' '$tmp/two') -eq \$(wc -l < '$tmp/p443.seq') ] && [ -s '$tmp/p443.seq' ]"
+"$replay" --set engine.lateness=5m --rule "$rules/t1071-beaconing.eql" --rule "$tmp/p443.eql" --output sequences "$h" > "$tmp/two-whole"
+"$replay" --set engine.lateness=5m --rule "$rules/t1071-beaconing.eql" --rule "$tmp/p443.eql" --state "$tmp/st3" --output sequences "$tmp/part1" > "$tmp/two-split"
+"$replay" --state "$tmp/st3" --flush --output sequences "$tmp/part2" >> "$tmp/two-split"
+check "two rules with --state: split run equals whole run" "[ -s '$tmp/two-whole' ] && cmp -s '$tmp/two-whole' '$tmp/two-split'"
+printf '[rule]\nquery = sequence by process.entity_id with maxspan=24h [network where destination.port == 443] with runs=5\n' > "$tmp/q.ini"
+"$replay" --config "$tmp/q.ini" --output sequences "$a25" > "$tmp/q.seq"
+check "[rule] query in INI" "cmp -s '$tmp/q.seq' '$tmp/p443.seq'"
 
+# A rule may read any Event field, not only those the built-in rule reads:
+# the protobuf reader must hand them over (network.transport, user_agent).
+for i in 0 1 2 3; do
+  tr=tcp; [ $i = 3 ] && tr=udp
+  printf '{"@timestamp":"2024-01-01T00:0%d:00Z","event":{"category":["network"],"type":["connection"],"id":"t%d","action":"connect"},"network":{"direction":"egress","transport":"%s"},"destination":{"ip":"8.8.8.8","port":443},"user_agent":{"original":"curl/8"},"process":{"name":"x.exe","entity_id":"E"}}\n' $i $i $tr
+done > "$tmp/transport.ndjson"
+printf 'sequence by process.entity_id [network where network.transport == "tcp" and user_agent.original : "curl*" and event.action == "connect"] with runs=3\n' > "$tmp/transport.eql"
+"$replay" --rule "$tmp/transport.eql" --output sequences "$tmp/transport.ndjson" > "$tmp/tr.nd"
+"$replay" --encode "$tmp/transport.ndjson" > "$tmp/transport.pb"
+"$replay" --rule "$tmp/transport.eql" --input pb --output sequences "$tmp/transport.pb" > "$tmp/tr.pb"
+check "--rule on fields the built-in rule never reads (NDJSON)" "[ \"\$(cat '$tmp/tr.nd')\" = '[\"t0\",\"t1\",\"t2\"]' ]"
+check "--rule on fields the built-in rule never reads (protobuf)" "cmp -s '$tmp/tr.nd' '$tmp/tr.pb'"
 echo "1..$n"
 [ $fails -eq 0 ]

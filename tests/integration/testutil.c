@@ -238,6 +238,207 @@ tu_append_delimited(struct tu_buf *b, const void *data, size_t len)
     tu_buf_append(b, data, len);
 }
 
+unsigned tu_rule_translated, tu_rule_untranslatable;
+
+static void
+report_rule_text(void)
+{
+    fprintf(stderr, "rule text (%s): %u contexts from rule text, %u kept the built-in filter\n",
+            getenv("T1071_TEST_RULE"), tu_rule_translated, tu_rule_untranslatable);
+}
+
+static char *
+cfg_value(const t1071_config *cfg, const char *key)
+{
+    size_t need = 0;
+    char *v;
+
+    assert_int_equal(t1071_config_get(cfg, key, NULL, 0, &need), T1071_OK);
+    v = malloc(need);
+    assert_non_null(v);
+    assert_int_equal(t1071_config_get(cfg, key, v, need, NULL), T1071_OK);
+    return v;
+}
+
+/* Comma-separated items, trimmed, empty ones dropped; NULL-terminated. */
+static char **
+split_items(const char *s, size_t *n)
+{
+    char **out = calloc(strlen(s) + 2, sizeof(*out));
+    const char *p = s;
+
+    assert_non_null(out);
+    *n = 0;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *a = p, *b = p + len;
+        while (a < b && *a == ' ')
+            a++;
+        while (b > a && b[-1] == ' ')
+            b--;
+        if (b > a) {
+            out[*n] = strndup(a, (size_t)(b - a));
+            (*n)++;
+        }
+        p = e ? e + 1 : p + len;
+    }
+    return out;
+}
+
+static void
+free_items(char **v)
+{
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void
+eql_string(struct tu_buf *b, const char *s)
+{
+    tu_buf_puts(b, "\"");
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            tu_buf_puts(b, "\\");
+        tu_buf_append(b, s, 1);
+    }
+    tu_buf_puts(b, "\"");
+}
+
+static void
+yaml_string(struct tu_buf *b, const char *s)
+{
+    tu_buf_puts(b, "'");
+    for (; *s; s++) {
+        if (*s == '\'')
+            tu_buf_puts(b, "'");
+        tu_buf_append(b, s, 1);
+    }
+    tu_buf_puts(b, "'");
+}
+
+char *
+tu_rule_text(const t1071_config *cfg, const char *lang)
+{
+    char *runs = cfg_value(cfg, "rule.runs"), *maxspan = cfg_value(cfg, "rule.maxspan");
+    char *ports = cfg_value(cfg, "rule.ports"), *cidrs = cfg_value(cfg, "rule.exclude_cidrs");
+    char *cat = cfg_value(cfg, "rule.category"), *types = cfg_value(cfg, "rule.event_types");
+    char *dir = cfg_value(cfg, "rule.direction"), *key = cfg_value(cfg, "rule.key");
+    char *name = cfg_value(cfg, "rule.require_process_name");
+    bool sigma = !strcmp(lang, "sigma"), need_name = !strcmp(name, "true") ||
+                 !strcmp(name, "1") || !strcmp(name, "yes");
+    size_t np, nc, nt, nk;
+    char **pv = split_items(ports, &np), **cv = split_items(cidrs, &nc);
+    char **tv = split_items(types, &nt), **kv = split_items(key, &nk);
+    struct tu_buf b = {0}, pl = {0};
+    size_t n_ports = 0;
+    bool ok = strcmp(runs, "1") != 0;
+
+    /* Ports: ranges expanded, as literals. */
+    for (size_t i = 0; ok && i < np; i++) {
+        unsigned lo, hi;
+        if (sscanf(pv[i], "%u-%u", &lo, &hi) != 2)
+            hi = lo = (unsigned)strtoul(pv[i], NULL, 10);
+        if (n_ports + (hi - lo + 1) > 1000) {
+            ok = false;
+            break;
+        }
+        for (unsigned p = lo; p <= hi; p++)
+            tu_buf_printf(&pl, "%s%u", n_ports++ ? ", " : "", p);
+    }
+    if (ok && sigma) {
+        /* No port passes: Sigma has no "false".  network_connection means category network and type connection
+         * or start; the filter may only narrow the types. */
+        ok = n_ports > 0 && !strcmp(cat, "network");
+        for (size_t i = 0; ok && i < nt; i++)
+            ok = !strcmp(tv[i], "connection") || !strcmp(tv[i], "start");
+    }
+    if (ok && !sigma) {
+        tu_buf_puts(&b, "sequence by ");
+        for (size_t i = 0; i < nk; i++)
+            tu_buf_printf(&b, "%s%s", i ? ", " : "", kv[i]);
+        tu_buf_printf(&b, " with maxspan=%s\n  [%s where event.type in (", maxspan,
+                      *cat ? cat : "any");
+        for (size_t i = 0; i < nt; i++) {
+            if (i)
+                tu_buf_puts(&b, ", ");
+            eql_string(&b, tv[i]);
+        }
+        tu_buf_puts(&b, ")");
+        if (*dir) {
+            tu_buf_puts(&b, " and\n   network.direction == ");
+            eql_string(&b, dir);
+        }
+        tu_buf_printf(&b, " and\n   %s", n_ports ? "destination.port in (" : "false");
+        if (n_ports)
+            tu_buf_printf(&b, "%s)", tu_buf_str(&pl));
+        if (nc) {
+            tu_buf_puts(&b, " and\n   not cidrmatch(destination.ip");
+            for (size_t i = 0; i < nc; i++) {
+                tu_buf_puts(&b, ", ");
+                eql_string(&b, cv[i]);
+            }
+            tu_buf_puts(&b, ")");
+        }
+        if (need_name)
+            tu_buf_puts(&b, " and\n   process.name != null");
+        tu_buf_printf(&b, "\n  ] with runs=%s\n", runs);
+    } else if (ok) {
+        tu_buf_puts(&b, "title: from the config\nname: base\nlogsource:\n"
+                        "  category: network_connection\ndetection:\n  selection:\n");
+        tu_buf_puts(&b, "    event.type|cased:\n");
+        for (size_t i = 0; i < nt; i++) {
+            tu_buf_puts(&b, "      - ");
+            yaml_string(&b, tv[i]);
+            tu_buf_puts(&b, "\n");
+        }
+        if (*dir) {
+            tu_buf_puts(&b, "    network.direction|cased: ");
+            yaml_string(&b, dir);
+            tu_buf_puts(&b, "\n");
+        }
+        if (n_ports)
+            tu_buf_printf(&b, "    DestinationPort: [%s]\n", tu_buf_str(&pl));
+        tu_buf_puts(&b, "  filter_cidr:\n    DestinationIp|cidr:\n");
+        for (size_t i = 0; i < nc; i++) {
+            tu_buf_puts(&b, "      - ");
+            yaml_string(&b, cv[i]);
+            tu_buf_puts(&b, "\n");
+        }
+        if (!nc)
+            tu_buf_puts(&b, "      - '0.0.0.0/32'\n");
+        tu_buf_puts(&b, "  filter_name:\n    process.name: null\n");
+        tu_buf_printf(&b, "  condition: selection%s%s\n", nc ? " and not filter_cidr" : "",
+                      need_name ? " and not filter_name" : "");
+        tu_buf_puts(&b, "---\ntitle: from the config\ncorrelation:\n  type: event_count\n"
+                        "  rules: [base]\n  group-by:\n");
+        for (size_t i = 0; i < nk; i++)
+            tu_buf_printf(&b, "    - %s\n", kv[i]);
+        tu_buf_printf(&b, "  timespan: %s\n  condition:\n    gte: %s\n", maxspan, runs);
+    }
+    free_items(pv);
+    free_items(cv);
+    free_items(tv);
+    free_items(kv);
+    free(runs);
+    free(maxspan);
+    free(ports);
+    free(cidrs);
+    free(cat);
+    free(types);
+    free(dir);
+    free(key);
+    free(name);
+    tu_buf_free(&pl);
+    if (!ok) {
+        tu_buf_free(&b);
+        return NULL;
+    }
+    tu_buf_str(&b);
+    return b.data;
+}
+
 t1071_ctx *
 tu_ctx_new(const char *const *kv)
 {
@@ -248,6 +449,22 @@ tu_ctx_new(const char *const *kv)
     for (size_t i = 0; kv && kv[i]; i += 2)
         if (t1071_config_set(cfg, kv[i], kv[i + 1]) != T1071_OK)
             fail_msg("config %s=%s: %s", kv[i], kv[i + 1], t1071_config_errmsg(cfg));
+    if (getenv("T1071_TEST_RULE") && *getenv("T1071_TEST_RULE")) {
+        static bool reported;
+        char *text = tu_rule_text(cfg, getenv("T1071_TEST_RULE"));
+        if (text) {
+            if (t1071_config_set_rule(cfg, text) != T1071_OK)
+                fail_msg("rule text rejected: %s\n%s", t1071_config_errmsg(cfg), text);
+            tu_rule_translated++;
+            free(text);
+        } else {
+            tu_rule_untranslatable++;
+        }
+        if (!reported) {
+            reported = true;
+            atexit(report_rule_text);
+        }
+    }
     assert_int_equal(t1071_init(&ctx, cfg), T1071_OK);
     assert_non_null(ctx);
     t1071_config_free(cfg);

@@ -59,8 +59,22 @@ void tu_append_delimited(struct tu_buf *b, const void *data, size_t len);
 void tu_append_varint(struct tu_buf *b, uint64_t v);
 
 /* Create a context with the defaults plus "key", "value" pairs
- * (NULL-terminated list); aborts the test on failure. */
+ * (NULL-terminated list); aborts the test on failure.  With the
+ * environment variable T1071_TEST_RULE=eql or =sigma, the built-in
+ * filter's keys are then written out as rule text in that language
+ * (tu_rule_text) and run through t1071_config_set_rule() instead: meson
+ * runs the vector, differential and other suites a second and third time
+ * that way, so rule text is checked against the same models. */
 t1071_ctx *tu_ctx_new(const char *const *kv);
+
+/* The rule @p cfg's built-in filter keys describe, as EQL ("eql") or Sigma
+ * ("sigma") text (malloc'ed); NULL when that language cannot say it (runs
+ * 1; for Sigma, a category other than network or event types outside
+ * connection/start). */
+char *tu_rule_text(const t1071_config *cfg, const char *lang);
+/* How many contexts tu_ctx_new() made from rule text, and how many it
+ * could not (kept the built-in filter). */
+extern unsigned tu_rule_translated, tu_rule_untranslatable;
 
 /* One alert as text. */
 struct tu_alert_text {

@@ -22,8 +22,9 @@ from . import ecs_pb2
 from ._core import (Config, Detector, event_from_json, event_shard, stat_names, strerror,
                     version, version_number)
 from ._errors import (DecodeError, FileError, InvalidArgument, JSONError, LibraryNotFound,
-                      NoMemory, QueueFull, RangeError, SnapshotError, StateError, T1071Error,
-                      TimestampError, TooLarge, Truncated, UnknownKey, VersionError)
+                      NoMemory, QueueFull, RangeError, RuleError, SnapshotError, StateError,
+                      T1071Error, TimestampError, TooLarge, Truncated, UnknownKey, Unsupported,
+                      VersionError)
 from .ecs import (ECS_FIELDS, Alert, Event, decode_batch, encode_batch, encode_event,
                   event_from_ecs, parse_time)
 
@@ -39,5 +40,5 @@ __all__ = [
     "ECS_FIELDS", "INT64_MAX",
     "T1071Error", "LibraryNotFound", "InvalidArgument", "NoMemory", "DecodeError", "TooLarge",
     "Truncated", "QueueFull", "StateError", "UnknownKey", "TimestampError", "FileError",
-    "JSONError", "RangeError", "SnapshotError", "VersionError",
+    "JSONError", "RangeError", "SnapshotError", "VersionError", "RuleError", "Unsupported",
 ]

@@ -149,6 +149,30 @@ class Config:
         self._check(self._lib.t1071_config_load_data(self._ptr(), data, len(data)))
         return self
 
+    def set_rule(self, text):
+        """Run this rule instead of the built-in one: an EQL sequence query or
+        a Sigma correlation rule (str or bytes), told apart by content.  It
+        decides rule.runs, rule.maxspan and rule.key; "" goes back to the
+        built-in rule.  Removes rules added with add_rule().  Raises RuleError
+        (``detail`` names line and column) for text it does not run."""
+        data = text.encode("utf-8") if isinstance(text, str) else _as_bytes(text, "text")
+        self._check(self._lib.t1071_config_set_rule(self._ptr(), data))
+        return self
+
+    def add_rule(self, text, name=None):
+        """Run one more rule beside this config's own, in the same detector;
+        its alerts carry ``name`` (default: a Sigma rule's title, else
+        "rule N")."""
+        data = text.encode("utf-8") if isinstance(text, str) else _as_bytes(text, "text")
+        self._check(self._lib.t1071_config_add_rule(
+            self._ptr(), None if name is None else name.encode("utf-8"), data))
+        return self
+
+    @property
+    def rule_count(self):
+        """How many rules a detector made from this config runs."""
+        return int(self._lib.t1071_config_rule_count(self._ptr()))
+
     @property
     def errmsg(self):
         return self._lib.t1071_config_errmsg(self._ptr()).decode("utf-8", "replace")

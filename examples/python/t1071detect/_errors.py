@@ -103,10 +103,23 @@ class VersionError(T1071Error, ValueError):
     code = -14
 
 
+class RuleError(T1071Error, ValueError):
+    """Config.set_rule() / add_rule(): the rule text does not parse or uses
+    syntax the library does not run; ``detail`` says what and where
+    ("rule.query: line L, column C: ...")."""
+    code = -15
+
+
+class Unsupported(T1071Error):
+    """Not supported in this configuration (reserved: the library returns
+    it nowhere yet)."""
+    code = -16
+
+
 BY_CODE = {cls.code: cls for cls in (
     InvalidArgument, NoMemory, DecodeError, TooLarge, Truncated, QueueFull, StateError,
     UnknownKey, TimestampError, FileError, JSONError, RangeError, SnapshotError,
-    VersionError)}
+    VersionError, RuleError, Unsupported)}
 
 
 def error_for(code, reason, detail=""):

@@ -29,6 +29,8 @@ E_JSON = -11
 E_RANGE = -12
 E_SNAPSHOT = -13
 E_VERSION = -14
+E_RULE = -15
+E_UNSUPPORTED = -16
 
 #: Snapshot format version this binding was written against (T1071_SNAPSHOT_VERSION).
 SNAPSHOT_VERSION = 1
@@ -77,6 +79,9 @@ _PROTOTYPES = [
     ("t1071_config_load_file", c_int, [config_p, c_str]),
     ("t1071_config_load_data", c_int, [config_p, c_str, c_size]),
     ("t1071_config_errmsg", c_str, [config_p]),
+    ("t1071_config_set_rule", c_int, [config_p, c_str]),
+    ("t1071_config_add_rule", c_int, [config_p, c_str, c_str]),
+    ("t1071_config_rule_count", c_size, [config_p]),
     ("t1071_init", c_int, [ctypes.POINTER(ctx_p), config_p]),
     ("t1071_free", None, [ctx_p]),
     ("t1071_errmsg", c_str, [ctx_p]),

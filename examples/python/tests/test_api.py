@@ -274,16 +274,18 @@ def test_error_classes():
                       (-4, t.TooLarge), (-5, t.Truncated), (-6, t.QueueFull),
                       (-7, t.StateError), (-8, t.UnknownKey), (-9, t.TimestampError),
                       (-10, t.FileError), (-11, t.JSONError), (-12, t.RangeError),
-                      (-13, t.SnapshotError), (-14, t.VersionError)]:
+                      (-13, t.SnapshotError), (-14, t.VersionError), (-15, t.RuleError),
+                      (-16, t.Unsupported)]:
         assert cls.code == code
         assert issubclass(cls, t.T1071Error)
         assert t.strerror(code) != "unknown error"
         exc = _errors.error_for(code, t.strerror(code))
         assert type(exc) is cls and exc.code == code
     assert t.strerror(-999) == "unknown error"
-    assert t.strerror(-15) == "unknown error"       # no code past the last pinned one yet
+    assert t.strerror(-17) == "unknown error"       # no code past the last pinned one yet
     assert "snapshot" in t.strerror(-13) and "version" in t.strerror(-14)
     assert (_native.E_SNAPSHOT, _native.E_VERSION) == (-13, -14)
+    assert (_native.E_RULE, _native.E_UNSUPPORTED) == (-15, -16)
 
 
 # ===== Backpressure =====
