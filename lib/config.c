@@ -307,6 +307,9 @@ out:
     return rc;
 }
 
+/* A CIDR list (rule.exclude_cidrs, rule.home_networks,
+ * tuning.allow_cidrs): the array at d->off, its count at d->hi.  All or
+ * nothing: a bad item leaves the list as it was. */
 static int
 set_cidrs(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
           size_t errlen)
@@ -326,40 +329,13 @@ set_cidrs(struct t1071_config *cfg, const struct key_desc *d, const char *v, cha
             goto out;
         }
     }
-    memcpy(cfg->cidrs, tmp, n * sizeof(tmp[0]));
-    cfg->n_cidrs = n;
+    memcpy((char *)cfg + d->off, tmp, n * sizeof(tmp[0]));
+    *(size_t *)((char *)cfg + d->hi) = n;
 out:
     g_strfreev(parts);
     return rc;
 }
 
-/* rule.home_networks: the CIDRs derive counts as "home" (lib/derive.c). */
-static int
-set_home_networks(struct t1071_config *cfg, const struct key_desc *d, const char *v,
-                  char *err, size_t errlen)
-{
-    struct t1071i_cidr tmp[T1071I_MAX_CIDRS];
-    size_t n;
-    char **parts = split_list(v, &n);
-    int rc = T1071_OK;
-
-    (void)d;
-    if (n > T1071I_MAX_CIDRS) {
-        rc = ERR("%zu CIDRs, at most %d", n, T1071I_MAX_CIDRS);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!t1071i_parse_cidr(parts[i], &tmp[i])) {
-            rc = ERR("bad CIDR \"%s\" (expected ADDRESS/PREFIX, IPv4 or IPv6)", parts[i]);
-            goto out;
-        }
-    }
-    memcpy(cfg->home_cidrs, tmp, n * sizeof(tmp[0]));
-    cfg->n_home_cidrs = n;
-out:
-    g_strfreev(parts);
-    return rc;
-}
 
 static int
 set_event_types(struct t1071_config *cfg, const struct key_desc *d, const char *v,
@@ -495,32 +471,6 @@ set_domains(struct t1071_config *cfg, const struct key_desc *d, const char *v, c
     return T1071_OK;
 }
 
-static int
-set_allow_cidrs(struct t1071_config *cfg, const struct key_desc *d, const char *v,
-                char *err, size_t errlen)
-{
-    struct t1071i_cidr tmp[T1071I_MAX_CIDRS];
-    size_t n;
-    char **parts = split_list(v, &n);
-    int rc = T1071_OK;
-
-    (void)d;
-    if (n > T1071I_MAX_CIDRS) {
-        rc = ERR("%zu CIDRs, at most %d", n, T1071I_MAX_CIDRS);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!t1071i_parse_cidr(parts[i], &tmp[i])) {
-            rc = ERR("bad CIDR \"%s\" (expected ADDRESS/PREFIX, IPv4 or IPv6)", parts[i]);
-            goto out;
-        }
-    }
-    memcpy(cfg->tun.allow_cidrs, tmp, n * sizeof(tmp[0]));
-    cfg->tun.n_allow_cidrs = n;
-out:
-    g_strfreev(parts);
-    return rc;
-}
 
 /* rule.maxspan: a duration, or "unbounded" (an EQL query without maxspan). */
 static int
@@ -552,8 +502,8 @@ static const struct key_desc keys[] = {
     {"rule.maxspan", "24h", set_maxspan, OFF(maxspan_ms), 0, (uint64_t)(3650 * DAY_MS)},
     {"rule.ports", "80,443,53,21,25,110,143,8080,8443,1883,5222", set_ports, 0, 0, 0},
     {"rule.exclude_cidrs",
-     "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,169.254.0.0/16", set_cidrs, 0,
-     0, 0},
+     "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,169.254.0.0/16", set_cidrs,
+     OFF(cidrs), 0, OFF(n_cidrs)},
     {"rule.category", "network", set_string, OFF(category), 0, 256},
     {"rule.event_types", "connection,start", set_event_types, 0, 0, 0},
     {"rule.direction", "egress", set_string, OFF(direction), 0, 256},
@@ -561,7 +511,7 @@ static const struct key_desc keys[] = {
     {"rule.key", "process.entity_id", set_key, 0, 0, 0},
     {"rule.derive", "false", set_bool, OFF(derive), 0, 0},
     {"rule.home_networks", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
-     set_home_networks, 0, 0, 0},
+     set_cidrs, OFF(home_cidrs), 0, OFF(n_home_cidrs)},
     /* After runs, maxspan and key: a copy re-applies the query last. */
     {"rule.query", "", set_query, 0, 0, 0},
     {"engine.lateness", "0s", set_duration, OFF(lateness_ms), 0, (uint64_t)(7 * DAY_MS)},
@@ -583,7 +533,7 @@ static const struct key_desc keys[] = {
      OFF(tun.n_heartbeat_exes)},
     {"tuning.heartbeat_max_jitter", "0.02", set_fraction, OFF(tun.heartbeat_max_jitter), 0,
      1000},
-    {"tuning.allow_cidrs", "", set_allow_cidrs, 0, 0, 0},
+    {"tuning.allow_cidrs", "", set_cidrs, OFF(tun.allow_cidrs), 0, OFF(tun.n_allow_cidrs)},
     {"tuning.allow_domains", "", set_domains, 0, 0, 0},
     {"tuning.prevalence_hosts", "0", set_u32, OFF(tun.prevalence_hosts), 0, 64},
     {"tuning.prevalence_suppress_hosts", "0", set_u32, OFF(tun.prevalence_suppress_hosts), 0,
