@@ -855,6 +855,16 @@ best_window(const double *x, size_t n, const double *cand, size_t nc, double w,
          * the same counts, and no strictly better count or rank. */
         if (c > 0 && cand[c - 1] == a)
             continue;
+        /* Every later candidate starts at or above lo1 (the lower edges
+         * only rise), and its matches are disjoint ranges in [lo1, n), so
+         * its count is at most n - lo1 and its rank 1.25 times that: once
+         * neither can beat the best, nothing after can.  A beacon's scan
+         * ends soon after its period. */
+        {
+            size_t left = n - lo1;
+            if (left <= best->count && (double)left + (double)left / 4 <= best->rank)
+                break;
+        }
         window_edges(x, n, a, w, 1, &lo1, &hi1);
         window_edges(x, n, a, w, 2, &lo2, &hi2);
         window_edges(x, n, a, w, 3, &lo3, &hi3);
