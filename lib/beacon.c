@@ -166,6 +166,8 @@ cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+#define SORT_MERGE_MAX (3 * T1071I_BEACON_RING) /* merge sort up to here, on the stack */
+
 static void
 sort_doubles(double *v, size_t n)
 {
@@ -184,7 +186,46 @@ sort_doubles(double *v, size_t n)
         }
         return;
     }
-    qsort(v, n, sizeof(*v), cmp_double);
+    if (n > SORT_MERGE_MAX) {
+        qsort(v, n, sizeof(*v), cmp_double);
+        return;
+    }
+    /* Bottom-up merge sort, runs of 16 by insertion first: the timing
+     * component sorts up to 384 candidates per call, and qsort's
+     * comparator calls were a tenth of its cost.  Any sort gives the same
+     * array here (no NaN, no -0 among the values sorted). */
+    double tmp[SORT_MERGE_MAX];
+    for (size_t lo = 0; lo < n; lo += 16) {
+        size_t hi = lo + 16 < n ? lo + 16 : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            double x = v[i];
+            size_t j = i;
+            while (j > lo && v[j - 1] > x) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+    }
+    double *src = v, *dst = tmp;
+    for (size_t width = 16; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = src[j] < src[i] ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        double *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof(*v));
 }
 
 /* Median of sorted v[0..n), n >= 1: the middle value, or the mean of the
@@ -775,38 +816,73 @@ struct window_hit {
  * jitter come from the window ranking count + c1 / 4, so that at a wide W,
  * where 1x and 2x touch, a window that explains the bulk as 1x wins over
  * one that matches a few more intervals by calling half of them 2x. */
+/* The window of multiple @p k of candidate @p a: move the monotone
+ * pointers *lo (first x >= lower edge) and *hi (first x > upper edge,
+ * never below *lo) forward. */
+static inline void
+window_edges(const double *x, size_t n, double a, double w, int k, size_t *lo, size_t *hi)
+{
+    const double M = T1071I_BEACON_MERGE_MS;
+    double e = (double)k * a + (double)(k - 1) * M;
+    double l = e * (1.0 - EDGE_EPS);
+    double u = e * (1.0 + w) * (1.0 + EDGE_EPS);
+    size_t i = *lo, j = *hi;
+
+    while (i < n && x[i] < l)
+        i++;
+    if (j < i)
+        j = i;
+    while (j < n && x[j] <= u)
+        j++;
+    *lo = i;
+    *hi = j;
+}
+
 static void
 best_window(const double *x, size_t n, const double *cand, size_t nc, double w,
             struct window_hit *best)
 {
+    /* The pointers live in locals (not arrays indexed by the multiple),
+     * so they stay in registers: this loop is most of the score's cost. */
     const double M = T1071I_BEACON_MERGE_MS;
-    size_t lo[4] = {0}, hi[4] = {0};
+    size_t lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, lo3 = 0, hi3 = 0;
     memset(best, 0, sizeof(*best));
     for (size_t c = 0; c < nc; c++) {
         double a = cand[c];
         if (!(a >= TIMING_MIN_A_MS))
             continue;
-        size_t cnt[4] = {0}, from[4] = {0};
-        for (int k = 1; k <= 3; k++) {
-            double e = (double)k * a + (double)(k - 1) * M;
-            double l = e * (1.0 - EDGE_EPS);
-            double u = e * (1.0 + w) * (1.0 + EDGE_EPS);
-            while (lo[k] < n && x[lo[k]] < l)
-                lo[k]++;
-            if (hi[k] < lo[k])
-                hi[k] = lo[k];
-            while (hi[k] < n && x[hi[k]] <= u)
-                hi[k]++;
-            from[k] = lo[k] > hi[k - 1] ? lo[k] : hi[k - 1];
-            cnt[k] = hi[k] > from[k] ? hi[k] - from[k] : 0;
-        }
-        if (2 * cnt[1] < cnt[2] || 2 * cnt[1] < cnt[3])
+        /* A repeated candidate finds the pointers where it leaves them,
+         * the same counts, and no strictly better count or rank. */
+        if (c > 0 && cand[c - 1] == a)
             continue;
-        size_t count = cnt[1] + cnt[2] + cnt[3];
+        /* Every later candidate starts at or above lo1 (the lower edges
+         * only rise), and its matches are disjoint ranges in [lo1, n), so
+         * its count is at most n - lo1 and its rank 1.25 times that: once
+         * neither can beat the best, nothing after can.  A beacon's scan
+         * ends soon after its period. */
+        {
+            size_t left = n - lo1;
+            if (left <= best->count && (double)left + (double)left / 4 <= best->rank)
+                break;
+        }
+        window_edges(x, n, a, w, 1, &lo1, &hi1);
+        window_edges(x, n, a, w, 2, &lo2, &hi2);
+        window_edges(x, n, a, w, 3, &lo3, &hi3);
+        size_t from1 = lo1;
+        size_t from2 = lo2 > hi1 ? lo2 : hi1;
+        size_t from3 = lo3 > hi2 ? lo3 : hi2;
+        size_t cnt1 = hi1 > from1 ? hi1 - from1 : 0;
+        size_t cnt2 = hi2 > from2 ? hi2 - from2 : 0;
+        size_t cnt3 = hi3 > from3 ? hi3 - from3 : 0;
+        if (2 * cnt1 < cnt2 || 2 * cnt1 < cnt3)
+            continue;
+        size_t count = cnt1 + cnt2 + cnt3;
         if (count > best->count)
             best->count = count;
-        double rank = (double)count + (double)cnt[1] / 4;
+        double rank = (double)count + (double)cnt1 / 4;
         if (rank > best->rank) {
+            size_t from[4] = {0, from1, from2, from3}, hi[4] = {0, hi1, hi2, hi3};
+            size_t cnt[4] = {0, cnt1, cnt2, cnt3};
             best->rank = rank;
             best->lo = HUGE_VAL;
             best->hi = 0;
@@ -875,13 +951,34 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
     size_t nw = n;
     while (nw > 0 && x[nw - 1] >= (double)UINT32_MAX)
         nw--;
+    double c2[T1071I_BEACON_RING], c3[T1071I_BEACON_RING];
     for (size_t i = 0; i < nw; i++) {
         xs[i] = x[i] - M;
-        cand[3 * i] = xs[i];
-        cand[3 * i + 1] = (xs[i] - M) / 2;
-        cand[3 * i + 2] = (xs[i] - 2 * M) / 3;
+        c2[i] = (xs[i] - M) / 2;
+        c3[i] = (xs[i] - 2 * M) / 3;
     }
-    sort_doubles(cand, 3 * nw);
+    /* The three candidate lists are each sorted (monotone in xs): merge
+     * them, the same array a sort of all 3 nw gives, in O(nw). */
+    {
+        size_t i1 = 0, i2 = 0, i3 = 0, k = 0;
+        while (k < 3 * nw) {
+            double b = HUGE_VAL;
+            int from = 0;
+            if (i1 < nw)
+                b = xs[i1], from = 1;
+            if (i2 < nw && (from == 0 || c2[i2] < b))
+                b = c2[i2], from = 2;
+            if (i3 < nw && (from == 0 || c3[i3] < b))
+                b = c3[i3], from = 3;
+            cand[k++] = b;
+            if (from == 1)
+                i1++;
+            else if (from == 2)
+                i2++;
+            else
+                i3++;
+        }
+    }
     for (int wi = 0; wi < T1071I_BEACON_NW; wi++) {
         double w = t1071i_beacon_windows[wi];
         struct window_hit hit;

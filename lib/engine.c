@@ -709,12 +709,11 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
     }
     if (ctx->tracker) {
         /* tuning.fallback_key: host + executable, a key of its own. */
-        char *fk = t1071i_tracker_fallback_key(ctx->tracker, p);
+        const char *fk = t1071i_tracker_fallback_key(ctx->tracker, p);
         if (fk) {
             int erc = step_key(ctx, host, p, fk, true);
             if (erc != T1071_OK)
                 rc = erc;
-            g_free(fk);
         }
     }
     return rc;
@@ -888,7 +887,7 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
         return;
     }
     /* Its keys, and the fallback key (tuning.fallback_key) it joined too. */
-    char *fk = ctx->tracker ? t1071i_tracker_fallback_key(ctx->tracker, f) : NULL;
+    const char *fk = ctx->tracker ? t1071i_tracker_fallback_key(ctx->tracker, f) : NULL;
     for (uint32_t i = 0; i < f->n_keys + (fk != NULL); i++) {
         const char *v = i < f->n_keys ? f->keys[i] : fk;
         size_t len = strlen(v);
@@ -914,7 +913,6 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
         else if (kept > 0)
             k->last_ts = newest;
     }
-    g_free(fk);
 }
 
 static int

@@ -18,6 +18,11 @@
 
 #define T0 T1071I_TRACKER_T0
 #define PREV_BUCKETS 1024u /* 8 KiB; chains of 16 at the 16,384-entry cap */
+/* A dropped pair or prevalence entry is reused for the one replacing it
+ * (no malloc + free per new destination in steady state) when its key
+ * room is at most this much larger than needed.  Accounting stays by
+ * length, so such an entry holds at most this many bytes uncounted. */
+#define REUSE_SLACK 32u
 
 /* ===== State ===== */
 
@@ -40,7 +45,8 @@ struct bpair {
     int64_t t0_ts[T0];                 /* tier 0: the first events */
     int64_t t0_bytes[T0];
     uint32_t count;                    /* events observed, saturating */
-    uint32_t len;
+    uint16_t len;                      /* < 256 */
+    uint16_t cap;                      /* dest[] holds cap + 1 bytes */
     char dest[];
 };
 
@@ -59,7 +65,8 @@ struct prev_entry {
     struct prev_entry *chain;
     uint64_t hash;
     uint32_t n;                       /* host slots in use */
-    uint32_t len;
+    uint16_t len;                     /* < 512 */
+    uint16_t cap;                     /* the key's room, len <= cap */
     uint64_t *host_hash;              /* slots, inline after the struct */
     int64_t *host_ts;                 /* then the key, NUL-terminated */
 };
@@ -74,7 +81,14 @@ struct t1071i_tracker {
     struct prev_entry *oldest, *newest;
     size_t n_entries;
     size_t bytes;
+    /* Scratch, not state: the last fallback key value, one key value
+     * long.  Left out of the accounted bytes (TRACKER_BYTES), so the
+     * memory counters and engine.memory_limit read as they did. */
+    char *fk;
+    size_t fk_cap;
 };
+
+#define TRACKER_BYTES offsetof(struct t1071i_tracker, fk)
 
 size_t
 t1071i_tracker_pair_bytes(size_t len, bool promoted)
@@ -117,7 +131,7 @@ t1071i_tracker_new(const struct t1071_config *cfg, uint64_t seed, struct t1071i_
     t->slots = cfg->tun.prevalence_hosts > cfg->tun.prevalence_suppress_hosts
                    ? cfg->tun.prevalence_hosts
                    : cfg->tun.prevalence_suppress_hosts;
-    t->bytes = sizeof(*t);
+    t->bytes = TRACKER_BYTES;
     if (t->slots) {
         t->buckets = calloc(PREV_BUCKETS, sizeof(*t->buckets));
         if (!t->buckets) {
@@ -140,6 +154,7 @@ t1071i_tracker_free(struct t1071i_tracker *t)
         free(e);
     }
     free(t->buckets);
+    g_free(t->fk);
     free(t);
 }
 
@@ -153,20 +168,78 @@ t1071i_tracker_bytes(const struct t1071i_tracker *t)
 
 /* The pair's destination: domain (or TLS server name) when present, else
  * ip:port ([v6]:port), "?:port" without an address.  Truncated to fit. */
+/* snprintf's semantics by hand (it was a tenth of the tuned feed): @p b
+ * receives what fits of the output, NUL-terminated; @p n counts the full
+ * length. */
+struct sbuf {
+    char *b;
+    size_t size, n;
+};
+
+static void
+sb_put(struct sbuf *sb, const char *s, size_t len)
+{
+    if (sb->n < sb->size - 1) {
+        size_t room = sb->size - 1 - sb->n;
+        memcpy(sb->b + sb->n, s, len < room ? len : room);
+    }
+    sb->n += len;
+}
+
+static void
+sb_i64(struct sbuf *sb, int64_t v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        d[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        d[--i] = '-';
+    sb_put(sb, d + i, sizeof(d) - i);
+}
+
+/* Terminate; returns the full length (snprintf's return value). */
+static size_t
+sb_end(struct sbuf *sb)
+{
+    sb->b[sb->n < sb->size - 1 ? sb->n : sb->size - 1] = '\0';
+    return sb->n;
+}
+
+/* The pair's destination: domain (or TLS server name) when present, else
+ * ip:port ([v6]:port), "?:port" without an address; the full length. */
+static size_t
+pev_dest_full(const struct t1071i_pev *p, char *buf, size_t size)
+{
+    struct sbuf sb = {buf, size, 0};
+
+    if (p->domain) {
+        sb_put(&sb, p->domain, strlen(p->domain));
+    } else if (p->ip && strchr(p->ip, ':')) {
+        sb_put(&sb, "[", 1);
+        sb_put(&sb, p->ip, strlen(p->ip));
+        sb_put(&sb, "]:", 2);
+        sb_i64(&sb, p->port);
+    } else {
+        const char *ip = p->ip ? p->ip : "?";
+        sb_put(&sb, ip, strlen(ip));
+        sb_put(&sb, ":", 1);
+        sb_i64(&sb, p->port);
+    }
+    return sb_end(&sb);
+}
+
+/* The same, truncated to fit: the length written. */
 static size_t
 pev_dest(const struct t1071i_pev *p, char *buf, size_t size)
 {
-    int n;
+    size_t n = pev_dest_full(p, buf, size);
 
-    if (p->domain)
-        n = snprintf(buf, size, "%s", p->domain);
-    else if (p->ip && strchr(p->ip, ':'))
-        n = snprintf(buf, size, "[%s]:%" PRId64, p->ip, p->port);
-    else
-        n = snprintf(buf, size, "%s:%" PRId64, p->ip ? p->ip : "?", p->port);
-    if (n < 0)
-        n = 0;
-    return (size_t)n < size ? (size_t)n : size - 1;
+    return n < size ? n : size - 1;
 }
 
 static int64_t
@@ -186,7 +259,8 @@ pair_new(const char *dest, size_t len)
         return NULL;
     memcpy(pr->dest, dest, len);
     pr->dest[len] = '\0';
-    pr->len = (uint32_t)len;
+    pr->len = (uint16_t)len;
+    pr->cap = (uint16_t)len;
     return pr;
 }
 
@@ -305,10 +379,37 @@ t1071i_tracker_observe(struct t1071i_tracker *t, struct t1071i_kbeacon **kbp, bo
         if ((*pp)->len == len && !memcmp((*pp)->dest, dest, len))
             break;
     pr = *pp;
+    if (!pr && kb->n_pairs == t->tun->max_destinations && kb->pairs) {
+        /* Full: the least recently used destination makes way below.
+         * Reuse its allocation when it fits: the same state as a new
+         * pair, as the same accounting (by length) says. */
+        struct bpair **lp = &kb->pairs;
+        while ((*lp)->next)
+            lp = &(*lp)->next;
+        if ((*lp)->cap >= len && (*lp)->cap - len <= REUSE_SLACK) {
+            uint16_t cap = (*lp)->cap;
+            pr = *lp;
+            *lp = NULL;
+            kb->n_pairs--;
+            *mem_delta -= (int64_t)pair_bytes(pr);
+            free(pr->cand);
+            memset(pr, 0, sizeof(*pr));
+            memcpy(pr->dest, dest, len);
+            pr->dest[len] = '\0';
+            pr->len = (uint16_t)len;
+            pr->cap = cap;
+            pr->next = kb->pairs;
+            kb->pairs = pr;
+            kb->n_pairs++;
+            *mem_delta += (int64_t)pair_bytes(pr);
+        }
+    }
     if (pr) {
-        *pp = pr->next; /* move to front */
-        pr->next = kb->pairs;
-        kb->pairs = pr;
+        if (kb->pairs != pr) {
+            *pp = pr->next; /* move to front */
+            pr->next = kb->pairs;
+            kb->pairs = pr;
+        }
     } else if ((pr = pair_new(dest, len)) != NULL) {
         pr->next = kb->pairs;
         kb->pairs = pr;
@@ -360,14 +461,28 @@ t1071i_tracker_free_key(struct t1071i_kbeacon *kb)
     return freed;
 }
 
-char *
-t1071i_tracker_fallback_key(const struct t1071i_tracker *t, const struct t1071i_pev *p)
+const char *
+t1071i_tracker_fallback_key(struct t1071i_tracker *t, const struct t1071i_pev *p)
 {
     const char *host = p->host_id ? p->host_id : p->host_name;
+    size_t hl, el, need;
 
     if (!t || !t->tun->fallback_key || !p->exe || !host)
         return NULL;
-    return g_strdup_printf("fallback:%s|%s", host, p->exe);
+    /* Built in a buffer the tracker keeps (grown, never per event):
+     * g_strdup_printf here was a malloc and a vfprintf per event. */
+    hl = strlen(host);
+    el = strlen(p->exe);
+    need = sizeof("fallback:") - 1 + hl + 1 + el + 1;
+    if (need > t->fk_cap) {
+        t->fk = g_realloc(t->fk, need);
+        t->fk_cap = need;
+    }
+    memcpy(t->fk, "fallback:", sizeof("fallback:") - 1);
+    memcpy(t->fk + sizeof("fallback:") - 1, host, hl);
+    t->fk[sizeof("fallback:") - 1 + hl] = '|';
+    memcpy(t->fk + sizeof("fallback:") + hl, p->exe, el + 1);
+    return t->fk;
 }
 
 /* ===== Prevalence ===== */
@@ -376,16 +491,18 @@ static size_t
 prev_key(const struct t1071i_pev *p, char *buf, size_t size)
 {
     const char *exe = p->exe ? p->exe : p->pname;
-    size_t n;
-    int w;
+    size_t n, w;
 
     if (!exe)
         return 0;
     n = pev_dest(p, buf, size);
-    w = snprintf(buf + n, size - n, "\x1f%s", exe);
-    if (w < 0)
-        return 0;
-    n += (size_t)w;
+    {
+        struct sbuf sb = {buf + n, size - n, 0};
+        sb_put(&sb, "\x1f", 1);
+        sb_put(&sb, exe, strlen(exe));
+        w = sb_end(&sb);
+    }
+    n += w;
     return n < size ? n : size - 1;
 }
 
@@ -396,6 +513,28 @@ prev_find(const struct t1071i_tracker *t, const char *key, size_t len, uint64_t 
         if (e->hash == h && e->len == len &&
             !memcmp((const char *)(e->host_ts + t->slots), key, len))
             return e;
+    return NULL;
+}
+
+/* prev_find, moving a hit to the front of its bucket's chain: a
+ * destination seen again is usually seen again soon (beacons), and at the
+ * cap chains are 16 long.  Chain order is never observable (snapshots
+ * walk the LRU list). */
+static struct prev_entry *
+prev_find_front(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h)
+{
+    struct prev_entry **head = &t->buckets[h & (PREV_BUCKETS - 1)];
+
+    for (struct prev_entry **pp = head, *e; (e = *pp) != NULL; pp = &e->chain)
+        if (e->hash == h && e->len == len &&
+            !memcmp((const char *)(e->host_ts + t->slots), key, len)) {
+            if (pp != head) {
+                *pp = e->chain;
+                e->chain = *head;
+                *head = e;
+            }
+            return e;
+        }
     return NULL;
 }
 
@@ -425,8 +564,9 @@ prev_append(struct t1071i_tracker *t, struct prev_entry *e)
     t->newest = e;
 }
 
+/* Take @p e out of the table (chain, LRU list, counts), not freed. */
 static void
-prev_drop(struct t1071i_tracker *t, struct prev_entry *e)
+prev_detach(struct t1071i_tracker *t, struct prev_entry *e)
 {
     struct prev_entry **pp = &t->buckets[e->hash & (PREV_BUCKETS - 1)];
 
@@ -437,19 +577,40 @@ prev_drop(struct t1071i_tracker *t, struct prev_entry *e)
     prev_unlink(t, e);
     t->bytes -= prev_entry_bytes(t, e->len);
     t->n_entries--;
+}
+
+static void
+prev_drop(struct t1071i_tracker *t, struct prev_entry *e)
+{
+    prev_detach(t, e);
     free(e);
 }
 
 static struct prev_entry *
 prev_insert(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h)
 {
-    struct prev_entry *e;
+    struct prev_entry *e = NULL;
 
-    if (t->n_entries >= T1071I_PREVALENCE_MAX)
-        prev_drop(t, t->oldest);
-    e = calloc(1, prev_entry_bytes(t, len));
-    if (!e)
-        return NULL;
+    if (t->n_entries >= T1071I_PREVALENCE_MAX) {
+        struct prev_entry *o = t->oldest;
+        if (o->cap >= len && o->cap - len <= REUSE_SLACK) {
+            /* Take the oldest entry over rather than free + calloc. */
+            uint16_t cap = o->cap;
+            size_t whole = prev_entry_bytes(t, cap);
+            prev_detach(t, o);
+            memset(o, 0, whole);
+            o->cap = cap;
+            e = o;
+        } else {
+            prev_drop(t, o);
+        }
+    }
+    if (!e) {
+        e = calloc(1, prev_entry_bytes(t, len));
+        if (!e)
+            return NULL;
+        e->cap = (uint16_t)len;
+    }
     e->host_hash = (uint64_t *)(e + 1);
     e->host_ts = (int64_t *)(e->host_hash + t->slots);
     {
@@ -458,7 +619,7 @@ prev_insert(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h)
         k[len] = '\0';
     }
     e->hash = h;
-    e->len = (uint32_t)len;
+    e->len = (uint16_t)len;
     e->chain = t->buckets[h & (PREV_BUCKETS - 1)];
     t->buckets[h & (PREV_BUCKETS - 1)] = e;
     prev_append(t, e);
@@ -490,7 +651,7 @@ t1071i_tracker_observe_event(struct t1071i_tracker *t, const struct t1071i_pev *
     before = t->bytes;
     h = t1071i_hash(t->seed, key, len);
     hh = t1071i_hash(t->seed, host, strlen(host));
-    e = prev_find(t, key, len, h);
+    e = prev_find_front(t, key, len, h);
     if (e)
         prev_unlink(t, e), prev_append(t, e);
     else if (!(e = prev_insert(t, key, len, h)))
@@ -656,7 +817,22 @@ fallback_reason(struct t1071i_pev *const *m, size_t n)
             changes++;
     if (changes == 0)
         return "fallback_same_process";
-    /* Restarts: each process's events are one contiguous run. */
+    /* Restarts: each process's events are one contiguous run.  Sequences
+     * are short (rule.runs events): compare each run's process with the
+     * earlier runs' rather than build a hash table (a malloc per alert). */
+    if (n <= 64) {
+        const char *starts[64];
+        size_t ns = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i && !strcmp(m[i]->keys[0], m[i - 1]->keys[0]))
+                continue;
+            for (size_t k = 0; k < ns; k++)
+                if (!strcmp(starts[k], m[i]->keys[0]))
+                    return "fallback_concurrent";
+            starts[ns++] = m[i]->keys[0];
+        }
+        return NULL;
+    }
     seen = g_hash_table_new(g_str_hash, g_str_equal);
     for (size_t i = 0; i < n && !reason; i++) {
         if (i && !strcmp(m[i]->keys[0], m[i - 1]->keys[0]))

@@ -62,8 +62,9 @@ int t1071i_tracker_observe(struct t1071i_tracker *t, struct t1071i_kbeacon **kb,
 size_t t1071i_tracker_free_key(struct t1071i_kbeacon *kb);
 
 /* The fallback key value of an event (host + executable), or NULL when
- * tuning.fallback_key is off or the event lacks either.  g_malloc'ed. */
-char *t1071i_tracker_fallback_key(const struct t1071i_tracker *t, const struct t1071i_pev *p);
+ * tuning.fallback_key is off or the event lacks either.  Owned by the
+ * tracker, valid until the next call. */
+const char *t1071i_tracker_fallback_key(struct t1071i_tracker *t, const struct t1071i_pev *p);
 
 /* What the tracker says about one completed sequence. */
 struct t1071i_judgement {

@@ -2,6 +2,7 @@
 /* The beacon tracker (lib/tracker.c): tier-0 promotion is exact, memory
  * deltas add up, destinations are bounded, the verdict's tuning rules
  * (path globs, fallback reasons) and the byte-count helper. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,6 +90,61 @@ test_tracker_promotion_replays_tier0_exactly(void **state)
         ts += 60000 + (int64_t)((r >> 33) % 5000);
     }
     assert_int_equal((uint64_t)total, t1071i_tracker_free_key(kb));
+    t1071i_tracker_free(t);
+    t1071_config_free(cfg);
+}
+
+/* The destination is formatted by hand (hot path): it must read exactly
+ * as snprintf("%s:%" PRId64) and friends, truncation included.  The
+ * fallback key value likewise reads "fallback:HOST|EXE". */
+static void
+test_tracker_destination_format_matches_snprintf(void **state)
+{
+    static const char *const ips[] = {"203.0.113.1", "2001:db8::1", NULL, ""};
+    static const int64_t ports[] = {443, 0, -1, INT64_MAX, INT64_MIN, 65535};
+    struct t1071_config *cfg = cfg_with((const char *const[]){"tuning.fallback_key", "true", NULL});
+    struct t1071i_tracker *t = NULL;
+    char longname[400], want[512]; /* snprintf into 256 = the first 255 of this */
+
+    (void)state;
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_int_equal(t1071i_tracker_new(cfg, 1, &t), T1071_OK);
+    for (size_t d = 0; d < 3; d++) {
+        for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+            for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
+                struct t1071i_kbeacon *kb = NULL;
+                struct t1071i_pev p = pev(T0, "E", "C:\\a\\b.exe", ips[i], ports[k]);
+                struct t1071i_pev *members[1] = {&p};
+                struct t1071i_judgement j;
+                int64_t delta = 0;
+                p.domain = d == 0 ? NULL : d == 1 ? "c2.example" : longname;
+                if (p.domain)
+                    snprintf(want, sizeof(want), "%s", p.domain);
+                else if (p.ip && strchr(p.ip, ':'))
+                    snprintf(want, sizeof(want), "[%s]:%" PRId64, p.ip, p.port);
+                else
+                    snprintf(want, sizeof(want), "%s:%" PRId64, p.ip ? p.ip : "?", p.port);
+                want[255] = '\0';
+                assert_int_equal(t1071i_tracker_observe(t, &kb, false, &p, &delta), T1071_OK);
+                t1071i_tracker_judge(t, kb, members, 1, &j);
+                assert_string_equal(j.destination, want);
+                t1071i_tracker_free_key(kb);
+            }
+        }
+    }
+    {
+        struct t1071i_pev p = pev(T0, "E", "/usr/bin/x", "203.0.113.1", 443);
+        assert_string_equal(t1071i_tracker_fallback_key(t, &p), "fallback:H|/usr/bin/x");
+        p.host_id = NULL;
+        p.host_name = longname;
+        snprintf(want, sizeof(want), "fallback:%s", longname);
+        assert_memory_equal(t1071i_tracker_fallback_key(t, &p), want, strlen(want));
+        assert_int_equal(strlen(t1071i_tracker_fallback_key(t, &p)),
+                         strlen("fallback:|/usr/bin/x") + strlen(longname));
+        p.exe = NULL;
+        assert_null(t1071i_tracker_fallback_key(t, &p));
+    }
     t1071i_tracker_free(t);
     t1071_config_free(cfg);
 }
@@ -254,6 +310,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tracker_promotion_replays_tier0_exactly),
         cmocka_unit_test(test_tracker_pair_bytes),
+        cmocka_unit_test(test_tracker_destination_format_matches_snprintf),
         cmocka_unit_test(test_tracker_destinations_bounded),
         cmocka_unit_test(test_tracker_path_globs),
         cmocka_unit_test(test_tracker_fallback_reasons),
