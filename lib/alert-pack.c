@@ -167,27 +167,36 @@ threat_put(uint8_t *w, const T1071__Ecs__V1__AlertThreat *t)
 }
 
 /* The beacon (22) and tuning (23) verdicts: a handful of scalars, packed
- * by protobuf-c itself (the same bytes it writes for them nested). */
+ * by protobuf-c itself (the same bytes it writes for them nested).  Their
+ * body sizes are measured once per alert and handed to the writer. */
+struct verdicts {
+    size_t beacon, tuning;  /* body sizes, when present */
+};
+
 static size_t
-verdicts_size(const T1071__Ecs__V1__Alert *a)
+verdicts_measure(const T1071__Ecs__V1__Alert *a, struct verdicts *v)
 {
     size_t n = 0;
-    if (a->beacon)
-        n += msg_size(22, protobuf_c_message_get_packed_size(&a->beacon->base));
-    if (a->tuning)
-        n += msg_size(23, protobuf_c_message_get_packed_size(&a->tuning->base));
+    if (a->beacon) {
+        v->beacon = protobuf_c_message_get_packed_size(&a->beacon->base);
+        n += msg_size(22, v->beacon);
+    }
+    if (a->tuning) {
+        v->tuning = protobuf_c_message_get_packed_size(&a->tuning->base);
+        n += msg_size(23, v->tuning);
+    }
     return n;
 }
 
 static uint8_t *
-verdicts_put(uint8_t *w, const T1071__Ecs__V1__Alert *a)
+verdicts_put(uint8_t *w, const T1071__Ecs__V1__Alert *a, const struct verdicts *v)
 {
     if (a->beacon) {
-        w = msg_head(w, 22, protobuf_c_message_get_packed_size(&a->beacon->base));
+        w = msg_head(w, 22, v->beacon);
         w += protobuf_c_message_pack(&a->beacon->base, w);
     }
     if (a->tuning) {
-        w = msg_head(w, 23, protobuf_c_message_get_packed_size(&a->tuning->base));
+        w = msg_head(w, 23, v->tuning);
         w += protobuf_c_message_pack(&a->tuning->base, w);
     }
     return w;
@@ -196,6 +205,7 @@ verdicts_put(uint8_t *w, const T1071__Ecs__V1__Alert *a)
 size_t
 t1071i_alert_packed_size(const T1071__Ecs__V1__Alert *a)
 {
+    struct verdicts v = {0, 0};
     size_t n = str_size(1, a->rule_id) + str_size(2, a->rule_name) + str_size(3, a->rule_type) +
                str_size(4, a->severity) +
                /* int32: a negative value is sign-extended to 64 bits */
@@ -213,7 +223,7 @@ t1071i_alert_packed_size(const T1071__Ecs__V1__Alert *a)
     for (size_t i = 0; i < a->n_destinations; i++)
         n += msg_size(18, dest_body(a->destinations[i]));
     n += str_size(19, a->reason) + str_size(20, a->profile) +
-         u64_size(21, a->has_sequence_number, a->sequence_number) + verdicts_size(a);
+         u64_size(21, a->has_sequence_number, a->sequence_number) + verdicts_measure(a, &v);
     return n;
 }
 
@@ -221,6 +231,7 @@ size_t
 t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out)
 {
     uint8_t *w = out;
+    struct verdicts v = {0, 0};
 
     w = str_put(w, 1, a->rule_id);
     w = str_put(w, 2, a->rule_name);
@@ -252,7 +263,8 @@ t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out)
     w = str_put(w, 19, a->reason);
     w = str_put(w, 20, a->profile);
     w = u64_put(w, 21, a->has_sequence_number, a->sequence_number);
-    w = verdicts_put(w, a);
+    (void)verdicts_measure(a, &v);
+    w = verdicts_put(w, a, &v);
     return (size_t)(w - out);
 }
 
@@ -303,6 +315,7 @@ struct cache {
     size_t mem_body[MAX_CACHED];
     struct slen dst[MAX_CACHED][5];         /* destination fields 1, 4 */
     size_t dst_body[MAX_CACHED];
+    struct verdicts verdicts;
 };
 
 static bool
@@ -372,7 +385,8 @@ cache_fill(const T1071__Ecs__V1__Alert *a, struct cache *c)
     sl_set(&c->reason, a->reason);
     sl_set(&c->profile, a->profile);
     n += sl_size(19, &c->reason) + sl_size(20, &c->profile) +
-         u64_size(21, a->has_sequence_number, a->sequence_number) + verdicts_size(a);
+         u64_size(21, a->has_sequence_number, a->sequence_number) +
+         verdicts_measure(a, &c->verdicts);
     return n;
 }
 
@@ -418,7 +432,7 @@ cache_pack(const T1071__Ecs__V1__Alert *a, const struct cache *c, uint8_t *out)
     w = sl_put(w, 19, &c->reason);
     w = sl_put(w, 20, &c->profile);
     w = u64_put(w, 21, a->has_sequence_number, a->sequence_number);
-    w = verdicts_put(w, a);
+    w = verdicts_put(w, a, &c->verdicts);
     return (size_t)(w - out);
 }
 
