@@ -40,7 +40,6 @@ struct cand {
 };
 
 struct bpair {
-    struct bpair *next;                /* most recently used first */
     struct cand *cand;                 /* NULL while tier 0 */
     int64_t t0_ts[T0];                 /* tier 0: the first events */
     int64_t t0_bytes[T0];
@@ -50,10 +49,17 @@ struct bpair {
     char dest[];
 };
 
+/* A key's pairs are an array, most recently used first, with a tag (a
+ * hash of the destination) per slot beside it: finding a destination
+ * reads the tags, one or two cache lines, instead of chasing a list
+ * through every pair's allocation (a cache miss each: a browser key
+ * with beacon.max_destinations pairs paid 32 of them per event). */
 struct t1071i_kbeacon {
-    struct bpair *pairs;  /* per destination, most recently used first */
+    struct bpair **pairs; /* n_pairs of slots_cap, most recently used first */
+    uint32_t *tags;       /* pair_tag() of each, in the same allocation */
     struct bpair *agg;    /* every destination of the key */
     uint32_t n_pairs;
+    uint32_t slots_cap;
     bool fallback;        /* a tuning.fallback_key key */
     bool has_last_alert;
     int64_t last_alert_ms;
@@ -89,6 +95,9 @@ struct t1071i_tracker {
 };
 
 #define TRACKER_BYTES offsetof(struct t1071i_tracker, fk)
+
+/* Bytes of one pair slot in a key's array (pointer and tag). */
+#define SLOT_BYTES (sizeof(struct bpair *) + sizeof(uint32_t))
 
 size_t
 t1071i_tracker_pair_bytes(size_t len, bool promoted)
@@ -277,6 +286,72 @@ pair_free(struct bpair *pr)
     free(pr);
 }
 
+/* FNV-1a of the destination: a filter before the comparison, so it
+ * needs no seed (a collision costs one memcmp; the scan is bounded by
+ * beacon.max_destinations whatever the tags). */
+static uint32_t
+pair_tag(const char *dest, size_t len)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)dest[i]) * 16777619u;
+    return h;
+}
+
+/* The slot of @p dest in @p kb, or -1. */
+static long
+pair_find(const struct t1071i_kbeacon *kb, const char *dest, size_t len, uint32_t tag)
+{
+    for (uint32_t i = 0; i < kb->n_pairs; i++)
+        if (kb->tags[i] == tag && kb->pairs[i]->len == len &&
+            !memcmp(kb->pairs[i]->dest, dest, len))
+            return (long)i;
+    return -1;
+}
+
+/* Room for @p want slots, never more than @p max (a full key replaces
+ * slots); the array's bytes are in the budget. */
+static bool
+slots_reserve(struct t1071i_kbeacon *kb, uint32_t want, uint32_t max, int64_t *delta)
+{
+    uint32_t cap = kb->slots_cap ? kb->slots_cap : 4;
+    void *mem;
+
+    if (want <= kb->slots_cap)
+        return true;
+    while (cap < want)
+        cap *= 2;
+    if (cap > max)
+        cap = max > want ? max : want;
+    mem = malloc((size_t)cap * SLOT_BYTES);
+    if (!mem)
+        return false;
+    if (kb->n_pairs) {
+        memcpy(mem, kb->pairs, kb->n_pairs * sizeof(*kb->pairs));
+        memcpy((struct bpair **)mem + cap, kb->tags, kb->n_pairs * sizeof(*kb->tags));
+    }
+    free(kb->pairs);
+    kb->pairs = mem;
+    kb->tags = (uint32_t *)((struct bpair **)mem + cap);
+    *delta += (int64_t)(cap - kb->slots_cap) * (int64_t)SLOT_BYTES;
+    kb->slots_cap = cap;
+    return true;
+}
+
+/* Move slot @p i to the front (most recently used). */
+static void
+slot_to_front(struct t1071i_kbeacon *kb, uint32_t i)
+{
+    struct bpair *pr = kb->pairs[i];
+    uint32_t tag = kb->tags[i];
+
+    memmove(kb->pairs + 1, kb->pairs, i * sizeof(*kb->pairs));
+    memmove(kb->tags + 1, kb->tags, i * sizeof(*kb->tags));
+    kb->pairs[0] = pr;
+    kb->tags[0] = tag;
+}
+
 static void
 pair_observe(struct bpair *pr, int64_t ts, int64_t bytes, int64_t *delta)
 {
@@ -355,7 +430,7 @@ t1071i_tracker_observe(struct t1071i_tracker *t, struct t1071i_kbeacon **kbp, bo
                        const struct t1071i_pev *p, int64_t *mem_delta)
 {
     struct t1071i_kbeacon *kb = *kbp;
-    struct bpair *pr, **pp;
+    struct bpair *pr = NULL;
     char dest[256];
     size_t len = pev_dest(p, dest, sizeof(dest));
     int64_t bytes = pev_bytes(p);
@@ -375,57 +450,45 @@ t1071i_tracker_observe(struct t1071i_tracker *t, struct t1071i_kbeacon **kbp, bo
     }
     if (!t->score)
         return T1071_OK; /* tuning state only */
-    for (pp = &kb->pairs; *pp; pp = &(*pp)->next)
-        if ((*pp)->len == len && !memcmp((*pp)->dest, dest, len))
-            break;
-    pr = *pp;
-    if (!pr && kb->n_pairs == t->tun->max_destinations && kb->pairs) {
-        /* Full: the least recently used destination makes way below.
-         * Reuse its allocation when it fits: the same state as a new
-         * pair, as the same accounting (by length) says. */
-        struct bpair **lp = &kb->pairs;
-        while ((*lp)->next)
-            lp = &(*lp)->next;
-        if ((*lp)->cap >= len && (*lp)->cap - len <= REUSE_SLACK) {
-            uint16_t cap = (*lp)->cap;
-            pr = *lp;
-            *lp = NULL;
-            kb->n_pairs--;
-            *mem_delta -= (int64_t)pair_bytes(pr);
-            free(pr->cand);
-            memset(pr, 0, sizeof(*pr));
-            memcpy(pr->dest, dest, len);
-            pr->dest[len] = '\0';
-            pr->len = (uint16_t)len;
-            pr->cap = cap;
-            pr->next = kb->pairs;
-            kb->pairs = pr;
-            kb->n_pairs++;
-            *mem_delta += (int64_t)pair_bytes(pr);
-        }
-    }
-    if (pr) {
-        if (kb->pairs != pr) {
-            *pp = pr->next; /* move to front */
-            pr->next = kb->pairs;
-            kb->pairs = pr;
-        }
-    } else if ((pr = pair_new(dest, len)) != NULL) {
-        pr->next = kb->pairs;
-        kb->pairs = pr;
-        kb->n_pairs++;
+    uint32_t max = t->tun->max_destinations, tag = pair_tag(dest, len);
+    long at = pair_find(kb, dest, len, tag);
+    if (at >= 0) {
+        pr = kb->pairs[at];
+        slot_to_front(kb, (uint32_t)at);
+    } else if (kb->n_pairs > 0 && kb->n_pairs >= max &&
+               kb->pairs[kb->n_pairs - 1]->cap >= len &&
+               kb->pairs[kb->n_pairs - 1]->cap - len <= REUSE_SLACK) {
+        /* Full: the least recently used destination makes way.  Reuse
+         * its allocation when it fits: the same state as a new pair, as
+         * the same accounting (by length) says. */
+        uint32_t last = kb->n_pairs - 1;
+        uint16_t cap;
+        pr = kb->pairs[last];
+        cap = pr->cap;
+        *mem_delta -= (int64_t)pair_bytes(pr);
+        free(pr->cand);
+        memset(pr, 0, sizeof(*pr));
+        memcpy(pr->dest, dest, len);
+        pr->dest[len] = '\0';
+        pr->len = (uint16_t)len;
+        pr->cap = cap;
+        kb->tags[last] = tag;
+        slot_to_front(kb, last);
         *mem_delta += (int64_t)pair_bytes(pr);
-        if (kb->n_pairs > t->tun->max_destinations) {
+    } else if (slots_reserve(kb, kb->n_pairs < max ? kb->n_pairs + 1 : max, max, mem_delta) &&
+               (pr = pair_new(dest, len)) != NULL) {
+        if (kb->n_pairs >= max) {
             /* Drop the least recently used destination (the aggregate
              * keeps its history). */
-            struct bpair **lp = &kb->pairs;
-            while ((*lp)->next)
-                lp = &(*lp)->next;
-            *mem_delta -= (int64_t)pair_bytes(*lp);
-            pair_free(*lp);
-            *lp = NULL;
-            kb->n_pairs--;
+            *mem_delta -= (int64_t)pair_bytes(kb->pairs[kb->n_pairs - 1]);
+            pair_free(kb->pairs[--kb->n_pairs]);
         }
+        memmove(kb->pairs + 1, kb->pairs, kb->n_pairs * sizeof(*kb->pairs));
+        memmove(kb->tags + 1, kb->tags, kb->n_pairs * sizeof(*kb->tags));
+        kb->pairs[0] = pr;
+        kb->tags[0] = tag;
+        kb->n_pairs++;
+        *mem_delta += (int64_t)pair_bytes(pr);
     }
     if (pr) {
         int64_t d = 0;
@@ -447,12 +510,12 @@ t1071i_tracker_free_key(struct t1071i_kbeacon *kb)
 
     if (!kb)
         return 0;
-    freed = sizeof(*kb);
-    for (struct bpair *pr = kb->pairs, *next; pr; pr = next) {
-        next = pr->next;
-        freed += pair_bytes(pr);
-        pair_free(pr);
+    freed = sizeof(*kb) + (size_t)kb->slots_cap * SLOT_BYTES;
+    for (uint32_t i = 0; i < kb->n_pairs; i++) {
+        freed += pair_bytes(kb->pairs[i]);
+        pair_free(kb->pairs[i]);
     }
+    free(kb->pairs);
     if (kb->agg) {
         freed += pair_bytes(kb->agg);
         pair_free(kb->agg);
@@ -868,9 +931,8 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
     if (!t->score) {
         t1071i_beacon_score(NULL, &j->v); /* neutral; never reported */
     } else if (kb) {
-        for (pr = kb->pairs; pr; pr = pr->next)
-            if (pr->len == len && !memcmp(pr->dest, dest, len))
-                break;
+        long at = pair_find(kb, dest, len, pair_tag(dest, len));
+        pr = at >= 0 ? kb->pairs[at] : NULL;
         if (pr) {
             pair_verdict(pr, &j->v, &j->rita_ts);
             snprintf(j->destination, sizeof(j->destination), "%s", pr->dest);
@@ -1038,8 +1100,8 @@ t1071i_tracker_snap_key(const struct t1071i_kbeacon *kb, void *to_free)
     size_t i = 0;
 
     t1071__ecs__v1__snapshot_beacon__init(m);
-    for (const struct bpair *pr = kb->pairs; pr; pr = pr->next)
-        pairs[i++] = snap_pair(pr, to_free);
+    for (; i < kb->n_pairs; i++)
+        pairs[i] = snap_pair(kb->pairs[i], to_free);
     m->n_pairs = i;
     m->pairs = pairs;
     if (kb->agg)
@@ -1153,7 +1215,7 @@ t1071i_tracker_restore_key(struct t1071i_tracker *t, const snap_beacon_t *m,
                            struct t1071i_kbeacon **out, size_t *bytes)
 {
     struct t1071i_kbeacon *kb;
-    struct bpair **tail;
+    int64_t slot_bytes = 0;
 
     *out = NULL;
     *bytes = 0;
@@ -1170,15 +1232,19 @@ t1071i_tracker_restore_key(struct t1071i_tracker *t, const snap_beacon_t *m,
     kb->last_alert_ms = m->last_alert_ms;
     kb->pending = m->pending;
     kb->agg = m->aggregate ? restore_pair(m->aggregate, bytes) : NULL;
-    tail = &kb->pairs;
+    /* The array grows as it did observing the pairs one by one (a key's
+     * pair count never falls): the same bytes in the budget. */
     for (size_t i = 0; i < m->n_pairs && kb->agg; i++) {
-        struct bpair *pr = restore_pair(m->pairs[i], bytes);
-        if (!pr)
+        struct bpair *pr;
+        if (!slots_reserve(kb, kb->n_pairs + 1, t->tun->max_destinations, &slot_bytes))
             break;
-        *tail = pr;
-        tail = &pr->next;
+        if (!(pr = restore_pair(m->pairs[i], bytes)))
+            break;
+        kb->pairs[kb->n_pairs] = pr;
+        kb->tags[kb->n_pairs] = pair_tag(pr->dest, pr->len);
         kb->n_pairs++;
     }
+    *bytes += (size_t)slot_bytes;
     if ((m->aggregate && !kb->agg) || kb->n_pairs != m->n_pairs) {
         t1071i_tracker_free_key(kb);
         *bytes = 0;

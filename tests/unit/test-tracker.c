@@ -192,6 +192,53 @@ test_tracker_destinations_bounded(void **state)
     t1071_config_free(cfg);
 }
 
+/* The pair slots: most recently used first, a full key drops (or reuses)
+ * its least recently used destination, and destinations whose tags
+ * collide stay two pairs.  Checked
+ * through the snapshot, which lists the pairs in that order, and through
+ * restore, which must account the same bytes. */
+static void
+test_tracker_pair_slots(void **state)
+{
+    struct t1071_config *cfg = cfg_with((const char *const[]){"beacon.max_destinations", "5", NULL});
+    struct t1071i_tracker *t = NULL;
+    struct t1071i_kbeacon *kb = NULL, *back = NULL;
+    /* the first two have equal tags and equal lengths (FNV-1a 32 collides) */
+    const char *ips[] = {"203.124.164.179", "203.140.127.196", "203.0.113.1", "203.0.113.2",
+                         "203.0.113.3", "203.0.113.4", "203.0.113.55"};
+    /* visit order; the expected MRU order after it */
+    const int visit[] = {0, 1, 0, 2, 3, 4, 1, 5, 6, 0};
+    const char *expect[] = {"203.124.164.179:443", "203.0.113.55:443", "203.0.113.4:443",
+                            "203.140.127.196:443", "203.0.113.3:443"};
+    int64_t total = 0;
+    size_t bytes = 0;
+    GPtrArray *to_free = g_ptr_array_new_with_free_func(g_free);
+
+    (void)state;
+    assert_int_equal(t1071i_tracker_new(cfg, 1, &t), T1071_OK);
+    for (size_t i = 0; i < sizeof(visit) / sizeof(visit[0]); i++) {
+        struct t1071i_pev p = pev(T0 + (int64_t)i * 60000, "E", "C:\\a\\b.exe", ips[visit[i]], 443);
+        int64_t d = 0;
+        assert_int_equal(t1071i_tracker_observe(t, &kb, false, &p, &d), T1071_OK);
+        total += d;
+    }
+    T1071__Ecs__V1__SnapshotBeacon *m = t1071i_tracker_snap_key(kb, to_free);
+    assert_int_equal(m->n_pairs, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(m->pairs[i]->destination, expect[i]);
+    /* 203.124.164.179 was seen at visits 0, 2 and 9 (dropped in between:
+     * visit 8 pushed it out as the least recently used) */
+    assert_int_equal(m->pairs[0]->count, 1);
+    assert_int_equal(m->pairs[3]->count, 2); /* the colliding one, visits 1 and 6 */
+    assert_int_equal(t1071i_tracker_restore_key(t, m, &back, &bytes), T1071_OK);
+    assert_int_equal((uint64_t)bytes, (uint64_t)total);
+    assert_int_equal(t1071i_tracker_free_key(back), bytes);
+    assert_int_equal((uint64_t)total, t1071i_tracker_free_key(kb));
+    g_ptr_array_free(to_free, TRUE);
+    t1071i_tracker_free(t);
+    t1071_config_free(cfg);
+}
+
 static const char *
 verdict_for(const char *allow, const char *exe)
 {
@@ -310,6 +357,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tracker_promotion_replays_tier0_exactly),
         cmocka_unit_test(test_tracker_pair_bytes),
+        cmocka_unit_test(test_tracker_pair_slots),
         cmocka_unit_test(test_tracker_destination_format_matches_snprintf),
         cmocka_unit_test(test_tracker_destinations_bounded),
         cmocka_unit_test(test_tracker_path_globs),
