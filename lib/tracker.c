@@ -17,7 +17,15 @@
 #endif
 
 #define T0 T1071I_TRACKER_T0
-#define PREV_BUCKETS 1024u /* 8 KiB; chains of 16 at the 16,384-entry cap */
+/* Prevalence buckets: 1024 (8 KiB) at first, doubled whenever the
+ * entries outnumber them, up to one per entry at the cap (128 KiB at
+ * 16,384 entries).  Fixed at 1024, chains at the cap were 16 entries long,
+ * a cache miss each, and a destination seen once (a browser's) walked a
+ * whole chain on every event.  Entries only ever leave at the cap, to be
+ * replaced, so the size is a function of the entry count: a restored
+ * tracker grows the same way. */
+#define PREV_BUCKETS_MIN 1024u
+#define PREV_BUCKETS_MAX ((uint32_t)T1071I_PREVALENCE_MAX)
 /* A dropped pair or prevalence entry is reused for the one replacing it
  * (no malloc + free per new destination in steady state) when its key
  * room is at most this much larger than needed.  Accounting stays by
@@ -84,6 +92,7 @@ struct t1071i_tracker {
     uint64_t seed;
     uint32_t slots;                   /* host slots per prevalence entry; 0 = off */
     struct prev_entry **buckets;
+    uint32_t n_buckets;               /* a power of two */
     struct prev_entry *oldest, *newest;
     size_t n_entries;
     size_t bytes;
@@ -142,12 +151,13 @@ t1071i_tracker_new(const struct t1071_config *cfg, uint64_t seed, struct t1071i_
                    : cfg->tun.prevalence_suppress_hosts;
     t->bytes = TRACKER_BYTES;
     if (t->slots) {
-        t->buckets = calloc(PREV_BUCKETS, sizeof(*t->buckets));
+        t->buckets = calloc(PREV_BUCKETS_MIN, sizeof(*t->buckets));
         if (!t->buckets) {
             free(t);
             return T1071_E_NOMEM;
         }
-        t->bytes += PREV_BUCKETS * sizeof(*t->buckets);
+        t->n_buckets = PREV_BUCKETS_MIN;
+        t->bytes += PREV_BUCKETS_MIN * sizeof(*t->buckets);
     }
     *out = t;
     return T1071_OK;
@@ -572,7 +582,7 @@ prev_key(const struct t1071i_pev *p, char *buf, size_t size)
 static struct prev_entry *
 prev_find(const struct t1071i_tracker *t, const char *key, size_t len, uint64_t h)
 {
-    for (struct prev_entry *e = t->buckets[h & (PREV_BUCKETS - 1)]; e; e = e->chain)
+    for (struct prev_entry *e = t->buckets[h & (t->n_buckets - 1)]; e; e = e->chain)
         if (e->hash == h && e->len == len &&
             !memcmp((const char *)(e->host_ts + t->slots), key, len))
             return e;
@@ -586,7 +596,7 @@ prev_find(const struct t1071i_tracker *t, const char *key, size_t len, uint64_t 
 static struct prev_entry *
 prev_find_front(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h)
 {
-    struct prev_entry **head = &t->buckets[h & (PREV_BUCKETS - 1)];
+    struct prev_entry **head = &t->buckets[h & (t->n_buckets - 1)];
 
     for (struct prev_entry **pp = head, *e; (e = *pp) != NULL; pp = &e->chain)
         if (e->hash == h && e->len == len &&
@@ -631,7 +641,7 @@ prev_append(struct t1071i_tracker *t, struct prev_entry *e)
 static void
 prev_detach(struct t1071i_tracker *t, struct prev_entry *e)
 {
-    struct prev_entry **pp = &t->buckets[e->hash & (PREV_BUCKETS - 1)];
+    struct prev_entry **pp = &t->buckets[e->hash & (t->n_buckets - 1)];
 
     while (*pp && *pp != e)
         pp = &(*pp)->chain;
@@ -649,11 +659,35 @@ prev_drop(struct t1071i_tracker *t, struct prev_entry *e)
     free(e);
 }
 
+/* Double the buckets once the entries outnumber them (see
+ * PREV_BUCKETS_MIN); on failure the chains just stay longer. */
+static void
+prev_grow(struct t1071i_tracker *t)
+{
+    uint32_t n = t->n_buckets * 2;
+    struct prev_entry **b;
+
+    if (t->n_entries < t->n_buckets || t->n_buckets >= PREV_BUCKETS_MAX)
+        return;
+    b = calloc(n, sizeof(*b));
+    if (!b)
+        return;
+    for (struct prev_entry *e = t->oldest; e; e = e->newer) {
+        e->chain = b[e->hash & (n - 1)];
+        b[e->hash & (n - 1)] = e;
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->bytes += (size_t)(n - t->n_buckets) * sizeof(*b);
+    t->n_buckets = n;
+}
+
 static struct prev_entry *
 prev_insert(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h)
 {
     struct prev_entry *e = NULL;
 
+    prev_grow(t);
     if (t->n_entries >= T1071I_PREVALENCE_MAX) {
         struct prev_entry *o = t->oldest;
         if (o->cap >= len && o->cap - len <= REUSE_SLACK) {
@@ -683,8 +717,8 @@ prev_insert(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h)
     }
     e->hash = h;
     e->len = (uint16_t)len;
-    e->chain = t->buckets[h & (PREV_BUCKETS - 1)];
-    t->buckets[h & (PREV_BUCKETS - 1)] = e;
+    e->chain = t->buckets[h & (t->n_buckets - 1)];
+    t->buckets[h & (t->n_buckets - 1)] = e;
     prev_append(t, e);
     t->n_entries++;
     t->bytes += prev_entry_bytes(t, len);

@@ -239,6 +239,62 @@ test_tracker_pair_slots(void **state)
     t1071_config_free(cfg);
 }
 
+/* The prevalence buckets grow with the entries (1024 at first, one per
+ * entry at most): a tracker restored from a snapshot counts the same
+ * bytes and answers the same host counts as the one it was taken from. */
+static void
+test_tracker_prevalence_grows_and_restores(void **state)
+{
+    struct t1071_config *cfg = cfg_with((const char *const[]){"tuning.prevalence_hosts", "3", NULL});
+    struct t1071i_tracker *t = NULL, *r = NULL;
+    T1071__Ecs__V1__Snapshot snap = T1071__ECS__V1__SNAPSHOT__INIT;
+    GPtrArray *to_free = g_ptr_array_new_with_free_func(g_free);
+    size_t empty;
+    char ip[32], host[16];
+
+    (void)state;
+    assert_int_equal(t1071i_tracker_new(cfg, 7, &t), T1071_OK);
+    empty = t1071i_tracker_bytes(t);
+    /* Destinations of one length: each new entry adds the same bytes,
+     * except the 1025th, which doubles the buckets (1024 more pointers). */
+    int64_t first = -1;
+    for (int i = 0; i < 5000; i++) {
+        struct t1071i_pev p;
+        int64_t d = 0;
+        snprintf(ip, sizeof(ip), "198.51.%03d.%03d", (i / 3) / 250, (i / 3) % 250);
+        snprintf(host, sizeof(host), "H%d", i % 3);
+        p = pev(T0 + i * 1000, "E", "C:\\a\\b.exe", ip, 443);
+        p.host_id = host;
+        t1071i_tracker_observe_event(t, &p, &d);
+        if (i % 3)
+            assert_int_equal(d, 0); /* a host slot of an entry: no bytes */
+        else if (first < 0)
+            first = d;
+        else
+            assert_int_equal(d, first + (i / 3 == 1024 ? 1024 * (int64_t)sizeof(void *) : 0));
+    }
+    /* 1667 entries: doubled once, to 2048 buckets */
+    assert_int_equal(t1071i_tracker_bytes(t), empty + 1667 * (size_t)first + 1024 * sizeof(void *));
+    t1071i_tracker_snap(t, &snap, to_free);
+    assert_int_equal(t1071i_tracker_new(cfg, 7, &r), T1071_OK);
+    assert_int_equal(t1071i_tracker_restore(r, &snap), T1071_OK);
+    assert_int_equal(t1071i_tracker_bytes(r), t1071i_tracker_bytes(t));
+    for (int i = 0; i < 4998; i += 7) { /* whole groups of three hosts */
+        snprintf(ip, sizeof(ip), "198.51.%03d.%03d", (i / 3) / 250, (i / 3) % 250);
+        struct t1071i_pev p = pev(T0 + (int64_t)i * 1000 + 2000, "E", "C:\\a\\b.exe", ip, 443);
+        struct t1071i_pev *m[1] = {&p};
+        struct t1071i_judgement a, b;
+        t1071i_tracker_judge(t, NULL, m, 1, &a);
+        t1071i_tracker_judge(r, NULL, m, 1, &b);
+        assert_int_equal(a.prevalence_hosts, 3);
+        assert_int_equal(b.prevalence_hosts, 3);
+    }
+    g_ptr_array_free(to_free, TRUE);
+    t1071i_tracker_free(t);
+    t1071i_tracker_free(r);
+    t1071_config_free(cfg);
+}
+
 static const char *
 verdict_for(const char *allow, const char *exe)
 {
@@ -358,6 +414,7 @@ main(void)
         cmocka_unit_test(test_tracker_promotion_replays_tier0_exactly),
         cmocka_unit_test(test_tracker_pair_bytes),
         cmocka_unit_test(test_tracker_pair_slots),
+        cmocka_unit_test(test_tracker_prevalence_grows_and_restores),
         cmocka_unit_test(test_tracker_destination_format_matches_snprintf),
         cmocka_unit_test(test_tracker_destinations_bounded),
         cmocka_unit_test(test_tracker_path_globs),
