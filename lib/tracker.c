@@ -804,15 +804,34 @@ is_sep(char c)
     return c == '/' || c == '\\';
 }
 
+static inline char
+lower_ascii(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/* Length of the segment starting at @p s (up to a separator or the end). */
+static inline size_t
+seg_len(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n] && !is_sep(s[n]))
+        n++;
+    return n;
+}
+
 /* Glob within one path segment: '*' any run, '?' one character; ASCII
- * case-insensitive (Windows paths).  Iterative, one backtrack point. */
+ * case-insensitive (Windows paths).  Iterative, one backtrack point.
+ * Judged on every alert of the tuned profile, against every listed
+ * pattern: plain loops, no library call per character. */
 static bool
 seg_match(const char *p, size_t pn, const char *s, size_t sn)
 {
     size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
 
     while (si < sn) {
-        if (pi < pn && (p[pi] == '?' || g_ascii_tolower(p[pi]) == g_ascii_tolower(s[si]))) {
+        if (pi < pn && (p[pi] == '?' || lower_ascii(p[pi]) == lower_ascii(s[si]))) {
             pi++;
             si++;
         } else if (pi < pn && p[pi] == '*') {
@@ -837,7 +856,7 @@ static bool
 path_match(const char *pat, const char *path)
 {
     for (;;) {
-        size_t pn = strcspn(pat, "/\\"), sn = strcspn(path, "/\\");
+        size_t pn = seg_len(pat), sn = seg_len(path);
         if (!seg_match(pat, pn, path, sn))
             return false;
         pat += pn;
