@@ -6,7 +6,9 @@
  * quality table stay exactly what they were.  Rings: exponential
  * intervals of many scales, beacons (period +- jitter, missed beats, with
  * noise), few distinct values (duplicates), intervals on and next to the
- * window edges, values near the 3 M candidate floor, saturated UINT32_MAX
+ * window edges (some within an ulp of an integer, where only the same
+ * rounding sequence gives the same count), values near the 3 M candidate
+ * floor, saturated UINT32_MAX
  * and near-saturated values; n = 0..140.
  * T1071_DIFF_RINGS overrides the number of rings (default 300000). */
 #include <inttypes.h>
@@ -115,6 +117,16 @@ gen_ring(uint64_t *s, uint32_t *iv)
     double a = 2 * M + (double)below(s, 100000);
     if (below(s, 2))
         a = (double)(below(s, 2000000)) / 2 + 2 * M;
+    if (below(s, 3) == 0) {
+        /* e (1 + W) a whole number of 1e9: then the upper edge
+         * e (1 + W) (1 + 1e-9) is within an ulp or so of an integer, and
+         * only the exact rounding sequence puts that integer in or out */
+        int k = 1 + (int)below(s, 3);
+        double w = t1071i_beacon_windows[below(s, T1071I_BEACON_NW)];
+        double j = (double)(1 + below(s, 3));
+        a = (double)(int64_t)((j * 1e9 / (1.0 + w) - (double)(k - 1) * M) / (double)k) +
+            (double)below(s, 601) - 300;
+    }
     for (size_t i = 0; i < n; i++) {
         double v;
         switch (mode) {
