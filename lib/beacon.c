@@ -880,9 +880,11 @@ best_window(const double *x, size_t n, const struct cand_set *cs, double w,
             hi3++;
         size_t from2 = lo2 > hi1 ? lo2 : hi1;
         size_t from3 = lo3 > hi2 ? lo3 : hi2;
+        /* No test for empty parts: u3 > u2 > u1 (e3 > e2 > e1, the same
+         * factors), so hi3 >= hi2 >= hi1, and hi_k >= lo_k. */
         size_t cnt1 = hi1 - lo1;
-        size_t cnt2 = hi2 > from2 ? hi2 - from2 : 0;
-        size_t cnt3 = hi3 > from3 ? hi3 - from3 : 0;
+        size_t cnt2 = hi2 - from2;
+        size_t cnt3 = hi3 - from3;
         /* valid (no multiple above twice the 1x part) or not, without a
          * branch: on random intervals it is a coin toss */
         size_t valid = (2 * cnt1 >= cnt2) & (2 * cnt1 >= cnt3);
