@@ -838,40 +838,94 @@ struct cand_set {
 /* Edge pointers fit a byte: x' holds at most T1071I_BEACON_RING values. */
 _Static_assert(T1071I_BEACON_RING <= 255, "edge pointers are uint8_t");
 
-/* @p x holds n values and a sentinel x[n] = HUGE_VAL (never inside a
- * window: every edge is finite). */
+/* Count and 4 rank of candidate @p c alone (pointers from its lower
+ * edges), for the width with 1 + W = @p opw; 0 when the window is not
+ * valid.  The same arithmetic as the scan. */
 static void
-best_window(const double *x, size_t n, const struct cand_set *cs, double w,
-            struct window_hit *best)
+eval_candidate(const double *x, const struct cand_set *cs, size_t c, double opw,
+               size_t *count, size_t *rank4)
+{
+    size_t lo1 = cs->lo1[c], lo2 = cs->lo2[c], lo3 = cs->lo3[c];
+    double u1 = cs->e1[c] * opw * (1.0 + EDGE_EPS);
+    double u2 = cs->e2[c] * opw * (1.0 + EDGE_EPS);
+    double u3 = cs->e3[c] * opw * (1.0 + EDGE_EPS);
+    size_t hi1 = lo1, hi2 = lo2, hi3 = lo3;
+    while (x[hi1] <= u1)
+        hi1++;
+    while (x[hi2] <= u2)
+        hi2++;
+    while (x[hi3] <= u3)
+        hi3++;
+    size_t from2 = lo2 > hi1 ? lo2 : hi1;
+    size_t from3 = lo3 > hi2 ? lo3 : hi2;
+    size_t cnt1 = hi1 - lo1, cnt2 = hi2 - from2, cnt3 = hi3 - from3;
+    size_t valid = (2 * cnt1 >= cnt2) & (2 * cnt1 >= cnt3);
+    *count = (cnt1 + cnt2 + cnt3) * valid;
+    *rank4 = (4 * *count + cnt1) * valid;
+}
+
+/* Sentinels after the values: the walks read up to x[n + 1]. */
+#define WALK_PAD 2
+
+/* @p x holds n values and WALK_PAD sentinels x[n..] = HUGE_VAL (never
+ * inside a window: every edge is finite).
+ *
+ * Pruning, exact: @p ub[c] bounds the union count of candidate c at this
+ * width (the union at a wider width, which contains it, or n - lo1), so
+ * its count too and its 4 rank by 5 ub[c].  @p seed (a candidate, or
+ * cs->n for none; the best of the wider width) is evaluated first: its
+ * count and 4 rank are attained, so a candidate with ub <= that count
+ * cannot raise the largest count, and one with 5 ub < that rank is not
+ * the first best-ranked; both are left out of the scan (the best rank is
+ * still found in candidate order among the rest).  The scan stores each
+ * candidate's union in ub[] for the next, narrower width, and returns the
+ * index of its best-ranked candidate in *best_c (cs->n if none). */
+static void
+best_window(const double *x, size_t n, const struct cand_set *cs, double w, uint8_t *ub,
+            size_t seed, size_t *best_c, struct window_hit *best)
 {
     /* e (1 + W) (1 + EDGE_EPS), multiplied in that order as always:
      * folding the two factors into one would round differently. */
     const double M = T1071I_BEACON_MERGE_MS, opw = 1.0 + w;
+    size_t lcount = 0, lrank4 = 0;
+    if (seed < cs->n)
+        eval_candidate(x, cs, seed, opw, &lcount, &lrank4);
+    uint16_t keep[3 * T1071I_BEACON_RING];
+    size_t nk = 0;
+    for (size_t c = 0; c < cs->n; c++) {
+        keep[nk] = (uint16_t)c;
+        nk += (ub[c] > lcount) | (5 * (size_t)ub[c] >= lrank4);
+    }
     size_t hi1 = 0, hi2 = 0, hi3 = 0;
     /* count and rank; 4 rank is an integer (rank = count + c1 / 4, exact
-     * in a double), compared as such */
-    size_t bcount = 0, brank4 = 0;
+     * in a double), compared as such.  The largest count is the seed's
+     * or more, whatever the order. */
+    size_t bcount = lcount, brank4 = 0, bc = cs->n;
     size_t bfrom1 = 0, bhi1 = 0, bfrom2 = 0, bhi2 = 0, bfrom3 = 0, bhi3 = 0;
-    for (size_t c = 0; c < cs->n; c++) {
+    for (size_t kc = 0; kc < nk; kc++) {
+        size_t c = keep[kc];
         size_t lo1 = cs->lo1[c], lo2 = cs->lo2[c], lo3 = cs->lo3[c];
         /* This and every later candidate match disjoint ranges in
          * [lo1, n) (lo1 only rises): count <= n - lo1 and rank <= 1.25
-         * times that.  Once neither can beat the best, nothing after
-         * can.  A beacon's scan ends soon after its period. */
+         * times that.  Once neither can beat the best (nor reach the
+         * seed's rank, which some candidate not yet passed then holds),
+         * nothing after can.  A beacon's scan ends soon after its
+         * period. */
         size_t left = n - lo1;
-        if (left <= bcount && 5 * left <= brank4)
+        if (left <= bcount && (5 * left <= brank4 || 5 * left < lrank4))
             break;
         double u1 = cs->e1[c] * opw * (1.0 + EDGE_EPS);
         double u2 = cs->e2[c] * opw * (1.0 + EDGE_EPS);
         double u3 = cs->e3[c] * opw * (1.0 + EDGE_EPS);
+        /* The upper pointers mostly move by 0, 1 or 2: two compares
+         * (x is sorted, so they count the steps) without a branch, a loop
+         * for the rare longer moves. */
         hi1 = hi1 < lo1 ? lo1 : hi1;
-        hi1 += x[hi1] <= u1;
         hi2 = hi2 < lo2 ? lo2 : hi2;
-        hi2 += x[hi2] <= u2;
         hi3 = hi3 < lo3 ? lo3 : hi3;
-        hi3 += x[hi3] <= u3;
-        /* Mostly one step or none: the steps above without a branch,
-         * the rest (rare) in a loop. */
+        hi1 += (size_t)(x[hi1] <= u1) + (x[hi1 + 1] <= u1);
+        hi2 += (size_t)(x[hi2] <= u2) + (x[hi2 + 1] <= u2);
+        hi3 += (size_t)(x[hi3] <= u3) + (x[hi3 + 1] <= u3);
         while (x[hi1] <= u1)
             hi1++;
         while (x[hi2] <= u2)
@@ -885,17 +939,21 @@ best_window(const double *x, size_t n, const struct cand_set *cs, double w,
         size_t cnt1 = hi1 - lo1;
         size_t cnt2 = hi2 - from2;
         size_t cnt3 = hi3 - from3;
+        size_t uni = cnt1 + cnt2 + cnt3;
+        ub[c] = (uint8_t)uni;
         /* valid (no multiple above twice the 1x part) or not, without a
          * branch: on random intervals it is a coin toss */
         size_t valid = (2 * cnt1 >= cnt2) & (2 * cnt1 >= cnt3);
-        size_t count = (cnt1 + cnt2 + cnt3) * valid;
+        size_t count = uni * valid;
         bcount = count > bcount ? count : bcount;
         size_t rank4 = (4 * count + cnt1) * valid;
         if (rank4 > brank4) {
             brank4 = rank4;
+            bc = c;
             bfrom1 = lo1, bhi1 = hi1, bfrom2 = from2, bhi2 = hi2, bfrom3 = from3, bhi3 = hi3;
         }
     }
+    *best_c = bc;
     best->count = bcount;
     best->rank = (double)brank4 / 4;
     best->lo = 0;
@@ -1022,19 +1080,27 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
     /* Windows, on x' = x - M (xs, sorted like x).  Saturated intervals
      * (>= 49.7 days, sorted last) are unknown lengths: they never match. */
     const double M = T1071I_BEACON_MERGE_MS;
-    double xs[T1071I_BEACON_RING + 1];
+    double xs[T1071I_BEACON_RING + WALK_PAD];
     size_t nw = n;
     while (nw > 0 && x[nw - 1] >= (double)UINT32_MAX)
         nw--;
     for (size_t i = 0; i < nw; i++)
         xs[i] = x[i] - M;
-    xs[nw] = HUGE_VAL;
+    for (size_t i = nw; i < nw + WALK_PAD; i++)
+        xs[i] = HUGE_VAL;
     struct cand_set cs;
     candidates(xs, nw, &cs);
+    /* Widest window first: each width's unions bound the next one's. */
+    struct window_hit hits[T1071I_BEACON_NW];
+    uint8_t ub[3 * T1071I_BEACON_RING];
+    for (size_t c = 0; c < cs.n; c++)
+        ub[c] = (uint8_t)(nw - cs.lo1[c]);
+    size_t seed = cs.n;
+    for (int wi = T1071I_BEACON_NW - 1; wi >= 0; wi--)
+        best_window(xs, nw, &cs, t1071i_beacon_windows[wi], ub, seed, &seed, &hits[wi]);
     for (int wi = 0; wi < T1071I_BEACON_NW; wi++) {
         double w = t1071i_beacon_windows[wi];
-        struct window_hit hit;
-        best_window(xs, nw, &cs, w, &hit);
+        const struct window_hit hit = hits[wi];
         double f = (double)hit.count / (double)n;
         double m, sd;
         null_lookup(n, wi, &m, &sd);
