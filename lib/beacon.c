@@ -892,9 +892,11 @@ best_window(const double *x, size_t n, const struct cand_set *cs, double w, uint
         eval_candidate(x, cs, seed, opw, &lcount, &lrank4);
     uint16_t keep[3 * T1071I_BEACON_RING];
     size_t nk = 0;
+    /* kept: ub > lcount or 5 ub >= lrank4, that is ub >= thr */
+    size_t thr = (lrank4 + 4) / 5 < lcount + 1 ? (lrank4 + 4) / 5 : lcount + 1;
     for (size_t c = 0; c < cs->n; c++) {
         keep[nk] = (uint16_t)c;
-        nk += (ub[c] > lcount) | (5 * (size_t)ub[c] >= lrank4);
+        nk += ub[c] >= thr;
     }
     size_t hi1 = 0, hi2 = 0, hi3 = 0;
     /* count and rank; 4 rank is an integer (rank = count + c1 / 4, exact
