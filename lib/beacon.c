@@ -876,8 +876,9 @@ eval_candidate(const double *x, const struct cand_set *cs, size_t c, double opw,
  * cs->n for none; the best of the wider width) is evaluated first: its
  * count and 4 rank are attained, so a candidate with ub <= that count
  * cannot raise the largest count, and one with 5 ub < that rank is not
- * the first best-ranked; both are left out of the scan (the best rank is
- * still found in candidate order among the rest).  The scan stores each
+ * the first best-ranked (that one has 5 ub >= its rank >= the seed's);
+ * both are left out of the scan, and the best rank is still found in
+ * candidate order among the rest.  The scan stores each evaluated
  * candidate's union in ub[] for the next, narrower width, and returns the
  * index of its best-ranked candidate in *best_c (cs->n if none). */
 static void
@@ -909,10 +910,11 @@ best_window(const double *x, size_t n, const struct cand_set *cs, double w, uint
         size_t lo1 = cs->lo1[c], lo2 = cs->lo2[c], lo3 = cs->lo3[c];
         /* This and every later candidate match disjoint ranges in
          * [lo1, n) (lo1 only rises): count <= n - lo1 and rank <= 1.25
-         * times that.  Once neither can beat the best (nor reach the
-         * seed's rank, which some candidate not yet passed then holds),
-         * nothing after can.  A beacon's scan ends soon after its
-         * period. */
+         * times that.  Once the count cannot beat the best and the rank
+         * can neither beat the best nor reach the seed's (then the first
+         * best-ranked candidate, never left out, is already passed),
+         * nothing after can change the result.  A beacon's scan ends
+         * soon after its period. */
         size_t left = n - lo1;
         if (left <= bcount && (5 * left <= brank4 || 5 * left < lrank4))
             break;
