@@ -870,16 +870,19 @@ eval_candidate(const double *x, const struct cand_set *cs, size_t c, double opw,
 /* @p x holds n values and WALK_PAD sentinels x[n..] = HUGE_VAL (never
  * inside a window: every edge is finite).
  *
- * Pruning, exact: @p ub[c] bounds the union count of candidate c at this
- * width (the union at a wider width, which contains it, or n - lo1), so
- * its count too and its 4 rank by 5 ub[c].  @p seed (a candidate, or
+ * Pruning, exact: @p ub[c] bounds the count of candidate c at this
+ * width, and so its 4 rank by 5 ub[c] (4 count + c1, c1 <= count): n -
+ * lo1 at first, then from a wider width W' the smaller of its union
+ * (which contains this width's union) and 5 times its 1x part c1 (a valid
+ * window holds at most 2 c1 in each of 2x and 3x; c1 only grows with W).
+ * @p seed (a candidate, or
  * cs->n for none; the best of the wider width) is evaluated first: its
  * count and 4 rank are attained, so a candidate with ub <= that count
  * cannot raise the largest count, and one with 5 ub < that rank is not
  * the first best-ranked (that one has 5 ub >= its rank >= the seed's);
  * both are left out of the scan, and the best rank is still found in
  * candidate order among the rest.  The scan stores each evaluated
- * candidate's union in ub[] for the next, narrower width, and returns the
+ * candidate's bound in ub[] for the next, narrower width, and returns the
  * index of its best-ranked candidate in *best_c (cs->n if none). */
 static void
 best_window(const double *x, size_t n, const struct cand_set *cs, double w, uint8_t *ub,
@@ -944,7 +947,7 @@ best_window(const double *x, size_t n, const struct cand_set *cs, double w, uint
         size_t cnt2 = hi2 - from2;
         size_t cnt3 = hi3 - from3;
         size_t uni = cnt1 + cnt2 + cnt3;
-        ub[c] = (uint8_t)uni;
+        ub[c] = (uint8_t)(uni < 5 * cnt1 ? uni : 5 * cnt1); /* <= 128 */
         /* valid (no multiple above twice the 1x part) or not, without a
          * branch: on random intervals it is a coin toss */
         size_t valid = (2 * cnt1 >= cnt2) & (2 * cnt1 >= cnt3);
@@ -1094,7 +1097,7 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
         xs[i] = HUGE_VAL;
     struct cand_set cs;
     candidates(xs, nw, &cs);
-    /* Widest window first: each width's unions bound the next one's. */
+    /* Widest window first: each width's windows bound the next one's. */
     struct window_hit hits[T1071I_BEACON_NW];
     uint8_t ub[3 * T1071I_BEACON_RING];
     for (size_t c = 0; c < cs.n; c++)
