@@ -815,88 +815,229 @@ struct window_hit {
  * from posing as the period.  The count is the statistic; the period and
  * jitter come from the window ranking count + c1 / 4, so that at a wide W,
  * where 1x and 2x touch, a window that explains the bulk as 1x wins over
- * one that matches a few more intervals by calling half of them 2x. */
-/* The window of multiple @p k of candidate @p a: move the monotone
- * pointers *lo (first x >= lower edge) and *hi (first x > upper edge,
- * never below *lo) forward. */
-static inline void
-window_edges(const double *x, size_t n, double a, double w, int k, size_t *lo, size_t *hi)
-{
-    const double M = T1071I_BEACON_MERGE_MS;
-    double e = (double)k * a + (double)(k - 1) * M;
-    double l = e * (1.0 - EDGE_EPS);
-    double u = e * (1.0 + w) * (1.0 + EDGE_EPS);
-    size_t i = *lo, j = *hi;
+ * one that matches a few more intervals by calling half of them 2x.
+ *
+ * The result is a function of the candidate set alone: the count is the
+ * largest over the valid candidates, the rank and its intervals those of
+ * the first candidate (ascending) with the largest rank.  Every pointer is
+ * one too: lo_k = first x >= l_k, hi_k = first x > u_k (>= lo_k, as
+ * u_k > l_k), both monotone in a' because every rounding is.  So the scan
+ * below may skip candidates below the floor and repeats, share the lower
+ * edges between the widths, and stop early, and still give the same bits. */
 
-    while (i < n && x[i] < l)
-        i++;
-    if (j < i)
-        j = i;
-    while (j < n && x[j] <= u)
-        j++;
-    *lo = i;
-    *hi = j;
+/* The distinct candidates a' >= TIMING_MIN_A_MS, ascending, with what does
+ * not depend on W: the left ends e_k = k a' + (k - 1) M of the windows and
+ * the lower pointers lo_k (first x' >= e_k (1 - EDGE_EPS)). */
+struct cand_set {
+    size_t n;
+    double e1[3 * T1071I_BEACON_RING], e2[3 * T1071I_BEACON_RING], e3[3 * T1071I_BEACON_RING];
+    uint8_t lo1[3 * T1071I_BEACON_RING], lo2[3 * T1071I_BEACON_RING],
+        lo3[3 * T1071I_BEACON_RING];
+};
+
+/* Edge pointers fit a byte: x' holds at most T1071I_BEACON_RING values. */
+_Static_assert(T1071I_BEACON_RING <= 255, "edge pointers are uint8_t");
+
+/* Count and 4 rank of candidate @p c alone (pointers from its lower
+ * edges), for the width with 1 + W = @p opw; 0 when the window is not
+ * valid.  The same arithmetic as the scan. */
+static void
+eval_candidate(const double *x, const struct cand_set *cs, size_t c, double opw,
+               size_t *count, size_t *rank4)
+{
+    size_t lo1 = cs->lo1[c], lo2 = cs->lo2[c], lo3 = cs->lo3[c];
+    double u1 = cs->e1[c] * opw * (1.0 + EDGE_EPS);
+    double u2 = cs->e2[c] * opw * (1.0 + EDGE_EPS);
+    double u3 = cs->e3[c] * opw * (1.0 + EDGE_EPS);
+    size_t hi1 = lo1, hi2 = lo2, hi3 = lo3;
+    while (x[hi1] <= u1)
+        hi1++;
+    while (x[hi2] <= u2)
+        hi2++;
+    while (x[hi3] <= u3)
+        hi3++;
+    size_t from2 = lo2 > hi1 ? lo2 : hi1;
+    size_t from3 = lo3 > hi2 ? lo3 : hi2;
+    size_t cnt1 = hi1 - lo1, cnt2 = hi2 - from2, cnt3 = hi3 - from3;
+    size_t valid = (2 * cnt1 >= cnt2) & (2 * cnt1 >= cnt3);
+    *count = (cnt1 + cnt2 + cnt3) * valid;
+    *rank4 = (4 * *count + cnt1) * valid;
 }
 
+/* Sentinels after the values: the walks read up to x[n + 1]. */
+#define WALK_PAD 2
+
+/* @p x holds n values and WALK_PAD sentinels x[n..] = HUGE_VAL (never
+ * inside a window: every edge is finite).
+ *
+ * Pruning, exact: @p ub[c] bounds the count of candidate c at this
+ * width, and so its 4 rank by 5 ub[c] (4 count + c1, c1 <= count): n -
+ * lo1 at first, then from a wider width W' the smaller of its union
+ * (which contains this width's union) and 5 times its 1x part c1 (a valid
+ * window holds at most 2 c1 in each of 2x and 3x; c1 only grows with W).
+ * @p seed (a candidate, or
+ * cs->n for none; the best of the wider width) is evaluated first: its
+ * count and 4 rank are attained, so a candidate with ub <= that count
+ * cannot raise the largest count, and one with 5 ub < that rank is not
+ * the first best-ranked (that one has 5 ub >= its rank >= the seed's);
+ * both are left out of the scan, and the best rank is still found in
+ * candidate order among the rest.  The scan stores each evaluated
+ * candidate's bound in ub[] for the next, narrower width, and returns the
+ * index of its best-ranked candidate in *best_c (cs->n if none). */
 static void
-best_window(const double *x, size_t n, const double *cand, size_t nc, double w,
-            struct window_hit *best)
+best_window(const double *x, size_t n, const struct cand_set *cs, double w, uint8_t *ub,
+            size_t seed, size_t *best_c, struct window_hit *best)
 {
-    /* The pointers live in locals (not arrays indexed by the multiple),
-     * so they stay in registers: this loop is most of the score's cost. */
-    const double M = T1071I_BEACON_MERGE_MS;
-    size_t lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, lo3 = 0, hi3 = 0;
-    memset(best, 0, sizeof(*best));
-    for (size_t c = 0; c < nc; c++) {
-        double a = cand[c];
-        if (!(a >= TIMING_MIN_A_MS))
-            continue;
-        /* A repeated candidate finds the pointers where it leaves them,
-         * the same counts, and no strictly better count or rank. */
-        if (c > 0 && cand[c - 1] == a)
-            continue;
-        /* Every later candidate starts at or above lo1 (the lower edges
-         * only rise), and its matches are disjoint ranges in [lo1, n), so
-         * its count is at most n - lo1 and its rank 1.25 times that: once
-         * neither can beat the best, nothing after can.  A beacon's scan
-         * ends soon after its period. */
-        {
-            size_t left = n - lo1;
-            if (left <= best->count && (double)left + (double)left / 4 <= best->rank)
-                break;
-        }
-        window_edges(x, n, a, w, 1, &lo1, &hi1);
-        window_edges(x, n, a, w, 2, &lo2, &hi2);
-        window_edges(x, n, a, w, 3, &lo3, &hi3);
-        size_t from1 = lo1;
+    /* e (1 + W) (1 + EDGE_EPS), multiplied in that order as always:
+     * folding the two factors into one would round differently. */
+    const double M = T1071I_BEACON_MERGE_MS, opw = 1.0 + w;
+    size_t lcount = 0, lrank4 = 0;
+    if (seed < cs->n)
+        eval_candidate(x, cs, seed, opw, &lcount, &lrank4);
+    uint16_t keep[3 * T1071I_BEACON_RING];
+    size_t nk = 0;
+    /* kept: ub > lcount or 5 ub >= lrank4, that is ub >= thr */
+    size_t thr = (lrank4 + 4) / 5 < lcount + 1 ? (lrank4 + 4) / 5 : lcount + 1;
+    for (size_t c = 0; c < cs->n; c++) {
+        keep[nk] = (uint16_t)c;
+        nk += ub[c] >= thr;
+    }
+    size_t hi1 = 0, hi2 = 0, hi3 = 0;
+    /* count and rank; 4 rank is an integer (rank = count + c1 / 4, exact
+     * in a double), compared as such.  The largest count is the seed's
+     * or more, whatever the order. */
+    size_t bcount = lcount, brank4 = 0, bc = cs->n;
+    size_t bfrom1 = 0, bhi1 = 0, bfrom2 = 0, bhi2 = 0, bfrom3 = 0, bhi3 = 0;
+    for (size_t kc = 0; kc < nk; kc++) {
+        size_t c = keep[kc];
+        size_t lo1 = cs->lo1[c], lo2 = cs->lo2[c], lo3 = cs->lo3[c];
+        /* This and every later candidate match disjoint ranges in
+         * [lo1, n) (lo1 only rises): count <= n - lo1 and rank <= 1.25
+         * times that.  Once the count cannot beat the best and the rank
+         * can neither beat the best nor reach the seed's (then the first
+         * best-ranked candidate, never left out, is already passed),
+         * nothing after can change the result.  A beacon's scan ends
+         * soon after its period. */
+        size_t left = n - lo1;
+        if (left <= bcount && (5 * left <= brank4 || 5 * left < lrank4))
+            break;
+        double u1 = cs->e1[c] * opw * (1.0 + EDGE_EPS);
+        double u2 = cs->e2[c] * opw * (1.0 + EDGE_EPS);
+        double u3 = cs->e3[c] * opw * (1.0 + EDGE_EPS);
+        /* The upper pointers mostly move by 0, 1 or 2: two compares
+         * (x is sorted, so they count the steps) without a branch, a loop
+         * for the rare longer moves. */
+        hi1 = hi1 < lo1 ? lo1 : hi1;
+        hi2 = hi2 < lo2 ? lo2 : hi2;
+        hi3 = hi3 < lo3 ? lo3 : hi3;
+        hi1 += (size_t)(x[hi1] <= u1) + (x[hi1 + 1] <= u1);
+        hi2 += (size_t)(x[hi2] <= u2) + (x[hi2 + 1] <= u2);
+        hi3 += (size_t)(x[hi3] <= u3) + (x[hi3 + 1] <= u3);
+        while (x[hi1] <= u1)
+            hi1++;
+        while (x[hi2] <= u2)
+            hi2++;
+        while (x[hi3] <= u3)
+            hi3++;
         size_t from2 = lo2 > hi1 ? lo2 : hi1;
         size_t from3 = lo3 > hi2 ? lo3 : hi2;
-        size_t cnt1 = hi1 > from1 ? hi1 - from1 : 0;
-        size_t cnt2 = hi2 > from2 ? hi2 - from2 : 0;
-        size_t cnt3 = hi3 > from3 ? hi3 - from3 : 0;
-        if (2 * cnt1 < cnt2 || 2 * cnt1 < cnt3)
-            continue;
-        size_t count = cnt1 + cnt2 + cnt3;
-        if (count > best->count)
-            best->count = count;
-        double rank = (double)count + (double)cnt1 / 4;
-        if (rank > best->rank) {
-            size_t from[4] = {0, from1, from2, from3}, hi[4] = {0, hi1, hi2, hi3};
-            size_t cnt[4] = {0, cnt1, cnt2, cnt3};
-            best->rank = rank;
-            best->lo = HUGE_VAL;
-            best->hi = 0;
-            for (int k = 1; k <= 3; k++) {
-                if (cnt[k] == 0)
-                    continue;
-                double mn = (x[from[k]] + M) / k, mx = (x[hi[k] - 1] + M) / k;
-                if (mn < best->lo)
-                    best->lo = mn;
-                if (mx > best->hi)
-                    best->hi = mx;
-            }
+        /* No test for empty parts: u3 > u2 > u1 (e3 > e2 > e1, the same
+         * factors), so hi3 >= hi2 >= hi1, and hi_k >= lo_k. */
+        size_t cnt1 = hi1 - lo1;
+        size_t cnt2 = hi2 - from2;
+        size_t cnt3 = hi3 - from3;
+        size_t uni = cnt1 + cnt2 + cnt3;
+        ub[c] = (uint8_t)(uni < 5 * cnt1 ? uni : 5 * cnt1); /* <= 128 */
+        /* valid (no multiple above twice the 1x part) or not, without a
+         * branch: on random intervals it is a coin toss */
+        size_t valid = (2 * cnt1 >= cnt2) & (2 * cnt1 >= cnt3);
+        size_t count = uni * valid;
+        bcount = count > bcount ? count : bcount;
+        size_t rank4 = (4 * count + cnt1) * valid;
+        if (rank4 > brank4) {
+            brank4 = rank4;
+            bc = c;
+            bfrom1 = lo1, bhi1 = hi1, bfrom2 = from2, bhi2 = hi2, bfrom3 = from3, bhi3 = hi3;
         }
     }
+    *best_c = bc;
+    best->count = bcount;
+    best->rank = (double)brank4 / 4;
+    best->lo = 0;
+    best->hi = 0;
+    if (brank4 > 0) {
+        size_t from[4] = {0, bfrom1, bfrom2, bfrom3}, hi[4] = {0, bhi1, bhi2, bhi3};
+        best->lo = HUGE_VAL;
+        for (int k = 1; k <= 3; k++) {
+            if (hi[k] <= from[k])
+                continue;
+            double mn = (x[from[k]] + M) / k, mx = (x[hi[k] - 1] + M) / k;
+            if (mn < best->lo)
+                best->lo = mn;
+            if (mx > best->hi)
+                best->hi = mx;
+        }
+    }
+}
+
+/* The candidates a' of sorted x'[0..n) (sentinel x[n] = HUGE_VAL): x',
+ * (x' - M) / 2 and (x' - 2 M) / 3, so that an interval sits on the lower
+ * edge of the 1x, 2x or 3x window.  The three lists are each sorted
+ * (monotone in x'): merged, floor and repeats dropped, in O(n). */
+static void
+candidates(const double *x, size_t n, struct cand_set *cs)
+{
+    const double M = T1071I_BEACON_MERGE_MS;
+    double c2[T1071I_BEACON_RING], c3[T1071I_BEACON_RING];
+    for (size_t i = 0; i < n; i++) {
+        c2[i] = (x[i] - M) / 2;
+        c3[i] = (x[i] - 2 * M) / 3;
+    }
+    /* skip what is below the floor (a prefix of each list) */
+    size_t i1 = 0, i2 = 0, i3 = 0, k = 0, lo1 = 0, lo2 = 0, lo3 = 0;
+    while (i1 < n && !(x[i1] >= TIMING_MIN_A_MS))
+        i1++;
+    while (i2 < n && !(c2[i2] >= TIMING_MIN_A_MS))
+        i2++;
+    while (i3 < n && !(c3[i3] >= TIMING_MIN_A_MS))
+        i3++;
+    double prev = 0;
+    while (i1 < n || i2 < n || i3 < n) {
+        double a = HUGE_VAL;
+        int from = 0;
+        if (i1 < n)
+            a = x[i1], from = 1;
+        if (i2 < n && (from == 0 || c2[i2] < a))
+            a = c2[i2], from = 2;
+        if (i3 < n && (from == 0 || c3[i3] < a))
+            a = c3[i3], from = 3;
+        if (from == 1)
+            i1++;
+        else if (from == 2)
+            i2++;
+        else
+            i3++;
+        if (a == prev)
+            continue;
+        prev = a;
+        /* e_k = k a' + (k - 1) M, as (double)k * a + (double)(k - 1) * M */
+        double e1 = 1.0 * a + 0.0 * M, e2 = 2.0 * a + 1.0 * M, e3 = 3.0 * a + 2.0 * M;
+        double l1 = e1 * (1.0 - EDGE_EPS), l2 = e2 * (1.0 - EDGE_EPS), l3 = e3 * (1.0 - EDGE_EPS);
+        while (x[lo1] < l1)
+            lo1++;
+        while (x[lo2] < l2)
+            lo2++;
+        while (x[lo3] < l3)
+            lo3++;
+        cs->e1[k] = e1;
+        cs->e2[k] = e2;
+        cs->e3[k] = e3;
+        cs->lo1[k] = (uint8_t)lo1;
+        cs->lo2[k] = (uint8_t)lo2;
+        cs->lo3[k] = (uint8_t)lo3;
+        k++;
+    }
+    cs->n = k;
 }
 
 /* Null mean and sd for n intervals: column wi of the windows, or the bound
@@ -930,7 +1071,6 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
         n = T1071I_BEACON_RING;
     }
     double x[T1071I_BEACON_RING];
-    double cand[3 * T1071I_BEACON_RING];
     for (size_t i = 0; i < n; i++)
         x[i] = (double)iv[i];
     sort_doubles(x, n);
@@ -947,42 +1087,27 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
     /* Windows, on x' = x - M (xs, sorted like x).  Saturated intervals
      * (>= 49.7 days, sorted last) are unknown lengths: they never match. */
     const double M = T1071I_BEACON_MERGE_MS;
-    double xs[T1071I_BEACON_RING];
+    double xs[T1071I_BEACON_RING + WALK_PAD];
     size_t nw = n;
     while (nw > 0 && x[nw - 1] >= (double)UINT32_MAX)
         nw--;
-    double c2[T1071I_BEACON_RING], c3[T1071I_BEACON_RING];
-    for (size_t i = 0; i < nw; i++) {
+    for (size_t i = 0; i < nw; i++)
         xs[i] = x[i] - M;
-        c2[i] = (xs[i] - M) / 2;
-        c3[i] = (xs[i] - 2 * M) / 3;
-    }
-    /* The three candidate lists are each sorted (monotone in xs): merge
-     * them, the same array a sort of all 3 nw gives, in O(nw). */
-    {
-        size_t i1 = 0, i2 = 0, i3 = 0, k = 0;
-        while (k < 3 * nw) {
-            double b = HUGE_VAL;
-            int from = 0;
-            if (i1 < nw)
-                b = xs[i1], from = 1;
-            if (i2 < nw && (from == 0 || c2[i2] < b))
-                b = c2[i2], from = 2;
-            if (i3 < nw && (from == 0 || c3[i3] < b))
-                b = c3[i3], from = 3;
-            cand[k++] = b;
-            if (from == 1)
-                i1++;
-            else if (from == 2)
-                i2++;
-            else
-                i3++;
-        }
-    }
+    for (size_t i = nw; i < nw + WALK_PAD; i++)
+        xs[i] = HUGE_VAL;
+    struct cand_set cs;
+    candidates(xs, nw, &cs);
+    /* Widest window first: each width's windows bound the next one's. */
+    struct window_hit hits[T1071I_BEACON_NW];
+    uint8_t ub[3 * T1071I_BEACON_RING];
+    for (size_t c = 0; c < cs.n; c++)
+        ub[c] = (uint8_t)(nw - cs.lo1[c]);
+    size_t seed = cs.n;
+    for (int wi = T1071I_BEACON_NW - 1; wi >= 0; wi--)
+        best_window(xs, nw, &cs, t1071i_beacon_windows[wi], ub, seed, &seed, &hits[wi]);
     for (int wi = 0; wi < T1071I_BEACON_NW; wi++) {
         double w = t1071i_beacon_windows[wi];
-        struct window_hit hit;
-        best_window(xs, nw, cand, 3 * nw, w, &hit);
+        const struct window_hit hit = hits[wi];
         double f = (double)hit.count / (double)n;
         double m, sd;
         null_lookup(n, wi, &m, &sd);
