@@ -11,6 +11,7 @@
  * that is short after drops emits nothing, which is exactly the closed form
  * (the true window would contain the dropped event and fail maxspan). */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,23 +35,24 @@
 struct hnode {
     struct hnode *next;
     uint64_t hash;
-    const char *str;
     uint32_t len;
     uint32_t aux;               /* key atoms: references */
 };
 
 struct htable {
     struct hnode **buckets;
-    size_t mask;  /* buckets - 1 */
+    size_t mask;    /* buckets - 1 */
     size_t count;
+    size_t str_off; /* a node's string is at this offset from the node */
 };
 
 static int
-ht_init(struct htable *t, size_t n)
+ht_init(struct htable *t, size_t n, size_t str_off)
 {
     t->buckets = calloc(n, sizeof(*t->buckets));
     t->mask = n - 1;
     t->count = 0;
+    t->str_off = str_off;
     return t->buckets ? T1071_OK : T1071_E_NOMEM;
 }
 
@@ -58,7 +60,7 @@ static struct hnode *
 ht_find(const struct htable *t, uint64_t hash, const char *s, size_t len)
 {
     for (struct hnode *n = t->buckets[hash & t->mask]; n; n = n->next)
-        if (n->hash == hash && n->len == len && !memcmp(n->str, s, len))
+        if (n->hash == hash && n->len == len && !memcmp((const char *)n + t->str_off, s, len))
             return n;
     return NULL;
 }
@@ -113,18 +115,18 @@ ht_remove(struct htable *t, struct hnode *n)
 struct key;
 
 struct host {
-    struct hnode node;          /* keyed by host.id, else host.name, else "" */
+    struct hnode node;          /* keyed by host.id, else host.name, else ""; first */
     struct host *next;          /* creation order, for deterministic flushes */
     bool has_max;
-    int64_t max_ts;             /* newest timestamp seen from this host */
-    struct rec **heap;   /* reorder buffer: min-heap on (ts, seq) */
-    size_t heap_n, heap_cap;
     bool has_held;              /* a suspect far-future event, held */
-    int64_t held_ts;
-    struct rec *held;    /* NULL when the held event did not match */
     bool first_open;            /* only one event yet: its clock unconfirmed */
+    int64_t max_ts;             /* newest timestamp seen from this host */
+    struct rec **heap;          /* reorder buffer: min-heap on (ts, seq) */
+    size_t heap_n, heap_cap;
+    int64_t held_ts;
+    struct rec *held;           /* NULL when the held event did not match */
     int64_t first_ts;
-    struct rec *first;   /* that event (a reference), or NULL */
+    struct rec *first;          /* that event (a reference), or NULL */
     struct key *lru_head, *lru_tail; /* keys by last event time, oldest first */
     char name[];
 };
@@ -302,7 +304,6 @@ atom_get(struct t1071_ctx *ctx, uint64_t h, const char *s, size_t len)
     memcpy(a->str, s, len);
     a->str[len] = '\0';
     a->node.hash = h;
-    a->node.str = a->str;
     a->node.len = (uint32_t)len;
     a->node.aux = 0;
     a->key = NULL;
@@ -532,8 +533,7 @@ host_get(struct t1071_ctx *ctx, const char *name)
         return NULL;
     memcpy(host->name, name, len + 1);
     host->node.hash = h;
-    host->node.str = host->name;
-    host->node.len = len;
+    host->node.len = (uint32_t)len;
     ht_insert(&ctx->hosts, &host->node);
     if (ctx->hosts_last)
         ctx->hosts_last->next = host;
@@ -1750,7 +1750,8 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     if ((rc = t1071i_tracker_new(ctx->cfg, ctx->seed, &ctx->tracker)) != T1071_OK)
         goto fail;
     mem_add(ctx, t1071i_tracker_bytes(ctx->tracker));
-    if ((rc = ht_init(&ctx->hosts, 64)) != T1071_OK || (rc = ht_init(&ctx->keys, 1024)) != T1071_OK)
+    if ((rc = ht_init(&ctx->hosts, 64, offsetof(struct host, name))) != T1071_OK ||
+        (rc = ht_init(&ctx->keys, 1024, offsetof(struct katom, str))) != T1071_OK)
         goto fail;
     if (ctx->cfg->n_extra && (rc = rules_init(ctx)) != T1071_OK)
         goto fail;
