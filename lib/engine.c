@@ -143,8 +143,11 @@ struct katom {
 /* What the engine keeps of a matching event: a compact record, one
  * allocation.  After the header: the atoms of the key values it joins
  * (deduplicated), then the transfer size (R_XFER) and the full port
- * (R_WIDE_PORT) when present, then the strings id, ip, domain, host_name,
- * host_id, pname, exe, each NUL-terminated, absent ones left out.  The
+ * (R_WIDE_PORT) when present, the destination address in binary (R_IP4:
+ * 4 bytes, R_IP6: 16; its text is formatted when read), then the strings
+ * id, ip (only when the text is not what the binary formats to: restored
+ * from a snapshot), domain, host_name, host_id, pname, exe, each
+ * NUL-terminated, absent ones left out.  The
  * alert and tracker code read a struct t1071i_pev view of it (rec_view). */
 struct rec {
     int64_t ts;
@@ -160,6 +163,8 @@ struct rec {
 
 #define R_XFER 1u
 #define R_WIDE_PORT 2u
+#define R_IP4 4u
+#define R_IP6 8u
 #define REC_LONG 255u
 #define REC_STRS 7
 
@@ -324,16 +329,31 @@ atom_unref(struct t1071_ctx *ctx, struct katom *a)
 
 /* ===== Pending events ===== */
 
+static size_t
+rec_tail_bytes(unsigned flags)
+{
+    return ((flags & R_XFER) ? 8 : 0) + ((flags & R_WIDE_PORT) ? 8 : 0) +
+           ((flags & R_IP4) ? 4 : 0) + ((flags & R_IP6) ? 16 : 0);
+}
+
 static const char *
 rec_strings(const struct rec *r)
 {
-    const char *s = (const char *)(r->keys + r->n_keys);
+    return (const char *)(r->keys + r->n_keys) + rec_tail_bytes(r->flags);
+}
 
-    if (r->flags & R_XFER)
-        s += sizeof(int64_t);
-    if (r->flags & R_WIDE_PORT)
-        s += sizeof(int64_t);
-    return s;
+/* The binary destination address (R_IP4 / R_IP6). */
+static const uint8_t *
+rec_ip(const struct rec *r)
+{
+    return (const uint8_t *)(r->keys + r->n_keys) + rec_tail_bytes(r->flags & (R_XFER | R_WIDE_PORT));
+}
+
+/* The text of a binary address, exactly as a matching event's is made. */
+static const char *
+format_ip(bool v4, const uint8_t *a, char buf[INET6_ADDRSTRLEN])
+{
+    return v4 ? t1071i_format_v4(a, buf) : inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
 }
 
 static int64_t
@@ -392,6 +412,8 @@ rec_view(const struct rec *r, struct t1071i_pev *v, const char **keys)
     v->xfer = v->has_xfer ? rec_tail_i64(r, R_XFER) : 0;
     v->id = strs[0];
     v->ip = strs[1];
+    if (r->flags & (R_IP4 | R_IP6))
+        v->ip = format_ip((r->flags & R_IP4) != 0, rec_ip(r), v->ipbuf);
     v->domain = strs[2];
     v->host_name = strs[3];
     v->host_id = strs[4];
@@ -416,17 +438,20 @@ pev_unref(struct t1071_ctx *ctx, struct rec *p)
 
 /* One allocation holding the record, its key atoms and every string.
  * strs[]: id, ip, domain, host_name, host_id, pname, exe (NULL = absent). */
+/* @p ip_flags: R_IP4 or R_IP6 when @p ip holds the destination address in
+ * binary (strs[1] is then NULL), else 0. */
 static struct rec *
 pev_alloc(struct t1071_ctx *ctx, const char *const strs[REC_STRS], const char *const *keys,
           const size_t *key_lens, size_t n_keys, int64_t ts, uint64_t seq, int64_t port,
-          bool has_xfer, int64_t xfer)
+          bool has_xfer, int64_t xfer, unsigned ip_flags, const uint8_t *ip)
 {
     size_t lens[REC_STRS], total;
     bool wide = port < INT32_MIN || port > INT32_MAX;
+    unsigned flags = (has_xfer ? R_XFER : 0) | (wide ? R_WIDE_PORT : 0) | ip_flags;
     struct rec *p;
     char *w;
 
-    total = sizeof(*p) + n_keys * sizeof(p->keys[0]) + (has_xfer ? 8 : 0) + (wide ? 8 : 0);
+    total = sizeof(*p) + n_keys * sizeof(p->keys[0]) + rec_tail_bytes(flags);
     for (size_t i = 0; i < REC_STRS; i++) {
         lens[i] = strs[i] ? strlen(strs[i]) + 1 : 0;
         total += lens[i];
@@ -436,7 +461,7 @@ pev_alloc(struct t1071_ctx *ctx, const char *const strs[REC_STRS], const char *c
         return NULL;
     p->refs = 1;
     p->n_keys = 0;
-    p->flags = (uint8_t)((has_xfer ? R_XFER : 0) | (wide ? R_WIDE_PORT : 0));
+    p->flags = (uint8_t)flags;
     p->ts = ts;
     p->seq = seq;
     p->port = wide ? 0 : (int32_t)port;
@@ -463,6 +488,11 @@ pev_alloc(struct t1071_ctx *ctx, const char *const strs[REC_STRS], const char *c
         memcpy(w, &port, 8);
         w += 8;
     }
+    if (ip_flags) {
+        size_t n = ip_flags == R_IP4 ? 4 : 16;
+        memcpy(w, ip, n);
+        w += n;
+    }
     for (size_t i = 0; i < REC_STRS; i++) {
         p->len[i] = (uint8_t)(lens[i] < REC_LONG ? lens[i] : REC_LONG);
         if (!strs[i])
@@ -479,10 +509,11 @@ static struct rec *
 pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match *m,
         const char *const *keys, const size_t *key_lens, size_t n_keys, uint64_t seq)
 {
-    char idbuf[40], ipbuf[INET6_ADDRSTRLEN];
+    char idbuf[40];
     const char *strs[REC_STRS];
     int64_t xfer = 0;
     bool has_xfer;
+    unsigned ip_flags = 0;
 
     strs[0] = ev->event_id;
     if (!strs[0]) {
@@ -490,10 +521,9 @@ pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match
         snprintf(idbuf, sizeof(idbuf), "line:%" PRIu64, n);
         strs[0] = idbuf;
     }
-    strs[1] = NULL;
+    strs[1] = NULL; /* the address is kept in binary */
     if (m->ip_index >= 0)
-        strs[1] = m->ip_is_v4 ? t1071i_format_v4(m->ip + 12, ipbuf)
-                              : inet_ntop(AF_INET6, m->ip, ipbuf, sizeof(ipbuf));
+        ip_flags = m->ip_is_v4 ? R_IP4 : R_IP6;
     strs[2] = ev->destination_domain ? ev->destination_domain : ev->tls_client_server_name;
     strs[3] = ev->host_name;
     strs[4] = ev->host_id;
@@ -501,7 +531,8 @@ pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match
     strs[6] = ev->process_executable;
     has_xfer = t1071i_event_xfer(ev, &xfer);
     return pev_alloc(ctx, strs, keys, key_lens, n_keys, ev->timestamp_ms, seq, m->port,
-                     has_xfer, has_xfer ? xfer : 0);
+                     has_xfer, has_xfer ? xfer : 0, ip_flags,
+                     ip_flags == R_IP4 ? m->ip + 12 : m->ip);
 }
 
 /* ===== Hosts ===== */
@@ -1858,7 +1889,11 @@ snap_event_index(struct snap_builder *sb, const struct rec *p)
     e->seq = view.seq;
     e->has_destination_port = 1;
     e->destination_port = view.port;
-    e->destination_ip = (char *)view.ip;
+    e->destination_ip = NULL;
+    if (view.ip) {
+        e->destination_ip = g_strdup(view.ip);
+        g_ptr_array_add(sb->to_free, e->destination_ip);
+    }
     e->destination_domain = (char *)view.domain;
     e->host_name = (char *)view.host_name;
     e->host_id = (char *)view.host_id;
@@ -2080,9 +2115,23 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         }
         for (size_t k = 0; k < e->n_keys; k++)
             lens[k] = strlen(e->keys[k]);
-        ev[i] = pev_alloc(ctx, strs, (const char *const *)e->keys, lens, e->n_keys,
-                          e->timestamp_ms, e->seq, e->destination_port, e->has_bytes,
-                          e->has_bytes ? e->bytes : 0);
+        {
+            /* Binary when the text is exactly what the binary formats to. */
+            uint8_t a[16];
+            char buf[INET6_ADDRSTRLEN];
+            bool v4 = false;
+            unsigned ipf = 0;
+            if (e->destination_ip && t1071i_parse_ip(e->destination_ip, a, &v4)) {
+                const char *t = format_ip(v4, v4 ? a + 12 : a, buf);
+                if (t && !strcmp(t, e->destination_ip)) {
+                    ipf = v4 ? R_IP4 : R_IP6;
+                    strs[1] = NULL;
+                }
+            }
+            ev[i] = pev_alloc(ctx, strs, (const char *const *)e->keys, lens, e->n_keys,
+                              e->timestamp_ms, e->seq, e->destination_port, e->has_bytes,
+                              e->has_bytes ? e->bytes : 0, ipf, v4 ? a + 12 : a);
+        }
         g_free(lens);
         if (!ev[i]) {
             rc = T1071_E_NOMEM;
