@@ -166,6 +166,10 @@ struct rec {
 #define R_IP4 4u
 #define R_IP6 8u
 #define REC_LONG 255u
+/* refs is 16 bits: a live record has at most a few dozen references (its
+ * keys, the fallback key, heap or held/first slot); restore refuses a
+ * snapshot that would take one past this. */
+#define REC_REFS_MAX (UINT16_MAX - T1071I_MAX_RUNS)
 #define REC_STRS 7
 
 struct key {
@@ -2167,14 +2171,14 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             mem_add(ctx, sh->n_heap * sizeof(*h->heap));
         }
         for (size_t j = 0; j < sh->n_heap; j++) {
-            if (sh->heap[j] >= s->n_events)
+            if (sh->heap[j] >= s->n_events || ev[sh->heap[j]]->refs >= REC_REFS_MAX)
                 goto out;
             h->heap[j] = ev[sh->heap[j]];
             h->heap[j]->refs++;
             h->heap_n++;
         }
         if (sh->has_held_ts) {
-            if (sh->held > s->n_events)
+            if (sh->held > s->n_events || (sh->held && ev[sh->held - 1]->refs >= REC_REFS_MAX))
                 goto out;
             h->has_held = true;
             h->held_ts = sh->held_ts;
@@ -2183,7 +2187,8 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
                 h->held->refs++;
         }
         if (sh->has_first_ts) {
-            if (sh->first > s->n_events)
+            if (sh->first > s->n_events ||
+                (sh->first && ev[sh->first - 1]->refs >= REC_REFS_MAX))
                 goto out;
             h->first_open = true;
             h->first_ts = sh->first_ts;
@@ -2201,7 +2206,7 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         if (!sk->value || sk->host >= s->n_hosts || sk->n_ring > cap || sk->tier > 1)
             goto out;
         for (size_t j = 0; j < sk->n_ring; j++)
-            if (sk->ring[j] >= s->n_events)
+            if (sk->ring[j] >= s->n_events || ev[sk->ring[j]]->refs >= REC_REFS_MAX)
                 goto out;
         len = strlen(sk->value);
         hh = t1071i_hash(ctx->seed, sk->value, len);
