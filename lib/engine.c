@@ -406,8 +406,9 @@ rec_view(const struct rec *r, struct t1071i_pev *v, const char **keys)
     const char *strs[REC_STRS];
 
     rec_strs(r, strs);
-    memset(v, 0, sizeof(*v));
+    /* Every field but the scratch ipbuf (written only when used). */
     v->refs = 1;
+    v->bytes = 0;
     v->n_keys = r->n_keys;
     v->ts = r->ts;
     v->seq = r->seq;
