@@ -11,6 +11,7 @@
  * that is short after drops emits nothing, which is exactly the closed form
  * (the true window would contain the dropped event and fail maxspan). */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #define MIN_TS INT64_C(0)                /* 1970-01-01 */
 #define MAX_TS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
+#define MAX_KEY_VALUES 64               /* distinct key values one event joins */
 #define SHARD_SEED UINT64_C(0x54313037315f7368) /* fixed: shards are stable across runs */
 
 /* ===== A small chained hash table, seeded ===== */
@@ -33,22 +35,24 @@
 struct hnode {
     struct hnode *next;
     uint64_t hash;
-    const char *str;
-    size_t len;
+    uint32_t len;
+    uint32_t aux;               /* key atoms: references */
 };
 
 struct htable {
     struct hnode **buckets;
-    size_t mask;  /* buckets - 1 */
+    size_t mask;    /* buckets - 1 */
     size_t count;
+    size_t str_off; /* a node's string is at this offset from the node */
 };
 
 static int
-ht_init(struct htable *t, size_t n)
+ht_init(struct htable *t, size_t n, size_t str_off)
 {
     t->buckets = calloc(n, sizeof(*t->buckets));
     t->mask = n - 1;
     t->count = 0;
+    t->str_off = str_off;
     return t->buckets ? T1071_OK : T1071_E_NOMEM;
 }
 
@@ -56,7 +60,7 @@ static struct hnode *
 ht_find(const struct htable *t, uint64_t hash, const char *s, size_t len)
 {
     for (struct hnode *n = t->buckets[hash & t->mask]; n; n = n->next)
-        if (n->hash == hash && n->len == len && !memcmp(n->str, s, len))
+        if (n->hash == hash && n->len == len && !memcmp((const char *)n + t->str_off, s, len))
             return n;
     return NULL;
 }
@@ -111,34 +115,74 @@ ht_remove(struct htable *t, struct hnode *n)
 struct key;
 
 struct host {
-    struct hnode node;          /* keyed by host.id, else host.name, else "" */
+    struct hnode node;          /* keyed by host.id, else host.name, else ""; first */
     struct host *next;          /* creation order, for deterministic flushes */
     bool has_max;
-    int64_t max_ts;             /* newest timestamp seen from this host */
-    struct t1071i_pev **heap;   /* reorder buffer: min-heap on (ts, seq) */
-    size_t heap_n, heap_cap;
     bool has_held;              /* a suspect far-future event, held */
-    int64_t held_ts;
-    struct t1071i_pev *held;    /* NULL when the held event did not match */
     bool first_open;            /* only one event yet: its clock unconfirmed */
+    int64_t max_ts;             /* newest timestamp seen from this host */
+    struct rec **heap;          /* reorder buffer: min-heap on (ts, seq) */
+    size_t heap_n, heap_cap;
+    int64_t held_ts;
+    struct rec *held;           /* NULL when the held event did not match */
     int64_t first_ts;
-    struct t1071i_pev *first;   /* that event (a reference), or NULL */
+    struct rec *first;          /* that event (a reference), or NULL */
     struct key *lru_head, *lru_tail; /* keys by last event time, oldest first */
     char name[];
 };
 
+/* A key value, interned: one copy per distinct value, shared by the key
+ * of that value (when it exists) and every pending event that joins it.
+ * Lives while referenced (node.aux counts references). */
+struct katom {
+    struct hnode node;          /* in ctx->keys */
+    struct key *key;            /* the live key of this value, or NULL */
+    char str[];
+};
+
+/* What the engine keeps of a matching event: a compact record, one
+ * allocation.  After the header: the atoms of the key values it joins
+ * (deduplicated), then the transfer size (R_XFER) and the full port
+ * (R_WIDE_PORT) when present, the destination address in binary (R_IP4:
+ * 4 bytes, R_IP6: 16; its text is formatted when read), then the strings
+ * id, ip (only when the text is not what the binary formats to: restored
+ * from a snapshot), domain, host_name, host_id, pname, exe, each
+ * NUL-terminated, absent ones left out.  The
+ * alert and tracker code read a struct t1071i_pev view of it (rec_view). */
+struct rec {
+    int64_t ts;
+    uint64_t seq;               /* arrival ordinal: ties keep arrival order */
+    uint16_t refs;
+    uint8_t n_keys;             /* <= MAX_KEY_VALUES */
+    uint8_t flags;
+    int32_t port;               /* the destination.port that matched, unless R_WIDE_PORT */
+    uint8_t len[7];             /* string i: 0 absent, else strlen + 1; REC_LONG: strlen it */
+    uint8_t spare;
+    struct katom *keys[];
+};
+
+#define R_XFER 1u
+#define R_WIDE_PORT 2u
+#define R_IP4 4u
+#define R_IP6 8u
+#define REC_LONG 255u
+/* refs is 16 bits: a live record has at most a few dozen references (its
+ * keys, the fallback key, heap or held/first slot); restore refuses a
+ * snapshot that would take one past this. */
+#define REC_REFS_MAX (UINT16_MAX - T1071I_MAX_RUNS)
+#define REC_STRS 7
+
 struct key {
-    struct hnode node;
+    struct katom *atom;         /* its value */
     struct host *host;
     struct key *prev, *next;    /* host list, by last event time (expiry) */
     struct key *gprev, *gnext;  /* global eviction list of its tier */
-    unsigned tier;              /* 0: at most one member (cold), 1: more */
-    bool proven;                /* re-created after eviction: recurrent */
-    int64_t last_ts;
-    uint32_t head, count;       /* ring of the last runs-1 members */
-    struct t1071i_pev **ring;
     struct t1071i_kbeacon *beacon; /* beacon tracker state (lib/tracker.c), or NULL */
-    char value[];
+    int64_t last_ts;
+    uint16_t head, count;       /* ring of the last runs-1 members (runs <= T1071I_MAX_RUNS) */
+    uint8_t tier;               /* 0: at most one member (cold), 1: more */
+    bool proven;                /* re-created after eviction: recurrent */
+    struct rec *ring[];         /* runs - 1 slots */
 };
 
 struct qalert {
@@ -171,7 +215,11 @@ struct t1071_ctx {
     size_t q_n, q_cap;
     uint64_t stats[T1071I_STAT_COUNT];
     char errmsg[256];
-    struct t1071i_pev **window;  /* scratch: one sequence's members */
+    struct rec **members;        /* scratch: one sequence's members */
+    struct t1071i_pev **window;  /* scratch: their views, for the alert */
+    struct t1071i_pev *views;
+    const char **vkeys;          /* scratch: the views' key values */
+    size_t vkeys_cap;
     struct t1071i_tracker *tracker; /* NULL: beacon.enabled = false */
     struct t1071i_wire *wire;    /* zero-copy decoder (lib/wire.c), made on first use */
     struct t1071i_pool *pool;    /* pending event records (lib/pool.c) */
@@ -235,75 +283,242 @@ set_err(struct t1071_ctx *ctx, const char *fmt, ...)
 
 static bool make_room(struct t1071_ctx *ctx, size_t need);
 
-/* ===== Pending events ===== */
+/* ===== Key atoms ===== */
+
+static size_t
+atom_bytes(const struct katom *a)
+{
+    return sizeof(*a) + a->node.len + 1;
+}
+
+/* The atom of @p s (length @p len, hash @p h), or NULL when none exists. */
+static struct katom *
+atom_find(const struct t1071_ctx *ctx, uint64_t h, const char *s, size_t len)
+{
+    return (struct katom *)ht_find(&ctx->keys, h, s, len);
+}
+
+/* The atom of @p s, created (unreferenced) when missing; NULL when out of
+ * memory.  The caller takes a reference (atom_ref) at once. */
+static struct katom *
+atom_get(struct t1071_ctx *ctx, uint64_t h, const char *s, size_t len)
+{
+    struct katom *a = atom_find(ctx, h, s, len);
+
+    if (a)
+        return a;
+    a = malloc(sizeof(*a) + len + 1);
+    if (!a)
+        return NULL;
+    memcpy(a->str, s, len);
+    a->str[len] = '\0';
+    a->node.hash = h;
+    a->node.len = (uint32_t)len;
+    a->node.aux = 0;
+    a->key = NULL;
+    ht_insert(&ctx->keys, &a->node);
+    mem_add(ctx, atom_bytes(a));
+    return a;
+}
 
 static void
-pev_unref(struct t1071_ctx *ctx, struct t1071i_pev *p)
+atom_unref(struct t1071_ctx *ctx, struct katom *a)
 {
-    if (p && --p->refs == 0) {
-        mem_sub(ctx, p->bytes);
-        t1071i_pool_put(ctx->pool, p, p->bytes);
+    if (--a->node.aux == 0) {
+        ht_remove(&ctx->keys, &a->node);
+        mem_sub(ctx, atom_bytes(a));
+        free(a);
     }
 }
 
-/* Copy what the engine keeps of a matching event into one allocation. */
-/* One allocation holding the struct, the key pointers and every string.
- * strs[]: id, ip, domain, host_name, host_id, pname, exe (NULL = absent). */
-static struct t1071i_pev *
-pev_alloc(struct t1071_ctx *ctx, const char *const strs[7], const char *const *keys,
-          const size_t *key_lens, size_t n_keys, int64_t ts, uint64_t seq, int64_t port)
+/* ===== Pending events ===== */
+
+static size_t
+rec_tail_bytes(unsigned flags)
 {
-    size_t lens[7], total;
-    struct t1071i_pev *p;
+    return ((flags & R_XFER) ? 8 : 0) + ((flags & R_WIDE_PORT) ? 8 : 0) +
+           ((flags & R_IP4) ? 4 : 0) + ((flags & R_IP6) ? 16 : 0);
+}
+
+static const char *
+rec_strings(const struct rec *r)
+{
+    return (const char *)(r->keys + r->n_keys) + rec_tail_bytes(r->flags);
+}
+
+/* The binary destination address (R_IP4 / R_IP6). */
+static const uint8_t *
+rec_ip(const struct rec *r)
+{
+    return (const uint8_t *)(r->keys + r->n_keys) + rec_tail_bytes(r->flags & (R_XFER | R_WIDE_PORT));
+}
+
+/* The text of a binary address, exactly as a matching event's is made. */
+static const char *
+format_ip(bool v4, const uint8_t *a, char buf[INET6_ADDRSTRLEN])
+{
+    return v4 ? t1071i_format_v4(a, buf) : inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+}
+
+static int64_t
+rec_tail_i64(const struct rec *r, unsigned which)
+{
+    const char *s = (const char *)(r->keys + r->n_keys);
+    int64_t v;
+
+    if (which == R_WIDE_PORT && (r->flags & R_XFER))
+        s += sizeof(int64_t);
+    memcpy(&v, s, sizeof(v));
+    return v;
+}
+
+/* The strings of @p r: out[i] NULL when absent. */
+static void
+rec_strs(const struct rec *r, const char *out[REC_STRS])
+{
+    const char *s = rec_strings(r);
+
+    for (size_t i = 0; i < REC_STRS; i++) {
+        if (!r->len[i]) {
+            out[i] = NULL;
+            continue;
+        }
+        out[i] = s;
+        s += r->len[i] == REC_LONG ? strlen(s) + 1 : r->len[i];
+    }
+}
+
+/* Bytes of the record's allocation (what it is accounted as). */
+static size_t
+rec_size(const struct rec *r)
+{
+    const char *s = rec_strings(r), *p = s;
+
+    for (size_t i = 0; i < REC_STRS; i++)
+        p += r->len[i] == REC_LONG ? strlen(p) + 1 : r->len[i];
+    return (size_t)(p - (const char *)r);
+}
+
+/* The view the alert and tracker code read; @p keys holds n_keys slots. */
+static void
+rec_view(const struct rec *r, struct t1071i_pev *v, const char **keys)
+{
+    const char *strs[REC_STRS];
+
+    rec_strs(r, strs);
+    /* Every field but the scratch ipbuf (written only when used). */
+    v->refs = 1;
+    v->bytes = 0;
+    v->n_keys = r->n_keys;
+    v->ts = r->ts;
+    v->seq = r->seq;
+    v->port = (r->flags & R_WIDE_PORT) ? rec_tail_i64(r, R_WIDE_PORT) : r->port;
+    v->has_xfer = (r->flags & R_XFER) != 0;
+    v->xfer = v->has_xfer ? rec_tail_i64(r, R_XFER) : 0;
+    v->id = strs[0];
+    v->ip = strs[1];
+    if (r->flags & (R_IP4 | R_IP6))
+        v->ip = format_ip((r->flags & R_IP4) != 0, rec_ip(r), v->ipbuf);
+    v->domain = strs[2];
+    v->host_name = strs[3];
+    v->host_id = strs[4];
+    v->pname = strs[5];
+    v->exe = strs[6];
+    for (uint32_t i = 0; i < r->n_keys; i++)
+        keys[i] = r->keys[i]->str;
+    v->keys = keys;
+}
+
+static void
+pev_unref(struct t1071_ctx *ctx, struct rec *p)
+{
+    if (p && --p->refs == 0) {
+        size_t bytes = rec_size(p);
+        for (uint32_t i = 0; i < p->n_keys; i++)
+            atom_unref(ctx, p->keys[i]);
+        mem_sub(ctx, bytes);
+        t1071i_pool_put(ctx->pool, p, bytes);
+    }
+}
+
+/* One allocation holding the record, its key atoms and every string.
+ * strs[]: id, ip, domain, host_name, host_id, pname, exe (NULL = absent). */
+/* @p ip_flags: R_IP4 or R_IP6 when @p ip holds the destination address in
+ * binary (strs[1] is then NULL), else 0. */
+static struct rec *
+pev_alloc(struct t1071_ctx *ctx, const char *const strs[REC_STRS], const char *const *keys,
+          const size_t *key_lens, size_t n_keys, int64_t ts, uint64_t seq, int64_t port,
+          bool has_xfer, int64_t xfer, unsigned ip_flags, const uint8_t *ip)
+{
+    size_t lens[REC_STRS], total;
+    bool wide = port < INT32_MIN || port > INT32_MAX;
+    unsigned flags = (has_xfer ? R_XFER : 0) | (wide ? R_WIDE_PORT : 0) | ip_flags;
+    struct rec *p;
     char *w;
 
-    total = sizeof(*p) + n_keys * sizeof(char *);
-    for (size_t i = 0; i < 7; i++) {
+    total = sizeof(*p) + n_keys * sizeof(p->keys[0]) + rec_tail_bytes(flags);
+    for (size_t i = 0; i < REC_STRS; i++) {
         lens[i] = strs[i] ? strlen(strs[i]) + 1 : 0;
         total += lens[i];
     }
-    for (size_t i = 0; i < n_keys; i++)
-        total += key_lens[i] + 1;
     p = t1071i_pool_get(ctx->pool, total);
     if (!p)
         return NULL;
-    memset(p, 0, sizeof(*p));
     p->refs = 1;
-    p->n_keys = (uint32_t)n_keys;
+    p->n_keys = 0;
+    p->flags = (uint8_t)flags;
     p->ts = ts;
     p->seq = seq;
-    p->port = port;
-    p->bytes = total;
-    p->keys = (const char **)(p + 1);
-    w = (char *)(p->keys + n_keys);
-    {
-        const char **slots[7] = {&p->id, &p->ip, &p->domain, &p->host_name,
-                                 &p->host_id, &p->pname, &p->exe};
-        for (size_t i = 0; i < 7; i++) {
-            if (!strs[i])
-                continue;
-            memcpy(w, strs[i], lens[i]);
-            *slots[i] = w;
-            w += lens[i];
-        }
-    }
+    p->port = wide ? 0 : (int32_t)port;
+    p->spare = 0;
     for (size_t i = 0; i < n_keys; i++) {
-        memcpy(w, keys[i], key_lens[i]);
-        w[key_lens[i]] = '\0';
-        p->keys[i] = w;
-        w += key_lens[i] + 1;
+        struct katom *a =
+            atom_get(ctx, t1071i_hash(ctx->seed, keys[i], key_lens[i]), keys[i], key_lens[i]);
+        if (!a) {
+            for (size_t j = 0; j < i; j++)
+                atom_unref(ctx, p->keys[j]);
+            t1071i_pool_put(ctx->pool, p, total);
+            return NULL;
+        }
+        a->node.aux++;
+        p->keys[i] = a;
+    }
+    p->n_keys = (uint8_t)n_keys;
+    w = (char *)(p->keys + n_keys);
+    if (has_xfer) {
+        memcpy(w, &xfer, 8);
+        w += 8;
+    }
+    if (wide) {
+        memcpy(w, &port, 8);
+        w += 8;
+    }
+    if (ip_flags) {
+        size_t n = ip_flags == R_IP4 ? 4 : 16;
+        memcpy(w, ip, n);
+        w += n;
+    }
+    for (size_t i = 0; i < REC_STRS; i++) {
+        p->len[i] = (uint8_t)(lens[i] < REC_LONG ? lens[i] : REC_LONG);
+        if (!strs[i])
+            continue;
+        memcpy(w, strs[i], lens[i]);
+        w += lens[i];
     }
     mem_add(ctx, total);
     return p;
 }
 
 /* Copy what the engine keeps of a matching event. */
-static struct t1071i_pev *
+static struct rec *
 pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match *m,
         const char *const *keys, const size_t *key_lens, size_t n_keys, uint64_t seq)
 {
-    char idbuf[40], ipbuf[INET6_ADDRSTRLEN];
-    const char *strs[7];
+    char idbuf[40];
+    const char *strs[REC_STRS];
+    int64_t xfer = 0;
+    bool has_xfer;
+    unsigned ip_flags = 0;
 
     strs[0] = ev->event_id;
     if (!strs[0]) {
@@ -311,16 +526,18 @@ pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071i_match
         snprintf(idbuf, sizeof(idbuf), "line:%" PRIu64, n);
         strs[0] = idbuf;
     }
-    strs[1] = NULL;
+    strs[1] = NULL; /* the address is kept in binary */
     if (m->ip_index >= 0)
-        strs[1] = m->ip_is_v4 ? t1071i_format_v4(m->ip + 12, ipbuf)
-                              : inet_ntop(AF_INET6, m->ip, ipbuf, sizeof(ipbuf));
+        ip_flags = m->ip_is_v4 ? R_IP4 : R_IP6;
     strs[2] = ev->destination_domain ? ev->destination_domain : ev->tls_client_server_name;
     strs[3] = ev->host_name;
     strs[4] = ev->host_id;
     strs[5] = ev->n_process_name ? ev->process_name[0] : NULL;
     strs[6] = ev->process_executable;
-    return pev_alloc(ctx, strs, keys, key_lens, n_keys, ev->timestamp_ms, seq, m->port);
+    has_xfer = t1071i_event_xfer(ev, &xfer);
+    return pev_alloc(ctx, strs, keys, key_lens, n_keys, ev->timestamp_ms, seq, m->port,
+                     has_xfer, has_xfer ? xfer : 0, ip_flags,
+                     ip_flags == R_IP4 ? m->ip + 12 : m->ip);
 }
 
 /* ===== Hosts ===== */
@@ -352,8 +569,7 @@ host_get(struct t1071_ctx *ctx, const char *name)
         return NULL;
     memcpy(host->name, name, len + 1);
     host->node.hash = h;
-    host->node.str = host->name;
-    host->node.len = len;
+    host->node.len = (uint32_t)len;
     ht_insert(&ctx->hosts, &host->node);
     if (ctx->hosts_last)
         ctx->hosts_last->next = host;
@@ -366,19 +582,19 @@ host_get(struct t1071_ctx *ctx, const char *name)
 }
 
 static bool
-heap_less(const struct t1071i_pev *a, const struct t1071i_pev *b)
+heap_less(const struct rec *a, const struct rec *b)
 {
     return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
 }
 
 static int
-heap_push(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *p)
+heap_push(struct t1071_ctx *ctx, struct host *h, struct rec *p)
 {
     size_t i;
 
     if (h->heap_n == h->heap_cap) {
         size_t nc = h->heap_cap ? h->heap_cap * 2 : 16;
-        struct t1071i_pev **nh = realloc(h->heap, nc * sizeof(*nh));
+        struct rec **nh = realloc(h->heap, nc * sizeof(*nh));
         if (!nh)
             return T1071_E_NOMEM;
         h->heap = nh;
@@ -404,7 +620,7 @@ heap_push(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *p)
 static void
 heap_sift_down(struct host *h, size_t i)
 {
-    struct t1071i_pev *x = h->heap[i];
+    struct rec *x = h->heap[i];
 
     for (;;) {
         size_t c = 2 * i + 1;
@@ -420,10 +636,10 @@ heap_sift_down(struct host *h, size_t i)
     h->heap[i] = x;
 }
 
-static struct t1071i_pev *
+static struct rec *
 heap_pop(struct t1071_ctx *ctx, struct host *h)
 {
-    struct t1071i_pev *top = h->heap[0];
+    struct rec *top = h->heap[0];
 
     h->heap[0] = h->heap[--h->heap_n];
     if (h->heap_n > 0)
@@ -499,6 +715,13 @@ ring_cap(const struct t1071_ctx *ctx)
     return ctx->cfg->runs - 1;
 }
 
+/* Bytes of a key (its value is its atom's). */
+static size_t
+key_bytes(const struct t1071_ctx *ctx)
+{
+    return sizeof(struct key) + ring_cap(ctx) * sizeof(struct rec *);
+}
+
 static void
 key_free(struct t1071_ctx *ctx, struct key *k)
 {
@@ -507,9 +730,10 @@ key_free(struct t1071_ctx *ctx, struct key *k)
     tier_unlink(ctx, k);
     for (uint32_t i = 0; i < k->count; i++)
         pev_unref(ctx, k->ring[(k->head + i) % cap]);
-    mem_sub(ctx, sizeof(*k) + k->node.len + 1 + cap * sizeof(*k->ring));
+    mem_sub(ctx, key_bytes(ctx));
     mem_sub(ctx, t1071i_tracker_free_key(k->beacon));
-    free(k->ring);
+    k->atom->key = NULL;
+    atom_unref(ctx, k->atom);
     free(k);
     ctx->stats[T1071_STAT_KEYS]--;
 }
@@ -519,7 +743,6 @@ static void
 key_drop(struct t1071_ctx *ctx, struct key *k)
 {
     lru_unlink(k->host, k);
-    ht_remove(&ctx->keys, &k->node);
     key_free(ctx, k);
 }
 
@@ -546,23 +769,21 @@ make_room(struct t1071_ctx *ctx, size_t need)
         }
         if (!k)
             return false;
-        ctx->ghosts[k->node.hash & (GHOSTS - 1)] = k->node.hash;
+        ctx->ghosts[k->atom->node.hash & (GHOSTS - 1)] = k->atom->node.hash;
         key_drop(ctx, k);
         ctx->stats[T1071_STAT_KEYS_EVICTED]++;
     }
     return true;
 }
 
+/* The key of atom @p a (referenced by the caller), created when missing. */
 static struct key *
-key_get(struct t1071_ctx *ctx, const char *value, struct host *host)
+key_get(struct t1071_ctx *ctx, struct katom *a, struct host *host)
 {
-    size_t len = strlen(value), cap = ring_cap(ctx);
-    uint64_t h = t1071i_hash(ctx->seed, value, len);
-    struct hnode *n = ht_find(&ctx->keys, h, value, len);
-    struct key *k;
+    uint64_t h = a->node.hash;
+    struct key *k = a->key;
 
-    if (n) {
-        k = (struct key *)n;
+    if (k) {
         if (k->host != host) {
             /* An entity id is host-local; if one shows up under another
              * host, its state follows the newest host's clock. */
@@ -572,29 +793,36 @@ key_get(struct t1071_ctx *ctx, const char *value, struct host *host)
         }
         return k;
     }
-    if (!make_room(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring)))
+    if (!make_room(ctx, key_bytes(ctx)))
         return NULL;
-    k = calloc(1, sizeof(*k) + len + 1);
+    k = calloc(1, key_bytes(ctx));
     if (!k)
         return NULL;
-    if (cap) {
-        k->ring = malloc(cap * sizeof(*k->ring));
-        if (!k->ring) {
-            free(k);
-            return NULL;
-        }
-    }
-    memcpy(k->value, value, len + 1);
-    k->node.hash = h;
-    k->node.str = k->value;
-    k->node.len = len;
+    k->atom = a;
+    a->node.aux++;
+    a->key = k;
     k->host = host;
     k->proven = ctx->ghosts[h & (GHOSTS - 1)] == h;
-    ht_insert(&ctx->keys, &k->node);
     lru_append(host, k);
     tier_append(ctx, k);
     ctx->stats[T1071_STAT_KEYS]++;
-    mem_add(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring));
+    mem_add(ctx, key_bytes(ctx));
+    return k;
+}
+
+/* The key of value @p value, created (with its atom) when missing. */
+static struct key *
+key_get_value(struct t1071_ctx *ctx, const char *value, struct host *host)
+{
+    size_t len = strlen(value);
+    struct katom *a = atom_get(ctx, t1071i_hash(ctx->seed, value, len), value, len);
+    struct key *k;
+
+    if (!a)
+        return NULL;
+    a->node.aux++;
+    k = key_get(ctx, a, host);
+    atom_unref(ctx, a);
     return k;
 }
 
@@ -636,25 +864,40 @@ queue_full(const struct t1071_ctx *ctx)
 /* ===== The sequence step ===== */
 
 static int
-emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
+emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
 {
-    size_t cap = ring_cap(ctx), n = 0;
+    size_t cap = ring_cap(ctx), n = 0, nk = 0;
     uint8_t *pb = NULL;
     size_t pb_len = 0;
     struct t1071i_judgement j, *jp = NULL;
+    struct rec **w = ctx->members;
     int rc;
 
     /* Members are old events, cold in memory: start every load at once
-     * (the struct and the strings stored after it) rather than missing
-     * the cache once per member inside the alert builder. */
+     * (the record and the strings stored after it) rather than missing
+     * the cache once per member while reading them. */
     for (uint32_t i = 0; i < k->count; i++) {
-        struct t1071i_pev *m = k->ring[(k->head + i) % cap];
+        struct rec *m = k->ring[(k->head + i) % cap];
         __builtin_prefetch(m);
         __builtin_prefetch((const char *)m + 64);
-        __builtin_prefetch((const char *)m + 128);
-        ctx->window[n++] = m;
+        w[n++] = m;
+        nk += m->n_keys;
     }
-    ctx->window[n++] = last;
+    w[n++] = last;
+    nk += last->n_keys;
+    if (nk > ctx->vkeys_cap) {
+        const char **nv = realloc(ctx->vkeys, nk * sizeof(*nv));
+        if (!nv)
+            return T1071_E_NOMEM;
+        ctx->vkeys = nv;
+        ctx->vkeys_cap = nk;
+    }
+    nk = 0;
+    for (size_t i = 0; i < n; i++) {
+        rec_view(w[i], &ctx->views[i], ctx->vkeys + nk);
+        nk += w[i]->n_keys;
+        ctx->window[i] = &ctx->views[i];
+    }
     if (ctx->tracker) {
         /* Beacon score and tuning verdict (lib/tracker.c). */
         jp = &j;
@@ -665,7 +908,7 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
                 return T1071_OK;
         }
     }
-    rc = t1071i_alert_build(ctx->cfg, k->value, ctx->window, n,
+    rc = t1071i_alert_build(ctx->cfg, k->atom->str, ctx->window, n,
                             ctx->stats[T1071_STAT_ALERTS] + 1, jp, &pb, &pb_len);
     if (rc != T1071_OK)
         return rc;
@@ -676,42 +919,48 @@ emit(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *last)
     return rc;
 }
 
-/* Feed @p p to key @p k's beacon state; counted in the budget. */
+/* Feed @p v (the view of the event being run) to key @p k's beacon
+ * state; counted in the budget. */
 static void
-track(struct t1071_ctx *ctx, struct key *k, struct t1071i_pev *p, bool fallback)
+track(struct t1071_ctx *ctx, struct key *k, const struct t1071i_pev *v, bool fallback)
 {
     int64_t d = 0;
 
     ctx->pinned = k; /* making room must not evict the key being fed */
-    (void)make_room(ctx, t1071i_tracker_need(ctx->tracker, p));
+    (void)make_room(ctx, t1071i_tracker_need(ctx->tracker, v));
     ctx->pinned = NULL;
-    (void)t1071i_tracker_observe(ctx->tracker, &k->beacon, fallback, p, &d);
+    (void)t1071i_tracker_observe(ctx->tracker, &k->beacon, fallback, v, &d);
     mem_delta(ctx, d);
 }
 
-static int step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p,
-                    const char *value, bool fallback);
+static int step_key(struct t1071_ctx *ctx, struct host *host, struct rec *p,
+                    const struct t1071i_pev *v, struct katom *atom, const char *value,
+                    bool fallback);
 
 static int
-run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
+run_event(struct t1071_ctx *ctx, struct host *host, struct rec *p)
 {
+    struct t1071i_pev view, *v = NULL;
+    const char *vkeys[MAX_KEY_VALUES];
     int rc = T1071_OK;
 
     if (ctx->tracker) {
         int64_t d = 0;
-        t1071i_tracker_observe_event(ctx->tracker, p, &d);
+        rec_view(p, &view, vkeys);
+        v = &view;
+        t1071i_tracker_observe_event(ctx->tracker, v, &d);
         mem_delta(ctx, d);
     }
     for (uint32_t i = 0; i < p->n_keys; i++) {
-        int erc = step_key(ctx, host, p, p->keys[i], false);
+        int erc = step_key(ctx, host, p, v, p->keys[i], NULL, false);
         if (erc != T1071_OK)
             rc = erc;
     }
     if (ctx->tracker) {
         /* tuning.fallback_key: host + executable, a key of its own. */
-        const char *fk = t1071i_tracker_fallback_key(ctx->tracker, p);
+        const char *fk = t1071i_tracker_fallback_key(ctx->tracker, v);
         if (fk) {
-            int erc = step_key(ctx, host, p, fk, true);
+            int erc = step_key(ctx, host, p, v, NULL, fk, true);
             if (erc != T1071_OK)
                 rc = erc;
         }
@@ -719,17 +968,18 @@ run_event(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p)
     return rc;
 }
 
-/* The sequence step of @p p under one key value. */
+/* The sequence step of @p p (view @p v when the tracker is on) under one
+ * key value: atom @p atom, or else the string @p value. */
 static int
-step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p, const char *value,
-         bool fallback)
+step_key(struct t1071_ctx *ctx, struct host *host, struct rec *p, const struct t1071i_pev *v,
+         struct katom *atom, const char *value, bool fallback)
 {
     size_t cap = ring_cap(ctx);
     int64_t maxspan = ctx->cfg->maxspan_ms;
     int rc = T1071_OK;
 
     {
-        struct key *k = key_get(ctx, value, host);
+        struct key *k = atom ? key_get(ctx, atom, host) : key_get_value(ctx, value, host);
         if (!k) {
             ctx->stats[T1071_STAT_EVENTS_DROPPED_MEMORY]++;
             return T1071_E_NOMEM;
@@ -747,11 +997,11 @@ step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p, const c
         /* Drop members that no window ending here or later can hold. */
         while (k->count > 0 && p->ts - k->ring[k->head]->ts > maxspan) {
             pev_unref(ctx, k->ring[k->head]);
-            k->head = (uint32_t)((k->head + 1) % cap);
+            k->head = (uint16_t)((k->head + 1) % cap);
             k->count--;
         }
         if (ctx->tracker)
-            track(ctx, k, p, fallback);
+            track(ctx, k, v, fallback);
         if (k->count == cap) {
             /* Emitting may need room: the budget must not evict the key
              * whose sequence is being emitted. */
@@ -762,7 +1012,7 @@ step_key(struct t1071_ctx *ctx, struct host *host, struct t1071i_pev *p, const c
                 rc = erc;
             if (cap) {
                 pev_unref(ctx, k->ring[k->head]);
-                k->head = (uint32_t)((k->head + 1) % cap);
+                k->head = (uint16_t)((k->head + 1) % cap);
                 k->count--;
             }
         }
@@ -809,7 +1059,7 @@ release(struct t1071_ctx *ctx, struct host *h)
     if (!watermark(ctx, h, &w))
         return T1071_OK;
     while (h->heap_n > 0 && h->heap[0]->ts <= w) {
-        struct t1071i_pev *p = heap_pop(ctx, h);
+        struct rec *p = heap_pop(ctx, h);
         int erc = run_event(ctx, h, p);
         if (erc != T1071_OK)
             rc = erc;
@@ -834,7 +1084,7 @@ release(struct t1071_ctx *ctx, struct host *h)
 /* An event arriving in order (not a suspect jump).  @p p is NULL for an
  * event that only moves time.  Takes ownership of @p p. */
 static int
-admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
+admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct rec *p)
 {
     int64_t w;
     int rc;
@@ -859,7 +1109,7 @@ admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
 }
 
 static void
-take_held(struct host *h, int64_t *ts, struct t1071i_pev **p)
+take_held(struct host *h, int64_t *ts, struct rec **p)
 {
     *ts = h->held_ts;
     *p = h->held;
@@ -870,7 +1120,7 @@ take_held(struct host *h, int64_t *ts, struct t1071i_pev **p)
 /* Take @p f (a host's unconfirmed first event) back out of the state it
  * entered: its reorder buffer, or the rings of the keys it joined. */
 static void
-retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
+retract(struct t1071_ctx *ctx, struct host *h, struct rec *f)
 {
     size_t cap = ring_cap(ctx);
 
@@ -887,18 +1137,28 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
         return;
     }
     /* Its keys, and the fallback key (tuning.fallback_key) it joined too. */
-    const char *fk = ctx->tracker ? t1071i_tracker_fallback_key(ctx->tracker, f) : NULL;
-    for (uint32_t i = 0; i < f->n_keys + (fk != NULL); i++) {
-        const char *v = i < f->n_keys ? f->keys[i] : fk;
-        size_t len = strlen(v);
-        struct hnode *n = ht_find(&ctx->keys, t1071i_hash(ctx->seed, v, len), v, len);
-        struct key *k = (struct key *)n;
+    struct t1071i_pev view;
+    const char *vkeys[MAX_KEY_VALUES];
+    const char *fk = NULL;
+    if (ctx->tracker) {
+        rec_view(f, &view, vkeys);
+        fk = t1071i_tracker_fallback_key(ctx->tracker, &view);
+    }
+    for (uint32_t i = 0; i < (uint32_t)f->n_keys + (fk != NULL); i++) {
+        struct katom *a;
+        if (i < f->n_keys) {
+            a = f->keys[i];
+        } else {
+            size_t len = strlen(fk);
+            a = atom_find(ctx, t1071i_hash(ctx->seed, fk, len), fk, len);
+        }
+        struct key *k = a ? a->key : NULL;
         uint32_t kept = 0;
         int64_t newest = INT64_MIN;
         if (!k)
             continue;
         for (uint32_t j = 0; j < k->count; j++) {
-            struct t1071i_pev *q = k->ring[(k->head + j) % cap];
+            struct rec *q = k->ring[(k->head + j) % cap];
             if (q == f) {
                 pev_unref(ctx, f);
                 continue;
@@ -916,7 +1176,7 @@ retract(struct t1071_ctx *ctx, struct host *h, struct t1071i_pev *f)
 }
 
 static int
-on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
+on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct rec *p)
 {
     int64_t jump = ctx->cfg->max_jump_ms;
     int rc;
@@ -936,7 +1196,7 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
         return admit(ctx, h, ts, p);
     }
     if (h->first_open) {
-        struct t1071i_pev *f = h->first;
+        struct rec *f = h->first;
         h->first_open = false;
         h->first = NULL;
         if (ts < h->first_ts && h->first_ts - ts > jump) {
@@ -962,7 +1222,7 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
              * moved (a machine back from a long idle).  Admit both, in
              * time order. */
             int64_t hts;
-            struct t1071i_pev *hp;
+            struct rec *hp;
             take_held(h, &hts, &hp);
             if (hts <= ts) {
                 rc = admit(ctx, h, hts, hp);
@@ -988,7 +1248,7 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
     rc = admit(ctx, h, ts, p);
     if (h->has_held && h->has_max && h->held_ts - h->max_ts <= jump) {
         int64_t hts;
-        struct t1071i_pev *hp;
+        struct rec *hp;
         take_held(h, &hts, &hp);
         int rc2 = admit(ctx, h, hts, hp);
         if (rc == T1071_OK)
@@ -998,8 +1258,6 @@ on_time(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct t1071i_pev *p)
 }
 
 /* ===== Keys of an event ===== */
-
-#define MAX_KEY_VALUES 64
 
 struct keyvals {
     size_t n;
@@ -1113,7 +1371,7 @@ static int
 process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
 {
     struct t1071i_match m;
-    struct t1071i_pev *p = NULL;
+    struct rec *p = NULL;
     struct host *h;
     uint64_t seq = ctx->stats[T1071_STAT_RECORDS_IN];
     int rc;
@@ -1153,7 +1411,6 @@ process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
             g_free(kv.joined);
             if (!p)
                 return T1071_E_NOMEM;
-            p->has_xfer = t1071i_event_xfer(ev, &p->xfer);
         }
     } else {
         ctx->stats[T1071_STAT_EVENTS_FILTERED]++;
@@ -1356,7 +1613,7 @@ t1071_advance(t1071_ctx *ctx, int64_t event_time_ms)
             /* Time has been declared past the held suspect: it is no
              * longer in the future, run it. */
             int64_t hts;
-            struct t1071i_pev *hp;
+            struct rec *hp;
             take_held(h, &hts, &hp);
             if (hts > h->max_ts || !h->has_max) {
                 h->max_ts = hts;
@@ -1518,16 +1775,19 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
         goto fail;
     ctx->seed = ctx->cfg->hash_seed ? ctx->cfg->hash_seed : t1071i_random_seed();
     ctx->window = calloc(ctx->cfg->runs, sizeof(*ctx->window));
+    ctx->members = calloc(ctx->cfg->runs, sizeof(*ctx->members));
+    ctx->views = calloc(ctx->cfg->runs, sizeof(*ctx->views));
     ctx->ghosts = calloc(GHOSTS, sizeof(*ctx->ghosts));
     ctx->pool = t1071i_pool_new();
     rc = T1071_E_NOMEM;
-    if (!ctx->window || !ctx->ghosts || !ctx->pool)
+    if (!ctx->window || !ctx->members || !ctx->views || !ctx->ghosts || !ctx->pool)
         goto fail;
     mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
     if ((rc = t1071i_tracker_new(ctx->cfg, ctx->seed, &ctx->tracker)) != T1071_OK)
         goto fail;
     mem_add(ctx, t1071i_tracker_bytes(ctx->tracker));
-    if ((rc = ht_init(&ctx->hosts, 64)) != T1071_OK || (rc = ht_init(&ctx->keys, 1024)) != T1071_OK)
+    if ((rc = ht_init(&ctx->hosts, 64, offsetof(struct host, name))) != T1071_OK ||
+        (rc = ht_init(&ctx->keys, 1024, offsetof(struct katom, str))) != T1071_OK)
         goto fail;
     if (ctx->cfg->n_extra && (rc = rules_init(ctx)) != T1071_OK)
         goto fail;
@@ -1548,16 +1808,9 @@ t1071_free(t1071_ctx *ctx)
     for (size_t i = 0; i < ctx->n_rules; i++)
         t1071_free(ctx->rules[i]);
     free(ctx->rules);
-    if (ctx->keys.buckets) {
-        for (size_t i = 0; i <= ctx->keys.mask; i++) {
-            struct hnode *n = ctx->keys.buckets[i];
-            while (n) {
-                struct hnode *nn = n->next;
-                key_free(ctx, (struct key *)n);
-                n = nn;
-            }
-        }
-    }
+    for (unsigned t = 0; t < 2; t++)
+        while (ctx->tiers[t].head)
+            key_free(ctx, ctx->tiers[t].head);
     for (h = ctx->hosts_first; h; h = next) {
         next = h->next;
         for (size_t i = 0; i < h->heap_n; i++)
@@ -1573,6 +1826,9 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->keys.buckets);
     free(ctx->hosts.buckets);
     free(ctx->window);
+    free(ctx->members);
+    free(ctx->views);
+    free(ctx->vkeys);
     free(ctx->ghosts);
     t1071i_tracker_free(ctx->tracker);
     t1071i_wire_free(ctx->wire);
@@ -1611,38 +1867,48 @@ typedef T1071__Ecs__V1__SnapshotHost snap_host_t;
 typedef T1071__Ecs__V1__SnapshotKey snap_key_t;
 
 struct snap_builder {
-    GHashTable *index;          /* pev pointer -> index + 1 */
+    GHashTable *index;          /* record pointer -> index + 1 */
     GPtrArray *events;          /* snap_event_t * */
+    GPtrArray *to_free;
 };
 
 static uint32_t
-snap_event_index(struct snap_builder *sb, const struct t1071i_pev *p)
+snap_event_index(struct snap_builder *sb, const struct rec *p)
 {
     gpointer v = g_hash_table_lookup(sb->index, p);
+    struct t1071i_pev view;
+    const char **keys;
     snap_event_t *e;
 
     if (v)
         return GPOINTER_TO_UINT(v) - 1;
+    keys = g_new(const char *, p->n_keys ? p->n_keys : 1);
+    g_ptr_array_add(sb->to_free, keys);
+    rec_view(p, &view, keys);
     e = g_new0(snap_event_t, 1);
     t1071__ecs__v1__snapshot_event__init(e);
-    e->event_id = (char *)p->id;
+    e->event_id = (char *)view.id;
     e->has_timestamp_ms = 1;
-    e->timestamp_ms = p->ts;
+    e->timestamp_ms = view.ts;
     e->has_seq = 1;
-    e->seq = p->seq;
+    e->seq = view.seq;
     e->has_destination_port = 1;
-    e->destination_port = p->port;
-    e->destination_ip = (char *)p->ip;
-    e->destination_domain = (char *)p->domain;
-    e->host_name = (char *)p->host_name;
-    e->host_id = (char *)p->host_id;
-    e->process_name = (char *)p->pname;
-    e->process_executable = (char *)p->exe;
-    e->n_keys = p->n_keys;
-    e->keys = (char **)p->keys;
-    if (p->has_xfer) {
+    e->destination_port = view.port;
+    e->destination_ip = NULL;
+    if (view.ip) {
+        e->destination_ip = g_strdup(view.ip);
+        g_ptr_array_add(sb->to_free, e->destination_ip);
+    }
+    e->destination_domain = (char *)view.domain;
+    e->host_name = (char *)view.host_name;
+    e->host_id = (char *)view.host_id;
+    e->process_name = (char *)view.pname;
+    e->process_executable = (char *)view.exe;
+    e->n_keys = view.n_keys;
+    e->keys = (char **)keys;
+    if (view.has_xfer) {
         e->has_bytes = 1;
-        e->bytes = p->xfer;
+        e->bytes = view.xfer;
     }
     g_ptr_array_add(sb->events, e);
     g_hash_table_insert(sb->index, (gpointer)p, GUINT_TO_POINTER(sb->events->len));
@@ -1681,6 +1947,7 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
     ghosts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     sb.index = g_hash_table_new(NULL, NULL);
     sb.events = g_ptr_array_new_with_free_func(g_free);
+    sb.to_free = to_free;
 
     for (size_t i = 0; t1071i_config_key(i); i++) {
         T1071__Ecs__V1__SnapshotConfigValue *cv = g_new0(T1071__Ecs__V1__SnapshotConfigValue, 1);
@@ -1705,7 +1972,7 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
             snap_key_t *sk = g_new0(snap_key_t, 1);
             uint32_t *ring = g_new(uint32_t, k->count ? k->count : 1);
             t1071__ecs__v1__snapshot_key__init(sk);
-            sk->value = k->value;
+            sk->value = k->atom->str;
             sk->has_host = 1;
             sk->host = GPOINTER_TO_UINT(g_hash_table_lookup(host_index, k->host)) - 1;
             sk->has_last_ts = 1;
@@ -1828,7 +2095,7 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
 static int
 restore_state(struct t1071_ctx *ctx, const snap_t *s)
 {
-    struct t1071i_pev **ev = NULL;
+    struct rec **ev = NULL;
     struct host **hosts = NULL;
     struct key **keys = NULL;
     size_t cap = ring_cap(ctx);
@@ -1853,15 +2120,28 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         }
         for (size_t k = 0; k < e->n_keys; k++)
             lens[k] = strlen(e->keys[k]);
-        ev[i] = pev_alloc(ctx, strs, (const char *const *)e->keys, lens, e->n_keys,
-                          e->timestamp_ms, e->seq, e->destination_port);
+        {
+            /* Binary when the text is exactly what the binary formats to. */
+            uint8_t a[16];
+            char buf[INET6_ADDRSTRLEN];
+            bool v4 = false;
+            unsigned ipf = 0;
+            if (e->destination_ip && t1071i_parse_ip(e->destination_ip, a, &v4)) {
+                const char *t = format_ip(v4, v4 ? a + 12 : a, buf);
+                if (t && !strcmp(t, e->destination_ip)) {
+                    ipf = v4 ? R_IP4 : R_IP6;
+                    strs[1] = NULL;
+                }
+            }
+            ev[i] = pev_alloc(ctx, strs, (const char *const *)e->keys, lens, e->n_keys,
+                              e->timestamp_ms, e->seq, e->destination_port, e->has_bytes,
+                              e->has_bytes ? e->bytes : 0, ipf, v4 ? a + 12 : a);
+        }
         g_free(lens);
         if (!ev[i]) {
             rc = T1071_E_NOMEM;
             goto out;
         }
-        ev[i]->has_xfer = e->has_bytes;
-        ev[i]->xfer = e->bytes;
     }
     for (size_t i = 0; i < s->n_hosts; i++) {
         const snap_host_t *sh = s->hosts[i];
@@ -1892,14 +2172,14 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             mem_add(ctx, sh->n_heap * sizeof(*h->heap));
         }
         for (size_t j = 0; j < sh->n_heap; j++) {
-            if (sh->heap[j] >= s->n_events)
+            if (sh->heap[j] >= s->n_events || ev[sh->heap[j]]->refs >= REC_REFS_MAX)
                 goto out;
             h->heap[j] = ev[sh->heap[j]];
             h->heap[j]->refs++;
             h->heap_n++;
         }
         if (sh->has_held_ts) {
-            if (sh->held > s->n_events)
+            if (sh->held > s->n_events || (sh->held && ev[sh->held - 1]->refs >= REC_REFS_MAX))
                 goto out;
             h->has_held = true;
             h->held_ts = sh->held_ts;
@@ -1908,7 +2188,8 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
                 h->held->refs++;
         }
         if (sh->has_first_ts) {
-            if (sh->first > s->n_events)
+            if (sh->first > s->n_events ||
+                (sh->first && ev[sh->first - 1]->refs >= REC_REFS_MAX))
                 goto out;
             h->first_open = true;
             h->first_ts = sh->first_ts;
@@ -1921,26 +2202,34 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
         const snap_key_t *sk = s->keys[i];
         size_t len;
         uint64_t hh;
+        struct katom *a;
         struct key *k;
         if (!sk->value || sk->host >= s->n_hosts || sk->n_ring > cap || sk->tier > 1)
             goto out;
         for (size_t j = 0; j < sk->n_ring; j++)
-            if (sk->ring[j] >= s->n_events)
+            if (sk->ring[j] >= s->n_events || ev[sk->ring[j]]->refs >= REC_REFS_MAX)
                 goto out;
         len = strlen(sk->value);
         hh = t1071i_hash(ctx->seed, sk->value, len);
-        if (ht_find(&ctx->keys, hh, sk->value, len))
+        a = atom_find(ctx, hh, sk->value, len);
+        if (a && a->key)
             goto out;
-        k = calloc(1, sizeof(*k) + len + 1);
-        if (!k || (cap && !(k->ring = malloc(cap * sizeof(*k->ring))))) {
-            free(k);
+        if (!a && !(a = atom_get(ctx, hh, sk->value, len))) {
             rc = T1071_E_NOMEM;
             goto out;
         }
-        memcpy(k->value, sk->value, len + 1);
-        k->node.hash = hh;
-        k->node.str = k->value;
-        k->node.len = len;
+        k = calloc(1, key_bytes(ctx));
+        if (!k) {
+            if (!a->node.aux) {
+                a->node.aux++;
+                atom_unref(ctx, a);
+            }
+            rc = T1071_E_NOMEM;
+            goto out;
+        }
+        k->atom = a;
+        a->node.aux++;
+        a->key = k;
         k->host = hosts[sk->host];
         k->last_ts = sk->last_ts;
         k->proven = sk->proven;
@@ -1949,7 +2238,6 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             k->ring[j]->refs++;
             k->count++;
         }
-        ht_insert(&ctx->keys, &k->node);
         /* Tier membership as saved (not recomputed). */
         k->tier = sk->tier;
         {
@@ -1962,7 +2250,7 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             t->tail = k;
         }
         ctx->stats[T1071_STAT_KEYS]++;
-        mem_add(ctx, sizeof(*k) + len + 1 + cap * sizeof(*k->ring));
+        mem_add(ctx, key_bytes(ctx));
         keys[i] = k;
         if (sk->beacon) {
             size_t bytes = 0;

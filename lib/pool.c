@@ -12,8 +12,11 @@
 
 #include "pool.h"
 
-#define GRAIN 32
-#define CLASSES 32               /* blocks up to 1 KiB */
+/* Class c holds blocks of c * 16 + 8 bytes: glibc's malloc adds an 8-byte
+ * header and rounds chunks to 16, so these sizes waste nothing there (a
+ * 96-byte class would take a 112-byte chunk for an 88-byte record). */
+#define GRAIN 16
+#define CLASSES 65               /* blocks up to 1032 bytes */
 #define MAX_CACHED 4096          /* per class */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -62,7 +65,13 @@ t1071i_pool_free(struct t1071i_pool *pool)
 static size_t
 class_of(size_t n)
 {
-    return n ? (n - 1) / GRAIN : 0;
+    return (n + 7) / GRAIN;
+}
+
+static size_t
+class_size(size_t c)
+{
+    return c * GRAIN + 8;
 }
 
 void *
@@ -83,7 +92,7 @@ t1071i_pool_get(struct t1071i_pool *pool, size_t n)
         return b;
     }
     pool->mallocs++;
-    return malloc((c + 1) * GRAIN);
+    return malloc(class_size(c));
 }
 
 void

@@ -211,6 +211,7 @@ struct t1071i_pev {
     const char *pname;    /* first process.name value */
     const char *exe;
     const char **keys;    /* the key values it joins (deduplicated) */
+    char ipbuf[46];       /* the engine's views: ip points here (INET6_ADDRSTRLEN) */
 };
 
 /* ===== Buffers (lib/api.c) ===== */

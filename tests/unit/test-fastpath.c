@@ -4,6 +4,7 @@
  * no heap allocation per event in steady state, counted by interposing
  * malloc in this executable. */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,7 +209,6 @@ test_fastpath_pool_reuses_blocks(void **state)
     t1071i_pool_free(pool);
 }
 
-#if COUNTING
 static size_t
 put_varint(uint8_t *w, uint64_t v)
 {
@@ -223,6 +223,89 @@ put_varint(uint8_t *w, uint64_t v)
     return n;
 }
 
+/* One length-delimited event shaped like bench-feed's nine-pending
+ * scenario: a 34-character entity id, host k % 5000, a public
+ * destination on 443, process rundll32.exe, round r a minute later. */
+static size_t
+nine_event(uint8_t *out, uint32_t k, uint32_t round)
+{
+    T1071__Ecs__V1__Event ev = T1071__ECS__V1__EVENT__INIT;
+    char id[32], ent[48], host[32], ip[32];
+    char *cat = (char *)"network", *type = (char *)"connection", *dir = (char *)"egress";
+    char *ipv = ip, *entv = ent, *name = (char *)"rundll32.exe";
+    int64_t port = 443;
+    uint8_t buf[512];
+    size_t n, np;
+
+    snprintf(id, sizeof(id), "p%u-%u", k, round);
+    snprintf(ent, sizeof(ent), "{%08x-4f1c-0000-%012" PRIx32 "}", k * 2654435761u, k);
+    snprintf(host, sizeof(host), "ws-%05u", k % 5000);
+    snprintf(ip, sizeof(ip), "203.0.%u.%u", (k >> 8) & 255, k & 255);
+    ev.has_timestamp_ms = 1;
+    ev.timestamp_ms = INT64_C(1732780800000) + (int64_t)round * 60000 + k % 1000;
+    ev.event_id = id;
+    ev.n_event_category = 1;
+    ev.event_category = &cat;
+    ev.n_event_type = 1;
+    ev.event_type = &type;
+    ev.n_network_direction = 1;
+    ev.network_direction = &dir;
+    ev.n_destination_ip = 1;
+    ev.destination_ip = &ipv;
+    ev.n_destination_port = 1;
+    ev.destination_port = &port;
+    ev.n_process_entity_id = 1;
+    ev.process_entity_id = &entv;
+    ev.n_process_name = 1;
+    ev.process_name = &name;
+    ev.host_name = host;
+    n = t1071__ecs__v1__event__pack(&ev, buf);
+    np = put_varint(out, n);
+    memcpy(out + np, buf, n);
+    return np + n;
+}
+
+/* Issue #6's memory bound: a key holding nine pending events (with its
+ * share of its host) is accounted at most 1 KiB. */
+static void
+test_fastpath_nine_pending_within_1kib(void **state)
+{
+    enum { KEYS = 20000 };
+    t1071_config *cfg = NULL;
+    t1071_ctx *ctx = NULL;
+    uint8_t *buf = malloc((size_t)KEYS * 256);
+    uint64_t keys = 0, bytes = 0, matched = 0, alerts = 0;
+
+    (void)state;
+    assert_non_null(buf);
+    assert_int_equal(t1071_config_new(&cfg), T1071_OK);
+    assert_int_equal(t1071_config_set(cfg, "beacon.enabled", "false"), T1071_OK);
+    assert_int_equal(t1071_init(&ctx, cfg), T1071_OK);
+    t1071_config_free(cfg);
+    for (uint32_t round = 0; round < 9; round++) {
+        size_t len = 0, consumed = 0;
+        for (uint32_t k = 0; k < KEYS; k++)
+            len += nine_event(buf + len, k, round);
+        assert_int_equal(t1071_feed_batch(ctx, buf, len, &consumed), T1071_OK);
+        assert_int_equal(consumed, len);
+    }
+    t1071_stats_get(ctx, T1071_STAT_KEYS, &keys);
+    t1071_stats_get(ctx, T1071_STAT_MEMORY_BYTES, &bytes);
+    t1071_stats_get(ctx, T1071_STAT_EVENTS_MATCHED, &matched);
+    t1071_stats_get(ctx, T1071_STAT_ALERTS, &alerts);
+    assert_int_equal(keys, KEYS);
+    assert_int_equal(matched, 9 * KEYS);
+    assert_int_equal(alerts, 0);
+    if (bytes > (uint64_t)KEYS * 1024) {
+        fprintf(stderr, "%.1f bytes per key with nine pending events (> 1024)\n",
+                (double)bytes / KEYS);
+        fail();
+    }
+    t1071_free(ctx);
+    free(buf);
+}
+
+#if COUNTING
 /* One length-delimited event: key k of host k % 50, public destination on
  * port 443 (matches) or a private one (filtered). */
 static size_t
@@ -311,6 +394,7 @@ main(void)
         cmocka_unit_test(test_fastpath_parse_ip_equals_inet_pton),
         cmocka_unit_test(test_fastpath_format_v4_equals_inet_ntop),
         cmocka_unit_test(test_fastpath_pool_reuses_blocks),
+        cmocka_unit_test(test_fastpath_nine_pending_within_1kib),
 #if COUNTING
         /* Under AddressSanitizer malloc is its own: nothing to count. */
         cmocka_unit_test(test_fastpath_steady_state_feed_does_not_allocate),
