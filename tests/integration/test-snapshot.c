@@ -348,7 +348,8 @@ restore_resigned(const T1071__Ecs__V1__Snapshot *s)
 
 /* Regressions (fuzzing): a correctly signed snapshot that states a huge
  * reorder-buffer capacity must not make restore allocate it; undelivered
- * alerts that do not decode are refused. */
+ * alerts that do not decode are refused; so is one that would overflow a
+ * pending record's reference count. */
 static void
 test_restore_hostile_but_signed_snapshots(void **state)
 {
@@ -376,6 +377,22 @@ test_restore_hostile_but_signed_snapshots(void **state)
     for (size_t i = 0; i < s->n_hosts; i++) {
         s->hosts[i]->has_heap_cap = 1;
         s->hosts[i]->heap_cap = UINT64_C(1) << 60;
+    }
+    assert_int_equal(restore_resigned(s), T1071_OK);
+    /* 70,000 reorder-buffer slots naming one event: a record's reference
+     * count is 16 bits, so this is refused, not wrapped */
+    {
+        T1071__Ecs__V1__SnapshotHost *h = s->hosts[0];
+        uint32_t *saved_heap = h->heap, *many = calloc(70000, sizeof(*many));
+        size_t saved_n = h->n_heap;
+        assert_true(s->n_events > 0);
+        assert_non_null(many);
+        h->heap = many;
+        h->n_heap = 70000;
+        assert_int_equal(restore_resigned(s), T1071_E_SNAPSHOT);
+        h->heap = saved_heap;
+        h->n_heap = saved_n;
+        free(many);
     }
     assert_int_equal(restore_resigned(s), T1071_OK);
     /* an undelivered alert that is not an Alert */
