@@ -142,6 +142,17 @@ jm_string_dup(struct jmem *m, const struct t1071i_json_scalar *s, size_t *len_ou
 
     if (!m->arena)
         return t1071i_json_string_dup(s, len_out);
+    if (!(s->flags & (T1071I_JSON_STR_ESCAPE | T1071I_JSON_STR_HIGH))) {
+        /* Nothing to decode: the raw bytes are the text. */
+        buf = jm_alloc(m, s->len + 1);
+        if (!buf)
+            return NULL;
+        memcpy(buf, s->text, s->len);
+        buf[s->len] = '\0';
+        if (len_out)
+            *len_out = s->len;
+        return buf;
+    }
     n = t1071i_json_string_decode(s, NULL, 0);
     buf = jm_alloc(m, n + 1);
     if (!buf)
@@ -321,6 +332,16 @@ struct eve_side {
  * name a field. */
 #define KEY_MAX 64
 
+/* memcmp() == 0 for the short names of the tree, without a call. */
+static inline bool
+same_bytes(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* Find the node a (decoded) key leads to from @p kids, or NULL. */
 static const struct node *
 lookup(const struct node *kids, size_t nkids, const char *key, size_t klen)
@@ -339,7 +360,7 @@ lookup(const struct node *kids, size_t nkids, const char *key, size_t klen)
             dot = NULL;
         for (size_t i = 0; i < nkids; i++) {
             if (kids[i].len == clen && kids[i].name[0] == p[0] &&
-                memcmp(kids[i].name, p, clen) == 0) {
+                same_bytes(kids[i].name, p, clen)) {
                 hit = &kids[i];
                 break;
             }
@@ -847,6 +868,147 @@ t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char 
     return to_event(&m, json, len, out, errbuf, errlen);
 }
 
+/* ===== Packing =====
+ * protobuf-c's pack, specialised: the Event is proto2 with optional and
+ * repeated (unpacked) int64 / uint64 / string fields only, so its encoding
+ * is fields in tag order, each present value as key + varint or key +
+ * length + bytes (strlen, as protobuf-c takes it).  Same bytes as
+ * t1071__ecs__v1__event__pack (tests/unit/test-json-diff.c holds it to
+ * that); a schema with anything else packs with protobuf-c. */
+
+static size_t
+varint_size(uint64_t v)
+{
+    size_t n = 1;
+
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *
+put_varint(uint8_t *o, uint64_t v)
+{
+    while (v >= 0x80) {
+        *o++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *o++ = (uint8_t)v;
+    return o;
+}
+
+/* Whether fast_pack handles every field of the Event descriptor. */
+static bool
+fast_pack_usable(void)
+{
+    static int usable = -1; /* benign race: every thread computes the same */
+    const ProtobufCMessageDescriptor *d = &t1071__ecs__v1__event__descriptor;
+
+    if (usable < 0) {
+        int ok = 1;
+        for (unsigned i = 0; i < d->n_fields && ok; i++) {
+            const ProtobufCFieldDescriptor *fd = &d->fields[i];
+            if ((fd->label != PROTOBUF_C_LABEL_OPTIONAL && fd->label != PROTOBUF_C_LABEL_REPEATED) ||
+                (fd->flags & (PROTOBUF_C_FIELD_FLAG_PACKED | PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
+                fd->default_value ||
+                (fd->type != PROTOBUF_C_TYPE_INT64 && fd->type != PROTOBUF_C_TYPE_UINT64 &&
+                 fd->type != PROTOBUF_C_TYPE_STRING) ||
+                (i > 0 && fd->id <= d->fields[i - 1].id))
+                ok = 0;
+        }
+        usable = ok;
+    }
+    return usable == 1;
+}
+
+/* Walk the Event's present values in encoding order: pass 0 sizes (string
+ * lengths kept in lens[] while they fit), pass 1 writes at @p o. */
+#define PACK_LENS 96
+
+static size_t
+fast_pack_walk(const event_t *ev, uint8_t *o, size_t *lens, size_t *n_lens)
+{
+    const ProtobufCMessageDescriptor *d = &t1071__ecs__v1__event__descriptor;
+    const char *base = (const char *)ev;
+    size_t total = 0, li = 0;
+    uint8_t *start = o;
+
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        uint64_t key_v = (uint64_t)fd->id << 3;
+        size_t key_n = varint_size(key_v);
+        const void *member = base + fd->offset;
+
+        if (fd->label == PROTOBUF_C_LABEL_OPTIONAL) {
+            if (fd->type == PROTOBUF_C_TYPE_STRING) {
+                const char *str = *(char *const *)member;
+                size_t n;
+                if (!str)
+                    continue;
+                if (!o) {
+                    n = strlen(str);
+                    if (li < PACK_LENS)
+                        lens[li] = n;
+                    li++;
+                    total += key_n + varint_size(n) + n;
+                } else {
+                    n = li < *n_lens ? lens[li] : strlen(str);
+                    li++;
+                    o = put_varint(o, key_v | 2);
+                    o = put_varint(o, n);
+                    memcpy(o, str, n);
+                    o += n;
+                }
+            } else {
+                uint64_t v = *(const uint64_t *)member;
+                if (!*(const protobuf_c_boolean *)(base + fd->quantifier_offset))
+                    continue;
+                if (!o)
+                    total += key_n + varint_size(v);
+                else
+                    o = put_varint(put_varint(o, key_v), v);
+            }
+        } else {
+            size_t cnt = *(const size_t *)(base + fd->quantifier_offset);
+            if (fd->type == PROTOBUF_C_TYPE_STRING) {
+                char *const *arr = *(char *const *const *)member;
+                for (size_t k = 0; k < cnt; k++) {
+                    size_t n;
+                    if (!o) {
+                        n = strlen(arr[k]);
+                        if (li < PACK_LENS)
+                            lens[li] = n;
+                        li++;
+                        total += key_n + varint_size(n) + n;
+                    } else {
+                        n = li < *n_lens ? lens[li] : strlen(arr[k]);
+                        li++;
+                        o = put_varint(o, key_v | 2);
+                        o = put_varint(o, n);
+                        memcpy(o, arr[k], n);
+                        o += n;
+                    }
+                }
+            } else {
+                const uint64_t *arr = *(const uint64_t *const *)member;
+                for (size_t k = 0; k < cnt; k++) {
+                    if (!o)
+                        total += key_n + varint_size(arr[k]);
+                    else
+                        o = put_varint(put_varint(o, key_v), arr[k]);
+                }
+            }
+        }
+    }
+    if (!o) {
+        *n_lens = li < PACK_LENS ? li : PACK_LENS;
+        return total;
+    }
+    return (size_t)(o - start);
+}
+
 int
 t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
                           size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
@@ -867,13 +1029,18 @@ t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
             ev->has_record_number = 1;
             ev->record_number = record_number;
         }
-        n = t1071__ecs__v1__event__get_packed_size(ev);
+        bool fast = fast_pack_usable();
+        size_t lens[PACK_LENS], n_lens = 0;
+
+        n = fast ? fast_pack_walk(ev, NULL, lens, &n_lens)
+                 : t1071__ecs__v1__event__get_packed_size(ev);
         if (n > max_bytes) {
             rc = T1071_E_TOO_LARGE;
         } else if (!(*out = malloc(headroom + n))) {
             rc = T1071_E_NOMEM;
         } else {
-            *out_len = t1071__ecs__v1__event__pack(ev, *out + headroom);
+            *out_len = fast ? fast_pack_walk(ev, *out + headroom, lens, &n_lens)
+                            : t1071__ecs__v1__event__pack(ev, *out + headroom);
         }
     }
     jm_release(&m);

@@ -112,6 +112,19 @@ scan_string(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
     for (;;) {
         unsigned cls;
 
+        /* Eight bytes at a time while none is special ('"', '\\', a
+         * control character, a byte >= 0x80); then byte by byte. */
+        while (end - p >= 8) {
+            const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+            uint64_t w, q, b;
+
+            memcpy(&w, p, 8);
+            q = w ^ (ones * '"');
+            b = w ^ (ones * '\\');
+            if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high)
+                break;
+            p += 8;
+        }
         while (p < end && !str_class[*p])
             p++;
         if (p >= end)
@@ -212,7 +225,7 @@ scan_literal(struct t1071i_json_reader *r, const char *word, size_t n,
 }
 
 enum t1071i_json_type
-t1071i_json_peek(struct t1071i_json_reader *r)
+t1071i_json_peek_slow(struct t1071i_json_reader *r)
 {
     if (r->failed)
         return T1071I_JSON_ERROR;

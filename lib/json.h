@@ -69,7 +69,24 @@ bool t1071i_json_fail(struct t1071i_json_reader *r, const char *msg);
 /* Skip whitespace and tell the type of the next value from its first byte,
  * without consuming it.  T1071I_JSON_ERROR (and the reader fails) when no
  * value can start there. */
-enum t1071i_json_type t1071i_json_peek(struct t1071i_json_reader *r);
+enum t1071i_json_type t1071i_json_peek_slow(struct t1071i_json_reader *r);
+static inline enum t1071i_json_type
+t1071i_json_peek(struct t1071i_json_reader *r)
+{
+    /* The usual case inline: no whitespace before a string or container. */
+    if (!r->failed && r->p < r->end) {
+        switch (*r->p) {
+        case '"': return T1071I_JSON_STRING;
+        case '{': return T1071I_JSON_OBJECT;
+        case '[': return T1071I_JSON_ARRAY;
+        case '-': case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9':
+            return T1071I_JSON_NUMBER;
+        default: break;
+        }
+    }
+    return t1071i_json_peek_slow(r);
+}
 
 /* Read the scalar value that comes next (string, number, true, false,
  * null).  False on error, or when the next value is a container. */
