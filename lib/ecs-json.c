@@ -40,6 +40,7 @@
  * http, ...) get no category, so the same connection is never counted
  * twice.  Every ECS line (any line with "@timestamp") is read exactly as
  * before. */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -903,10 +904,12 @@ put_varint(uint8_t *o, uint64_t v)
 static bool
 fast_pack_usable(void)
 {
-    static int usable = -1; /* benign race: every thread computes the same */
+    /* Every thread computes the same answer: relaxed atomics suffice. */
+    static _Atomic int usable = -1;
     const ProtobufCMessageDescriptor *d = &t1071__ecs__v1__event__descriptor;
+    int u = atomic_load_explicit(&usable, memory_order_relaxed);
 
-    if (usable < 0) {
+    if (u < 0) {
         int ok = 1;
         for (unsigned i = 0; i < d->n_fields && ok; i++) {
             const ProtobufCFieldDescriptor *fd = &d->fields[i];
@@ -918,9 +921,10 @@ fast_pack_usable(void)
                 (i > 0 && fd->id <= d->fields[i - 1].id))
                 ok = 0;
         }
-        usable = ok;
+        atomic_store_explicit(&usable, ok, memory_order_relaxed);
+        u = ok;
     }
-    return usable == 1;
+    return u == 1;
 }
 
 /* Walk the Event's present values in encoding order: pass 0 sizes (string

@@ -112,17 +112,25 @@ scan_string(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
     for (;;) {
         unsigned cls;
 
-        /* Eight bytes at a time while none is special ('"', '\\', a
-         * control character, a byte >= 0x80); then byte by byte. */
+        /* Eight bytes at a time to the next special byte ('"', '\\', a
+         * control character, a byte >= 0x80), the last few one by one.  In
+         * each term of the mask a borrow can only mark bytes above a real
+         * match, so its lowest set bit (little-endian: the first byte) is
+         * a real one. */
         while (end - p >= 8) {
             const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-            uint64_t w, q, b;
+            uint64_t w, q, b, m;
 
             memcpy(&w, p, 8);
             q = w ^ (ones * '"');
             b = w ^ (ones * '\\');
-            if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high)
-                break;
+            m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
+            if (m) {
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+                p += (unsigned)__builtin_ctzll(m) >> 3;
+#endif
+                break; /* (big-endian: the byte loop finds it) */
+            }
             p += 8;
         }
         while (p < end && !str_class[*p])
