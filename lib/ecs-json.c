@@ -900,7 +900,62 @@ put_varint(uint8_t *o, uint64_t v)
     return o;
 }
 
-/* Whether fast_pack handles every field of the Event descriptor. */
+/* The Event's fields in tag order: kind, tag, value, has_ / n_ offsets.
+ * Checked once against protobuf-c's descriptor (fast_pack_usable); a
+ * schema that differs packs with protobuf-c. */
+enum { PF_INT, PF_STR, PF_INTS, PF_STRS };
+
+struct pfield {
+    uint8_t kind;
+    uint8_t tag;
+    uint16_t off;
+    uint16_t qoff;
+};
+
+#define PF_STR(n, f) {PF_STR, n, offsetof(event_t, f), 0}
+#define PF_STRS(n, f) {PF_STRS, n, offsetof(event_t, f), offsetof(event_t, n_##f)}
+#define PF_INTS(n, f) {PF_INTS, n, offsetof(event_t, f), offsetof(event_t, n_##f)}
+#define PF_INT(n, f) {PF_INT, n, offsetof(event_t, f), offsetof(event_t, has_##f)}
+
+static const struct pfield pfields[] = {
+    PF_INT(1, timestamp_ms),
+    PF_STR(2, event_id),
+    PF_STR(3, event_kind),
+    PF_STRS(4, event_category),
+    PF_STRS(5, event_type),
+    PF_STR(6, event_action),
+    PF_STR(7, event_dataset),
+    PF_STR(8, event_module),
+    PF_STRS(9, network_direction),
+    PF_STR(10, network_transport),
+    PF_STR(11, network_protocol),
+    PF_STR(12, network_community_id),
+    PF_STRS(13, source_ip),
+    PF_INT(14, source_port),
+    PF_INT(15, source_bytes),
+    PF_STRS(16, destination_ip),
+    PF_INTS(17, destination_port),
+    PF_STR(18, destination_domain),
+    PF_INT(19, destination_bytes),
+    PF_STRS(20, process_entity_id),
+    PF_INT(21, process_pid),
+    PF_STRS(22, process_name),
+    PF_STR(23, process_executable),
+    PF_INT(24, process_start_ms),
+    PF_STR(25, host_id),
+    PF_STR(26, host_name),
+    PF_STR(27, user_name),
+    PF_STR(28, url_full),
+    PF_STR(29, url_path),
+    PF_STR(30, user_agent_original),
+    PF_STR(31, tls_client_server_name),
+    PF_STR(32, agent_type),
+    PF_INT(100, record_number),
+};
+
+#define N_PFIELDS (sizeof(pfields) / sizeof(pfields[0]))
+
+/* Whether pfields[] is exactly the Event descriptor's field list. */
 static bool
 fast_pack_usable(void)
 {
@@ -910,15 +965,18 @@ fast_pack_usable(void)
     int u = atomic_load_explicit(&usable, memory_order_relaxed);
 
     if (u < 0) {
-        int ok = 1;
+        int ok = d->n_fields == N_PFIELDS;
         for (unsigned i = 0; i < d->n_fields && ok; i++) {
             const ProtobufCFieldDescriptor *fd = &d->fields[i];
-            if ((fd->label != PROTOBUF_C_LABEL_OPTIONAL && fd->label != PROTOBUF_C_LABEL_REPEATED) ||
+            const struct pfield *pf = &pfields[i];
+            bool rep = pf->kind == PF_INTS || pf->kind == PF_STRS;
+            bool str = pf->kind == PF_STR || pf->kind == PF_STRS;
+            if (fd->label != (rep ? PROTOBUF_C_LABEL_REPEATED : PROTOBUF_C_LABEL_OPTIONAL) ||
                 (fd->flags & (PROTOBUF_C_FIELD_FLAG_PACKED | PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
-                fd->default_value ||
-                (fd->type != PROTOBUF_C_TYPE_INT64 && fd->type != PROTOBUF_C_TYPE_UINT64 &&
-                 fd->type != PROTOBUF_C_TYPE_STRING) ||
-                (i > 0 && fd->id <= d->fields[i - 1].id))
+                fd->default_value || fd->id != pf->tag || fd->offset != pf->off ||
+                (pf->kind != PF_STR && fd->quantifier_offset != pf->qoff) ||
+                (str ? fd->type != PROTOBUF_C_TYPE_STRING
+                     : fd->type != PROTOBUF_C_TYPE_INT64 && fd->type != PROTOBUF_C_TYPE_UINT64))
                 ok = 0;
         }
         atomic_store_explicit(&usable, ok, memory_order_relaxed);
@@ -927,88 +985,131 @@ fast_pack_usable(void)
     return u == 1;
 }
 
-/* Walk the Event's present values in encoding order: pass 0 sizes (string
- * lengths kept in lens[] while they fit), pass 1 writes at @p o. */
+/* A field key: tag and wire type as a varint (tags below 2048: 1 or 2 bytes). */
+static inline uint8_t *
+put_key(uint8_t *o, unsigned tag, unsigned wt)
+{
+    unsigned k = tag << 3 | wt;
+
+    if (k < 0x80) {
+        *o++ = (uint8_t)k;
+    } else {
+        *o++ = (uint8_t)(k | 0x80);
+        *o++ = (uint8_t)(k >> 7);
+    }
+    return o;
+}
+
+static inline size_t
+key_size(unsigned tag)
+{
+    return tag < 16 ? 1 : 2;
+}
+
+/* The packed size; string lengths go to lens[] (as many as fit). */
 #define PACK_LENS 96
 
 static size_t
-fast_pack_walk(const event_t *ev, uint8_t *o, size_t *lens, size_t *n_lens)
+fast_pack_size(const event_t *ev, size_t *lens, size_t *n_lens)
 {
-    const ProtobufCMessageDescriptor *d = &t1071__ecs__v1__event__descriptor;
     const char *base = (const char *)ev;
     size_t total = 0, li = 0;
-    uint8_t *start = o;
 
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *fd = &d->fields[i];
-        uint64_t key_v = (uint64_t)fd->id << 3;
-        size_t key_n = varint_size(key_v);
-        const void *member = base + fd->offset;
+    for (size_t i = 0; i < N_PFIELDS; i++) {
+        const struct pfield *pf = &pfields[i];
+        const char *m = base + pf->off;
 
-        if (fd->label == PROTOBUF_C_LABEL_OPTIONAL) {
-            if (fd->type == PROTOBUF_C_TYPE_STRING) {
-                const char *str = *(char *const *)member;
-                size_t n;
-                if (!str)
-                    continue;
-                if (!o) {
-                    n = strlen(str);
-                    if (li < PACK_LENS)
-                        lens[li] = n;
-                    li++;
-                    total += key_n + varint_size(n) + n;
-                } else {
-                    n = li < *n_lens ? lens[li] : strlen(str);
-                    li++;
-                    o = put_varint(o, key_v | 2);
-                    o = put_varint(o, n);
-                    memcpy(o, str, n);
-                    o += n;
-                }
-            } else {
-                uint64_t v = *(const uint64_t *)member;
-                if (!*(const protobuf_c_boolean *)(base + fd->quantifier_offset))
-                    continue;
-                if (!o)
-                    total += key_n + varint_size(v);
-                else
-                    o = put_varint(put_varint(o, key_v), v);
+        switch (pf->kind) {
+        case PF_STR: {
+            const char *str = *(char *const *)m;
+            size_t n;
+            if (!str)
+                break;
+            n = strlen(str);
+            if (li < PACK_LENS)
+                lens[li] = n;
+            li++;
+            total += key_size(pf->tag) + varint_size(n) + n;
+            break;
+        }
+        case PF_INT:
+            if (*(const protobuf_c_boolean *)(base + pf->qoff))
+                total += key_size(pf->tag) + varint_size(*(const uint64_t *)m);
+            break;
+        case PF_STRS: {
+            size_t cnt = *(const size_t *)(base + pf->qoff);
+            char *const *arr = *(char *const *const *)m;
+            for (size_t k = 0; k < cnt; k++) {
+                size_t n = strlen(arr[k]);
+                if (li < PACK_LENS)
+                    lens[li] = n;
+                li++;
+                total += key_size(pf->tag) + varint_size(n) + n;
             }
-        } else {
-            size_t cnt = *(const size_t *)(base + fd->quantifier_offset);
-            if (fd->type == PROTOBUF_C_TYPE_STRING) {
-                char *const *arr = *(char *const *const *)member;
-                for (size_t k = 0; k < cnt; k++) {
-                    size_t n;
-                    if (!o) {
-                        n = strlen(arr[k]);
-                        if (li < PACK_LENS)
-                            lens[li] = n;
-                        li++;
-                        total += key_n + varint_size(n) + n;
-                    } else {
-                        n = li < *n_lens ? lens[li] : strlen(arr[k]);
-                        li++;
-                        o = put_varint(o, key_v | 2);
-                        o = put_varint(o, n);
-                        memcpy(o, arr[k], n);
-                        o += n;
-                    }
-                }
-            } else {
-                const uint64_t *arr = *(const uint64_t *const *)member;
-                for (size_t k = 0; k < cnt; k++) {
-                    if (!o)
-                        total += key_n + varint_size(arr[k]);
-                    else
-                        o = put_varint(put_varint(o, key_v), arr[k]);
-                }
-            }
+            break;
+        }
+        default: {
+            size_t cnt = *(const size_t *)(base + pf->qoff);
+            const uint64_t *arr = *(const uint64_t *const *)m;
+            for (size_t k = 0; k < cnt; k++)
+                total += key_size(pf->tag) + varint_size(arr[k]);
+            break;
+        }
         }
     }
-    if (!o) {
-        *n_lens = li < PACK_LENS ? li : PACK_LENS;
-        return total;
+    *n_lens = li < PACK_LENS ? li : PACK_LENS;
+    return total;
+}
+
+/* Write the packed Event at @p o (sized by fast_pack_size); its length. */
+static size_t
+fast_pack_write(const event_t *ev, uint8_t *o, const size_t *lens, size_t n_lens)
+{
+    const char *base = (const char *)ev;
+    uint8_t *start = o;
+    size_t li = 0;
+
+    for (size_t i = 0; i < N_PFIELDS; i++) {
+        const struct pfield *pf = &pfields[i];
+        const char *m = base + pf->off;
+
+        switch (pf->kind) {
+        case PF_STR: {
+            const char *str = *(char *const *)m;
+            size_t n;
+            if (!str)
+                break;
+            n = li < n_lens ? lens[li] : strlen(str);
+            li++;
+            o = put_varint(put_key(o, pf->tag, 2), n);
+            memcpy(o, str, n);
+            o += n;
+            break;
+        }
+        case PF_INT:
+            if (*(const protobuf_c_boolean *)(base + pf->qoff))
+                o = put_varint(put_key(o, pf->tag, 0), *(const uint64_t *)m);
+            break;
+        case PF_STRS: {
+            size_t cnt = *(const size_t *)(base + pf->qoff);
+            char *const *arr = *(char *const *const *)m;
+            for (size_t k = 0; k < cnt; k++) {
+                size_t n = li < n_lens ? lens[li] : strlen(arr[k]);
+                li++;
+                o = put_varint(put_key(o, pf->tag, 2), n);
+                memcpy(o, arr[k], n);
+                o += n;
+            }
+            break;
+        }
+        default: {
+            size_t cnt = *(const size_t *)(base + pf->qoff);
+            const uint64_t *arr = *(const uint64_t *const *)m;
+            for (size_t k = 0; k < cnt; k++)
+                o = put_varint(put_key(o, pf->tag, 0), arr[k]);
+            break;
+        }
+        }
     }
     return (size_t)(o - start);
 }
@@ -1036,14 +1137,14 @@ t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
         bool fast = fast_pack_usable();
         size_t lens[PACK_LENS], n_lens = 0;
 
-        n = fast ? fast_pack_walk(ev, NULL, lens, &n_lens)
+        n = fast ? fast_pack_size(ev, lens, &n_lens)
                  : t1071__ecs__v1__event__get_packed_size(ev);
         if (n > max_bytes) {
             rc = T1071_E_TOO_LARGE;
         } else if (!(*out = malloc(headroom + n))) {
             rc = T1071_E_NOMEM;
         } else {
-            *out_len = fast ? fast_pack_walk(ev, *out + headroom, lens, &n_lens)
+            *out_len = fast ? fast_pack_write(ev, *out + headroom, lens, n_lens)
                             : t1071__ecs__v1__event__pack(ev, *out + headroom);
         }
     }
