@@ -345,7 +345,7 @@ same_bytes(const char *a, const char *b, size_t n)
 
 /* Find the node a (decoded) key leads to from @p kids, or NULL. */
 static const struct node *
-lookup(const struct node *kids, size_t nkids, const char *key, size_t klen)
+lookup(const struct node *kids, size_t nkids, const char *key, size_t klen, size_t *next)
 {
     const char *p = key, *end = key + klen;
 
@@ -359,19 +359,30 @@ lookup(const struct node *kids, size_t nkids, const char *key, size_t klen)
         clen = (size_t)(dot - p);
         if (dot == end)
             dot = NULL;
-        for (size_t i = 0; i < nkids; i++) {
+        /* Producers write keys in a fixed order, mostly the tree's: try
+         * the one after the last hit first (names are unique, so the
+         * first match is the only one). */
+        if (next) {
+            size_t g = *next;
+            if (g < nkids && kids[g].len == clen && same_bytes(kids[g].name, p, clen))
+                hit = &kids[g];
+        }
+        for (size_t i = 0; !hit && i < nkids; i++) {
             if (kids[i].len == clen && kids[i].name[0] == p[0] &&
                 same_bytes(kids[i].name, p, clen)) {
                 hit = &kids[i];
                 break;
             }
         }
+        if (hit && next)
+            *next = (size_t)(hit - kids) + 1;
         if (!hit || !dot)
             return hit;
         if (hit->kind != K_NODE)
             return NULL;
         kids = hit->kids;
         nkids = hit->nkids;
+        next = NULL;
         p = dot + 1;
     }
 }
@@ -662,6 +673,7 @@ map_object(struct jmem *m, struct t1071i_json_reader *r, event_t *ev, const stru
     struct t1071i_json_scalar key;
     bool first = true;
     int k = -1, rc = T1071_OK;
+    size_t next = 0; /* lookup's guess */
 
     if (!t1071i_json_enter(r))
         return T1071_E_JSON;
@@ -669,7 +681,7 @@ map_object(struct jmem *m, struct t1071i_json_reader *r, event_t *ev, const stru
         const struct node *hit = NULL;
 
         if (!(key.flags & (T1071I_JSON_STR_ESCAPE | T1071I_JSON_STR_HIGH))) {
-            hit = lookup(kids, nkids, key.text, key.len);
+            hit = lookup(kids, nkids, key.text, key.len, &next);
             if (top)
                 note_top_key(top, key.text, key.len);
         } else if (key.flags & T1071I_JSON_STR_ESCAPE) {
@@ -677,7 +689,7 @@ map_object(struct jmem *m, struct t1071i_json_reader *r, event_t *ev, const stru
             size_t n = t1071i_json_string_decode(&key, buf, sizeof(buf));
 
             if (n <= sizeof(buf)) {
-                hit = lookup(kids, nkids, buf, n);
+                hit = lookup(kids, nkids, buf, n, &next);
                 if (top)
                     note_top_key(top, buf, n);
             }
