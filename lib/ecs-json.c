@@ -154,6 +154,23 @@ jm_string_dup(struct jmem *m, const struct t1071i_json_scalar *s, size_t *len_ou
             *len_out = s->len;
         return buf;
     }
+    if (s->len <= 4096) {
+        /* One pass into room for the longest outcome: an escape never
+         * decodes longer than it is written, and only a byte >= 0x80 can
+         * become the 3 bytes of U+FFFD. */
+        size_t cap = s->flags & T1071I_JSON_STR_HIGH ? 3 * s->len : s->len;
+        buf = jm_alloc(m, cap + 1);
+        if (!buf)
+            return NULL;
+        n = t1071i_json_string_decode(s, buf, cap);
+        if (n <= cap) {
+            buf[n] = '\0';
+            if (len_out)
+                *len_out = n;
+            return buf;
+        }
+        /* (cannot happen; fall through to the two passes) */
+    }
     n = t1071i_json_string_decode(s, NULL, 0);
     buf = jm_alloc(m, n + 1);
     if (!buf)

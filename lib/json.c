@@ -327,6 +327,17 @@ t1071i_json_number_to_int64(const char *s, size_t n, int64_t *out)
         neg = true;
         s++;
     }
+    /* The usual case: at most 18 digits, no leading zero, nothing else. */
+    if (s < end && (size_t)(end - s) <= 18 && *s != '0') {
+        const char *q = s;
+        uint64_t u = 0;
+        while (q < end && JR_IS_DIGIT(*q))
+            u = u * 10 + (uint64_t)(*q++ - '0');
+        if (q == end) {
+            *out = neg ? -(int64_t)u : (int64_t)u;
+            return true;
+        }
+    }
     ip = s;
     while (s < end && JR_IS_DIGIT(*s))
         s++;
