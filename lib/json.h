@@ -222,7 +222,12 @@ jr_scan_string(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
             m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
             if (m) {
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
-                p += (unsigned)__builtin_ctzll(m) >> 3;
+                unsigned bit = (unsigned)__builtin_ctzll(m);
+                p += bit >> 3;
+                /* The byte is in w already: the closing quote, the usual
+                 * case, ends the string without reading it again. */
+                if ((unsigned char)(w >> (bit & ~7u)) == '"')
+                    goto closed;
 #endif
                 break; /* (big-endian: the byte loop finds it) */
             }
@@ -263,6 +268,9 @@ jr_scan_string(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
             return jr_fail_at(r, (const char *)p, "bad escape in string");
         }
     }
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+closed:
+#endif
     out->type = T1071I_JSON_STRING;
     out->text = (const char *)start;
     out->len = (size_t)(p - start);
