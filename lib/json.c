@@ -13,46 +13,15 @@
 #include "t1071-private.h"
 #include "json.h"
 
-/* Byte classes inside a string: 0 ordinary, 1 '"', 2 '\\', 3 control,
- * 4 a byte >= 0x80. */
-static const unsigned char str_class[256] = {
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x00 */
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x10 */
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, /* 0x50 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, /* 0x80 */
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-};
 
-#define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10u)
 
 /* ===== Errors and whitespace ===== */
 
-static bool
-fail_at(struct t1071i_json_reader *r, const char *at, const char *msg)
-{
-    if (!r->failed) {
-        r->failed = true;
-        r->err_msg = msg;
-        r->err_off = (size_t)(at - r->begin);
-    }
-    return false;
-}
 
 bool
 t1071i_json_fail(struct t1071i_json_reader *r, const char *msg)
 {
-    return fail_at(r, r->p, msg);
+    return jr_fail_at(r, r->p, msg);
 }
 
 void
@@ -67,157 +36,21 @@ t1071i_json_init(struct t1071i_json_reader *r, const char *s, size_t n)
     r->err_off = 0;
 }
 
-static void
-skip_ws(struct t1071i_json_reader *r)
-{
-    const char *p = r->p, *end = r->end;
 
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    r->p = p;
-}
-
-/* After skip_ws: false (and fail) at the end of the input. */
-static bool
-more(struct t1071i_json_reader *r)
-{
-    if (r->p < r->end)
-        return true;
-    return fail_at(r, r->p, "unexpected end of input");
-}
 
 /* ===== Scalars ===== */
 
-static int
-hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
-/* r->p is at the opening quote. */
-static bool
-scan_string(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
-{
-    const unsigned char *start = (const unsigned char *)r->p + 1;
-    const unsigned char *p = start;
-    const unsigned char *end = (const unsigned char *)r->end;
-    unsigned flags = 0;
 
-    for (;;) {
-        unsigned cls;
 
-        while (p < end && !str_class[*p])
-            p++;
-        if (p >= end)
-            return fail_at(r, (const char *)p, "unterminated string");
-        cls = str_class[*p];
-        if (cls == 1)
-            break;
-        if (cls == 4) {
-            flags |= T1071I_JSON_STR_HIGH;
-            p++;
-            continue;
-        }
-        if (cls == 3)
-            return fail_at(r, (const char *)p, "control character in string");
-        /* A backslash. */
-        flags |= T1071I_JSON_STR_ESCAPE;
-        if (end - p < 2)
-            return fail_at(r, (const char *)end, "unterminated string");
-        switch (p[1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-            p += 2;
-            break;
-        case 'u':
-            for (int i = 2; i < 6; i++) {
-                if (p + i >= end)
-                    return fail_at(r, (const char *)end, "unterminated string");
-                if (hex_val(p[i]) < 0)
-                    return fail_at(r, (const char *)p, "bad \\u escape");
-            }
-            p += 6;
-            break;
-        default:
-            return fail_at(r, (const char *)p, "bad escape in string");
-        }
-    }
-    out->type = T1071I_JSON_STRING;
-    out->text = (const char *)start;
-    out->len = (size_t)(p - start);
-    out->flags = flags;
-    r->p = (const char *)p + 1;
-    return true;
-}
-
-/* r->p is at '-' or a digit. */
-static bool
-scan_number(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
-{
-    const char *start = r->p, *p = r->p, *end = r->end;
-
-    if (*p == '-')
-        p++;
-    if (p >= end || !IS_DIGIT(*p))
-        return fail_at(r, p, "bad number");
-    if (*p == '0') {
-        p++;
-        if (p < end && IS_DIGIT(*p))
-            return fail_at(r, p - 1, "leading zero in number");
-    } else {
-        while (p < end && IS_DIGIT(*p))
-            p++;
-    }
-    if (p < end && *p == '.') {
-        p++;
-        if (p >= end || !IS_DIGIT(*p))
-            return fail_at(r, p, "bad number: digit expected after '.'");
-        while (p < end && IS_DIGIT(*p))
-            p++;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= end || !IS_DIGIT(*p))
-            return fail_at(r, p, "bad number: digit expected in exponent");
-        while (p < end && IS_DIGIT(*p))
-            p++;
-    }
-    out->type = T1071I_JSON_NUMBER;
-    out->text = start;
-    out->len = (size_t)(p - start);
-    out->flags = 0;
-    r->p = p;
-    return true;
-}
-
-static bool
-scan_literal(struct t1071i_json_reader *r, const char *word, size_t n,
-             enum t1071i_json_type type, struct t1071i_json_scalar *out)
-{
-    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
-        return fail_at(r, r->p, "bad literal");
-    out->type = type;
-    out->text = r->p;
-    out->len = n;
-    out->flags = 0;
-    r->p += n;
-    return true;
-}
 
 enum t1071i_json_type
-t1071i_json_peek(struct t1071i_json_reader *r)
+t1071i_json_peek_slow(struct t1071i_json_reader *r)
 {
     if (r->failed)
         return T1071I_JSON_ERROR;
-    skip_ws(r);
-    if (!more(r))
+    jr_skip_ws(r);
+    if (!jr_more(r))
         return T1071I_JSON_ERROR;
     switch (*r->p) {
     case '{':
@@ -236,132 +69,18 @@ t1071i_json_peek(struct t1071i_json_reader *r)
     case 'n':
         return T1071I_JSON_NULL;
     default:
-        fail_at(r, r->p, "expected a value");
+        jr_fail_at(r, r->p, "expected a value");
         return T1071I_JSON_ERROR;
     }
 }
 
-bool
-t1071i_json_scalar(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
-{
-    switch (t1071i_json_peek(r)) {
-    case T1071I_JSON_STRING:
-        return scan_string(r, out);
-    case T1071I_JSON_NUMBER:
-        return scan_number(r, out);
-    case T1071I_JSON_TRUE:
-        return scan_literal(r, "true", 4, T1071I_JSON_TRUE, out);
-    case T1071I_JSON_FALSE:
-        return scan_literal(r, "false", 5, T1071I_JSON_FALSE, out);
-    case T1071I_JSON_NULL:
-        return scan_literal(r, "null", 4, T1071I_JSON_NULL, out);
-    case T1071I_JSON_OBJECT:
-    case T1071I_JSON_ARRAY:
-        return fail_at(r, r->p, "expected a scalar");
-    case T1071I_JSON_ERROR:
-    default:
-        return false;
-    }
-}
 
 /* ===== Containers ===== */
 
-static bool
-open_container(struct t1071i_json_reader *r)
-{
-    if (r->depth >= T1071I_JSON_MAX_DEPTH)
-        return fail_at(r, r->p, "nesting too deep");
-    r->kind[r->depth++] = (unsigned char)*r->p;
-    r->p++;
-    return true;
-}
 
-bool
-t1071i_json_enter(struct t1071i_json_reader *r)
-{
-    enum t1071i_json_type t = t1071i_json_peek(r);
 
-    if (t != T1071I_JSON_OBJECT && t != T1071I_JSON_ARRAY)
-        return t == T1071I_JSON_ERROR ? false : fail_at(r, r->p, "expected '{' or '['");
-    return open_container(r);
-}
 
-/* At '"' (after whitespace): a key, then ':'. */
-static bool
-read_key(struct t1071i_json_reader *r, struct t1071i_json_scalar *key)
-{
-    if (*r->p != '"')
-        return fail_at(r, r->p, "expected a string key");
-    if (!scan_string(r, key))
-        return false;
-    skip_ws(r);
-    if (r->p >= r->end || *r->p != ':')
-        return fail_at(r, r->p, "expected ':'");
-    r->p++;
-    return true;
-}
 
-int
-t1071i_json_object_next(struct t1071i_json_reader *r, bool *first,
-                        struct t1071i_json_scalar *key)
-{
-    if (r->failed)
-        return -1;
-    if (r->depth == 0 || r->kind[r->depth - 1] != '{') {
-        fail_at(r, r->p, "not in an object");
-        return -1;
-    }
-    skip_ws(r);
-    if (!more(r))
-        return -1;
-    if (*r->p == '}') {
-        r->p++;
-        r->depth--;
-        *first = false;
-        return 0;
-    }
-    if (!*first) {
-        if (*r->p != ',') {
-            fail_at(r, r->p, "expected ',' or '}'");
-            return -1;
-        }
-        r->p++;
-        skip_ws(r);
-        if (!more(r))
-            return -1;
-    }
-    *first = false;
-    return read_key(r, key) ? 1 : -1;
-}
-
-int
-t1071i_json_array_next(struct t1071i_json_reader *r, bool *first)
-{
-    if (r->failed)
-        return -1;
-    if (r->depth == 0 || r->kind[r->depth - 1] != '[') {
-        fail_at(r, r->p, "not in an array");
-        return -1;
-    }
-    skip_ws(r);
-    if (!more(r))
-        return -1;
-    if (*r->p == ']') {
-        r->p++;
-        r->depth--;
-        *first = false;
-        return 0;
-    }
-    if (!*first) {
-        if (*r->p != ',') {
-            fail_at(r, r->p, "expected ',' or ']'");
-            return -1;
-        }
-        r->p++;
-    }
-    *first = false;
-    return 1;
-}
 
 bool
 t1071i_json_skip(struct t1071i_json_reader *r)
@@ -379,16 +98,16 @@ t1071i_json_skip(struct t1071i_json_reader *r)
         if (t == T1071I_JSON_OBJECT || t == T1071I_JSON_ARRAY) {
             const char close = t == T1071I_JSON_OBJECT ? '}' : ']';
 
-            if (!open_container(r))
+            if (!jr_open_container(r))
                 return false;
-            skip_ws(r);
-            if (!more(r))
+            jr_skip_ws(r);
+            if (!jr_more(r))
                 return false;
             if (*r->p == close) {
                 r->p++;
                 r->depth--;
             } else {
-                if (t == T1071I_JSON_OBJECT && !read_key(r, &tmp))
+                if (t == T1071I_JSON_OBJECT && !jr_read_key(r, &tmp))
                     return false;
                 open = true;
             }
@@ -403,15 +122,15 @@ t1071i_json_skip(struct t1071i_json_reader *r)
 
             if (r->depth == base)
                 return true;
-            skip_ws(r);
-            if (!more(r))
+            jr_skip_ws(r);
+            if (!jr_more(r))
                 return false;
             k = r->kind[r->depth - 1];
             if (*r->p == ',') {
                 r->p++;
                 if (k == '{') {
-                    skip_ws(r);
-                    if (!more(r) || !read_key(r, &tmp))
+                    jr_skip_ws(r);
+                    if (!jr_more(r) || !jr_read_key(r, &tmp))
                         return false;
                 }
                 break;
@@ -421,7 +140,7 @@ t1071i_json_skip(struct t1071i_json_reader *r)
                 r->depth--;
                 continue;
             }
-            return fail_at(r, r->p, k == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
+            return jr_fail_at(r, r->p, k == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
         }
     }
 }
@@ -431,9 +150,9 @@ t1071i_json_finish(struct t1071i_json_reader *r)
 {
     if (r->failed)
         return false;
-    skip_ws(r);
+    jr_skip_ws(r);
     if (r->p != r->end)
-        return fail_at(r, r->p, "trailing characters after the JSON value");
+        return jr_fail_at(r, r->p, "trailing characters after the JSON value");
     return true;
 }
 
@@ -480,8 +199,8 @@ utf8_seq(const unsigned char *p, const unsigned char *end, size_t *bad)
 static unsigned
 hex4(const unsigned char *p)
 {
-    return (unsigned)(hex_val(p[0]) << 12 | hex_val(p[1]) << 8 | hex_val(p[2]) << 4 |
-                      hex_val(p[3]));
+    return (unsigned)(jr_hex_val(p[0]) << 12 | jr_hex_val(p[1]) << 8 | jr_hex_val(p[2]) << 4 |
+                      jr_hex_val(p[3]));
 }
 
 #define PUT(b)                                                                 \
@@ -608,15 +327,26 @@ t1071i_json_number_to_int64(const char *s, size_t n, int64_t *out)
         neg = true;
         s++;
     }
+    /* The usual case: at most 18 digits, no leading zero, nothing else. */
+    if (s < end && (size_t)(end - s) <= 18 && *s != '0') {
+        const char *q = s;
+        uint64_t u = 0;
+        while (q < end && JR_IS_DIGIT(*q))
+            u = u * 10 + (uint64_t)(*q++ - '0');
+        if (q == end) {
+            *out = neg ? -(int64_t)u : (int64_t)u;
+            return true;
+        }
+    }
     ip = s;
-    while (s < end && IS_DIGIT(*s))
+    while (s < end && JR_IS_DIGIT(*s))
         s++;
     ilen = (size_t)(s - ip);
     if (ilen == 0)
         return false;
     if (s < end && *s == '.') {
         fp = ++s;
-        while (s < end && IS_DIGIT(*s))
+        while (s < end && JR_IS_DIGIT(*s))
             s++;
         flen = (size_t)(s - fp);
         if (flen == 0)
@@ -626,10 +356,10 @@ t1071i_json_number_to_int64(const char *s, size_t n, int64_t *out)
         s++;
         if (s < end && (*s == '+' || *s == '-'))
             eneg = *s++ == '-';
-        if (s >= end || !IS_DIGIT(*s))
+        if (s >= end || !JR_IS_DIGIT(*s))
             return false;
         /* Saturate: anything past 1e9 is out of range either way. */
-        while (s < end && IS_DIGIT(*s)) {
+        while (s < end && JR_IS_DIGIT(*s)) {
             if (exp < 1000000000)
                 exp = exp * 10 + (*s - '0');
             s++;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* t1071-private.h (T1071I_JSON_MAX_DEPTH) must be included first. */
 #ifndef T1071I_JSON_MAX_DEPTH
@@ -69,27 +70,44 @@ bool t1071i_json_fail(struct t1071i_json_reader *r, const char *msg);
 /* Skip whitespace and tell the type of the next value from its first byte,
  * without consuming it.  T1071I_JSON_ERROR (and the reader fails) when no
  * value can start there. */
-enum t1071i_json_type t1071i_json_peek(struct t1071i_json_reader *r);
+enum t1071i_json_type t1071i_json_peek_slow(struct t1071i_json_reader *r);
+static inline enum t1071i_json_type
+t1071i_json_peek(struct t1071i_json_reader *r)
+{
+    /* The usual case inline: no whitespace before a string or container. */
+    if (!r->failed && r->p < r->end) {
+        switch (*r->p) {
+        case '"': return T1071I_JSON_STRING;
+        case '{': return T1071I_JSON_OBJECT;
+        case '[': return T1071I_JSON_ARRAY;
+        case '-': case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9':
+            return T1071I_JSON_NUMBER;
+        default: break;
+        }
+    }
+    return t1071i_json_peek_slow(r);
+}
 
 /* Read the scalar value that comes next (string, number, true, false,
  * null).  False on error, or when the next value is a container. */
-bool t1071i_json_scalar(struct t1071i_json_reader *r, struct t1071i_json_scalar *out);
+static inline bool t1071i_json_scalar(struct t1071i_json_reader *r, struct t1071i_json_scalar *out);
 
 /* Skip (and validate) the value that comes next, whatever it is. */
 bool t1071i_json_skip(struct t1071i_json_reader *r);
 
 /* Consume the '{' or '[' that comes next (the caller peeked it). */
-bool t1071i_json_enter(struct t1071i_json_reader *r);
+static inline bool t1071i_json_enter(struct t1071i_json_reader *r);
 
 /* Step through an entered object.  *first must be true before the first
  * call.  Returns 1 with the key in *key and the ':' consumed (read or skip
  * the value next), 0 at the closing '}' (consumed), -1 on error. */
-int t1071i_json_object_next(struct t1071i_json_reader *r, bool *first,
+static inline int t1071i_json_object_next(struct t1071i_json_reader *r, bool *first,
                             struct t1071i_json_scalar *key);
 
 /* Step through an entered array: 1 when an element follows (read or skip
  * it next), 0 at the closing ']' (consumed), -1 on error. */
-int t1071i_json_array_next(struct t1071i_json_reader *r, bool *first);
+static inline int t1071i_json_array_next(struct t1071i_json_reader *r, bool *first);
 
 /* After the top-level value: only whitespace may follow. */
 bool t1071i_json_finish(struct t1071i_json_reader *r);
@@ -106,5 +124,335 @@ char *t1071i_json_string_dup(const struct t1071i_json_scalar *s, size_t *len_out
  * int64 ("443", "-7", "443.0", "4.43e2", "-0"); false otherwise (fraction,
  * out of range). */
 bool t1071i_json_number_to_int64(const char *s, size_t n, int64_t *out);
+
+
+/* ===== The hot part of the reader, inline (lib/json.c has the rest) =====
+ * Everything here is defined once for every file that includes json.h, so
+ * lib/ecs-json.c's walk calls none of it through a function call. */
+
+/* Byte classes inside a string: 0 ordinary, 1 '"', 2 '\\', 3 control,
+ * 4 a byte >= 0x80. */
+static const unsigned char jr_str_class[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x00 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, /* 0x50 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, /* 0x80 */
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+#define JR_IS_DIGIT(c) ((unsigned char)((c) - '0') < 10u)
+
+static inline bool
+jr_fail_at(struct t1071i_json_reader *r, const char *at, const char *msg)
+{
+    if (!r->failed) {
+        r->failed = true;
+        r->err_msg = msg;
+        r->err_off = (size_t)(at - r->begin);
+    }
+    return false;
+}
+
+static inline void
+jr_skip_ws(struct t1071i_json_reader *r)
+{
+    const char *p = r->p, *end = r->end;
+
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    r->p = p;
+}
+
+/* After skip_ws: false (and fail) at the end of the input. */
+static inline bool
+jr_more(struct t1071i_json_reader *r)
+{
+    if (r->p < r->end)
+        return true;
+    return jr_fail_at(r, r->p, "unexpected end of input");
+}
+
+static inline int
+jr_hex_val(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* r->p is at the opening quote. */
+static inline bool
+jr_scan_string(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
+{
+    const unsigned char *start = (const unsigned char *)r->p + 1;
+    const unsigned char *p = start;
+    const unsigned char *end = (const unsigned char *)r->end;
+    unsigned flags = 0;
+
+    for (;;) {
+        unsigned cls;
+
+        /* Eight bytes at a time to the next special byte ('"', '\\', a
+         * control character, a byte >= 0x80), the last few one by one.  In
+         * each term of the mask a borrow can only mark bytes above a real
+         * match, so its lowest set bit (little-endian: the first byte) is
+         * a real one. */
+        while (end - p >= 8) {
+            const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+            uint64_t w, q, b, m;
+
+            memcpy(&w, p, 8);
+            q = w ^ (ones * '"');
+            b = w ^ (ones * '\\');
+            m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
+            if (m) {
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+                unsigned bit = (unsigned)__builtin_ctzll(m);
+                p += bit >> 3;
+                /* The byte is in w already: the closing quote, the usual
+                 * case, ends the string without reading it again. */
+                if ((unsigned char)(w >> (bit & ~7u)) == '"')
+                    goto closed;
+#endif
+                break; /* (big-endian: the byte loop finds it) */
+            }
+            p += 8;
+        }
+        while (p < end && !jr_str_class[*p])
+            p++;
+        if (p >= end)
+            return jr_fail_at(r, (const char *)p, "unterminated string");
+        cls = jr_str_class[*p];
+        if (cls == 1)
+            break;
+        if (cls == 4) {
+            flags |= T1071I_JSON_STR_HIGH;
+            p++;
+            continue;
+        }
+        if (cls == 3)
+            return jr_fail_at(r, (const char *)p, "control character in string");
+        /* A backslash. */
+        flags |= T1071I_JSON_STR_ESCAPE;
+        if (end - p < 2)
+            return jr_fail_at(r, (const char *)end, "unterminated string");
+        switch (p[1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            break;
+        case 'u':
+            for (int i = 2; i < 6; i++) {
+                if (p + i >= end)
+                    return jr_fail_at(r, (const char *)end, "unterminated string");
+                if (jr_hex_val(p[i]) < 0)
+                    return jr_fail_at(r, (const char *)p, "bad \\u escape");
+            }
+            p += 6;
+            break;
+        default:
+            return jr_fail_at(r, (const char *)p, "bad escape in string");
+        }
+    }
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+closed:
+#endif
+    out->type = T1071I_JSON_STRING;
+    out->text = (const char *)start;
+    out->len = (size_t)(p - start);
+    out->flags = flags;
+    r->p = (const char *)p + 1;
+    return true;
+}
+
+/* r->p is at '-' or a digit. */
+static inline bool
+jr_scan_number(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
+{
+    const char *start = r->p, *p = r->p, *end = r->end;
+
+    if (*p == '-')
+        p++;
+    if (p >= end || !JR_IS_DIGIT(*p))
+        return jr_fail_at(r, p, "bad number");
+    if (*p == '0') {
+        p++;
+        if (p < end && JR_IS_DIGIT(*p))
+            return jr_fail_at(r, p - 1, "leading zero in number");
+    } else {
+        while (p < end && JR_IS_DIGIT(*p))
+            p++;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || !JR_IS_DIGIT(*p))
+            return jr_fail_at(r, p, "bad number: digit expected after '.'");
+        while (p < end && JR_IS_DIGIT(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !JR_IS_DIGIT(*p))
+            return jr_fail_at(r, p, "bad number: digit expected in exponent");
+        while (p < end && JR_IS_DIGIT(*p))
+            p++;
+    }
+    out->type = T1071I_JSON_NUMBER;
+    out->text = start;
+    out->len = (size_t)(p - start);
+    out->flags = 0;
+    r->p = p;
+    return true;
+}
+
+static inline bool
+jr_scan_literal(struct t1071i_json_reader *r, const char *word, size_t n,
+             enum t1071i_json_type type, struct t1071i_json_scalar *out)
+{
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+        return jr_fail_at(r, r->p, "bad literal");
+    out->type = type;
+    out->text = r->p;
+    out->len = n;
+    out->flags = 0;
+    r->p += n;
+    return true;
+}
+
+static inline bool
+t1071i_json_scalar(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
+{
+    switch (t1071i_json_peek(r)) {
+    case T1071I_JSON_STRING:
+        return jr_scan_string(r, out);
+    case T1071I_JSON_NUMBER:
+        return jr_scan_number(r, out);
+    case T1071I_JSON_TRUE:
+        return jr_scan_literal(r, "true", 4, T1071I_JSON_TRUE, out);
+    case T1071I_JSON_FALSE:
+        return jr_scan_literal(r, "false", 5, T1071I_JSON_FALSE, out);
+    case T1071I_JSON_NULL:
+        return jr_scan_literal(r, "null", 4, T1071I_JSON_NULL, out);
+    case T1071I_JSON_OBJECT:
+    case T1071I_JSON_ARRAY:
+        return jr_fail_at(r, r->p, "expected a scalar");
+    case T1071I_JSON_ERROR:
+    default:
+        return false;
+    }
+}
+
+static inline bool
+jr_open_container(struct t1071i_json_reader *r)
+{
+    if (r->depth >= T1071I_JSON_MAX_DEPTH)
+        return jr_fail_at(r, r->p, "nesting too deep");
+    r->kind[r->depth++] = (unsigned char)*r->p;
+    r->p++;
+    return true;
+}
+
+static inline bool
+t1071i_json_enter(struct t1071i_json_reader *r)
+{
+    enum t1071i_json_type t = t1071i_json_peek(r);
+
+    if (t != T1071I_JSON_OBJECT && t != T1071I_JSON_ARRAY)
+        return t == T1071I_JSON_ERROR ? false : jr_fail_at(r, r->p, "expected '{' or '['");
+    return jr_open_container(r);
+}
+
+/* At '"' (after whitespace): a key, then ':'. */
+static inline bool
+jr_read_key(struct t1071i_json_reader *r, struct t1071i_json_scalar *key)
+{
+    if (*r->p != '"')
+        return jr_fail_at(r, r->p, "expected a string key");
+    if (!jr_scan_string(r, key))
+        return false;
+    jr_skip_ws(r);
+    if (r->p >= r->end || *r->p != ':')
+        return jr_fail_at(r, r->p, "expected ':'");
+    r->p++;
+    return true;
+}
+
+static inline int
+t1071i_json_object_next(struct t1071i_json_reader *r, bool *first,
+                        struct t1071i_json_scalar *key)
+{
+    if (r->failed)
+        return -1;
+    if (r->depth == 0 || r->kind[r->depth - 1] != '{') {
+        jr_fail_at(r, r->p, "not in an object");
+        return -1;
+    }
+    jr_skip_ws(r);
+    if (!jr_more(r))
+        return -1;
+    if (*r->p == '}') {
+        r->p++;
+        r->depth--;
+        *first = false;
+        return 0;
+    }
+    if (!*first) {
+        if (*r->p != ',') {
+            jr_fail_at(r, r->p, "expected ',' or '}'");
+            return -1;
+        }
+        r->p++;
+        jr_skip_ws(r);
+        if (!jr_more(r))
+            return -1;
+    }
+    *first = false;
+    return jr_read_key(r, key) ? 1 : -1;
+}
+
+static inline int
+t1071i_json_array_next(struct t1071i_json_reader *r, bool *first)
+{
+    if (r->failed)
+        return -1;
+    if (r->depth == 0 || r->kind[r->depth - 1] != '[') {
+        jr_fail_at(r, r->p, "not in an array");
+        return -1;
+    }
+    jr_skip_ws(r);
+    if (!jr_more(r))
+        return -1;
+    if (*r->p == ']') {
+        r->p++;
+        r->depth--;
+        *first = false;
+        return 0;
+    }
+    if (!*first) {
+        if (*r->p != ',') {
+            jr_fail_at(r, r->p, "expected ',' or ']'");
+            return -1;
+        }
+        r->p++;
+    }
+    *first = false;
+    return 1;
+}
 
 #endif
