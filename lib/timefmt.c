@@ -82,11 +82,14 @@ digits(const char **p, const char *end, int n)
 bool
 t1071i_parse_time(const char *s, size_t n, int64_t *ms_out)
 {
-    const char *p = s, *end = s + n;
+    const char *p = s, *end;
     int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, off_min = 0;
 
+    /* The JSON reader hands an empty string over as (NULL, 0): no
+     * arithmetic on NULL, not even + 0 (undefined in C). */
     if (!s)
         return false;
+    end = s + n;
     y = digits(&p, end, 4);
     if (y < 1 || p >= end || *p++ != '-')
         return false;

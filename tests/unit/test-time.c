@@ -95,6 +95,19 @@ test_parse_time_no_offset_is_utc(void **state)
     assert_int_equal(parse_ok("2024-01-01T10:20Z"), INT64_C(1704067200000) + 37200000);
 }
 
+/* Regression (clang UBSan, pointer-overflow): the JSON reader passes an
+ * empty string as (NULL, 0); it is refused without computing NULL + 0. */
+static void
+test_parse_time_empty_and_null_refused(void **state)
+{
+    int64_t ms = 7;
+
+    (void)state;
+    assert_false(t1071i_parse_time(NULL, 0, &ms));
+    assert_false(t1071i_parse_time("", 0, &ms));
+    assert_int_equal(ms, 7);
+}
+
 static void
 test_parse_time_fraction_truncated_to_ms(void **state)
 {
@@ -351,6 +364,7 @@ main(void)
         cmocka_unit_test(test_parse_time_epoch_1970_is_zero),
         cmocka_unit_test(test_parse_time_offsets_applied),
         cmocka_unit_test(test_parse_time_no_offset_is_utc),
+        cmocka_unit_test(test_parse_time_empty_and_null_refused),
         cmocka_unit_test(test_parse_time_fraction_truncated_to_ms),
         cmocka_unit_test(test_parse_time_space_separator_accepted),
         cmocka_unit_test(test_parse_time_date_only_is_midnight_utc),
