@@ -480,6 +480,105 @@ test_api_alert_json_valid_with_elastic_fields_port_443(void **state)
     tu_buf_free(&stream);
 }
 
+/* Alerts of every size render whole: the renderer unpacks into a stack
+ * arena, spills past it to malloc, and past its spill list unpacks with
+ * malloc alone.  Members with long ids full of characters to escape
+ * (quote, backslash, control, DEL, UTF-8, invalid UTF-8) at runs 10
+ * (arena), 40 (spills) and 400 (falls back): every id comes back exactly,
+ * in order. */
+static void
+test_api_alert_json_large_alerts_render_whole(void **state)
+{
+    const int runs[] = {10, 40, 400};
+
+    (void)state;
+    for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+        int n = runs[r];
+        struct tu_buf stream = {0};
+        char **ids = calloc((size_t)n, sizeof(*ids));
+        t1071_config *cfg = NULL;
+        t1071_ctx *ctx = NULL;
+        t1071_alert_batch *b = NULL;
+        size_t consumed = 0;
+        char nbuf[16];
+
+        for (int i = 0; i < n; i++) {
+            tu_event ev = T1071__ECS__V1__EVENT__INIT;
+            char *cat[] = {(char *)"network"}, *type[] = {(char *)"start"};
+            char *dir[] = {(char *)"egress"}, *ip[] = {(char *)"203.0.113.5"};
+            char *name[] = {(char *)"rundll32.exe"}, *keys[] = {(char *)"big"};
+            int64_t ports[] = {443};
+            size_t len;
+            uint8_t *buf;
+            struct tu_buf id = {0};
+
+            tu_buf_printf(&id, "%04d-", i);
+            for (int k = 0; k < 12; k++)
+                tu_buf_puts(&id, "plain text \"q\" back\\slash \x01\x1f\x7f caf\xc3\xa9 \xff|");
+            ids[i] = strdup(tu_buf_str(&id));
+            tu_buf_free(&id);
+            ev.has_timestamp_ms = 1;
+            ev.timestamp_ms = T0 + i * INT64_C(1000);
+            ev.event_id = ids[i];
+            ev.host_id = (char *)"H";
+            ev.event_category = cat;
+            ev.n_event_category = 1;
+            ev.event_type = type;
+            ev.n_event_type = 1;
+            ev.network_direction = dir;
+            ev.n_network_direction = 1;
+            ev.destination_ip = ip;
+            ev.n_destination_ip = 1;
+            ev.destination_port = ports;
+            ev.n_destination_port = 1;
+            ev.process_name = name;
+            ev.n_process_name = 1;
+            ev.process_entity_id = keys;
+            ev.n_process_entity_id = 1;
+            buf = tu_pack_event(&ev, &len);
+            tu_append_delimited(&stream, buf, len);
+            free(buf);
+        }
+        snprintf(nbuf, sizeof(nbuf), "%d", n);
+        assert_int_equal(t1071_config_new(&cfg), T1071_OK);
+        assert_int_equal(t1071_config_set(cfg, "rule.runs", nbuf), T1071_OK);
+        assert_int_equal(t1071_config_set(cfg, "engine.max_event_bytes", "65536"), T1071_OK);
+        assert_int_equal(t1071_init(&ctx, cfg), T1071_OK);
+        t1071_config_free(cfg);
+        assert_int_equal(t1071_feed_batch(ctx, (const uint8_t *)stream.data, stream.len,
+                                          &consumed), T1071_OK);
+        assert_int_equal(t1071_advance(ctx, INT64_MAX), T1071_OK);
+        assert_int_equal(t1071_poll_alerts(ctx, &b), T1071_OK);
+        assert_int_equal(t1071_alert_batch_count(b), 1);
+        {
+            struct tu_json *root = alert_json(b, 0);
+            const struct tu_json *ev = need(root, "t1071.event_ids", TU_JARR);
+            assert_int_equal(ev->n, (size_t)n);
+            for (int i = 0; i < n; i++) {
+                /* invalid UTF-8 comes back as U+FFFD, as it always did */
+                struct tu_buf want = {0};
+                const char *p = ids[i];
+                for (; *p; p++) {
+                    if ((unsigned char)*p == 0xff)
+                        tu_buf_puts(&want, "\xef\xbf\xbd");
+                    else
+                        tu_buf_append(&want, p, 1);
+                }
+                assert_int_equal(ev->items[i]->type, TU_JSTR);
+                assert_string_equal(ev->items[i]->str, tu_buf_str(&want));
+                tu_buf_free(&want);
+            }
+            tu_json_free(root);
+        }
+        t1071_alert_batch_free(b);
+        t1071_free(ctx);
+        tu_buf_free(&stream);
+        for (int i = 0; i < n; i++)
+            free(ids[i]);
+        free(ids);
+    }
+}
+
 static void
 test_api_alert_json_port_53_maps_to_dns_subtechnique(void **state)
 {
@@ -696,6 +795,7 @@ main(void)
         cmocka_unit_test(test_api_event_shard_stable_in_range_by_host),
         cmocka_unit_test(test_api_alert_json_valid_with_elastic_fields_port_443),
         cmocka_unit_test(test_api_alert_json_port_53_maps_to_dns_subtechnique),
+        cmocka_unit_test(test_api_alert_json_large_alerts_render_whole),
         cmocka_unit_test(test_api_alert_json_escapes_hostile_strings),
         cmocka_unit_test(test_api_group_id_identical_across_two_runs),
         cmocka_unit_test(test_api_batch_usable_after_ctx_freed),
