@@ -86,6 +86,11 @@ stack_used(void *(*fn)(void *), void *arg)
     assert_int_equal(pthread_create(&th, &attr, fn, arg), 0);
     assert_int_equal(pthread_join(th, NULL), 0);
     pthread_attr_destroy(&attr);
+    /* Under valgrind (meson test --setup valgrind) the dead thread's
+     * stack is unaddressable to memcheck, and the depth would be
+     * valgrind's anyway: the feed still runs under memcheck, unmeasured. */
+    if (getenv("T1071_UNDER_VALGRIND"))
+        low = STACK_BYTES;
     while (low < STACK_BYTES && stack[low] == PAINT)
         low++;
     free(stack);
@@ -182,6 +187,8 @@ test_feed_stack_depth(void **state)
         t1071_free(j.ctx);
         assert_int_equal(j.rc, T1071_OK);
         assert_true(j.alerts > 0);
+        if (getenv("T1071_UNDER_VALGRIND"))
+            continue;
         print_message("# %s profile: feed path stack %zu bytes (thread total %zu, "
                       "empty thread %zu), %" PRIu64 " alerts\n",
                       i ? "tuned" : "default", used - base, used, base, j.alerts);
