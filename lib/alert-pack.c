@@ -437,23 +437,30 @@ cache_pack(const T1071__Ecs__V1__Alert *a, const struct cache *c, uint8_t *out)
 }
 
 uint8_t *
-t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t *len)
+t1071i_alert_encode_at(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t head,
+                       size_t *len)
 {
     struct cache c;
     uint8_t *out;
 
     if (!cacheable(a)) {
         *len = t1071i_alert_packed_size(a);
-        out = alloc(*len ? *len : 1);
+        out = alloc(head + *len ? head + *len : 1);
         if (out)
-            t1071i_alert_pack(a, out);
+            t1071i_alert_pack(a, out + head);
         return out;
     }
     *len = cache_fill(a, &c);
-    out = alloc(*len ? *len : 1);
+    out = alloc(head + *len ? head + *len : 1);
     if (out)
-        cache_pack(a, &c, out);
+        cache_pack(a, &c, out + head);
     return out;
+}
+
+uint8_t *
+t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t *len)
+{
+    return t1071i_alert_encode_at(a, alloc, 0, len);
 }
 
 /* The schema this encoder was written for: (number, label, type) of every

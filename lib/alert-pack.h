@@ -17,6 +17,21 @@ size_t t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out);
  * @p alloc (NULL when it fails) holding *len bytes. */
 uint8_t *t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
                              size_t *len);
+/* The same, the bytes written @p head bytes into a block of head + *len
+ * bytes (the caller's header first); returns the block. */
+uint8_t *t1071i_alert_encode_at(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
+                                size_t head, size_t *len);
+/* t1071i_alert_build (lib/t1071-private.h) into a block from @p alloc of
+ * @p head + *out_len bytes, the alert @p head bytes in: the engine builds
+ * straight into its queue entry.  *out is the block; T1071_E_NOMEM when
+ * @p alloc returns NULL. */
+struct t1071_config;
+struct t1071i_pev;
+struct t1071i_judgement;
+int t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
+                          struct t1071i_pev *const *members, size_t n, uint64_t seqno,
+                          const struct t1071i_judgement *j, void *(*alloc)(size_t), size_t head,
+                          uint8_t **out, size_t *out_len);
 /* True when the compiled schema is the one the encoder knows. */
 bool t1071i_alert_pack_usable(void);
 

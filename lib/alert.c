@@ -160,6 +160,15 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                    struct t1071i_pev *const *members, size_t n, uint64_t seqno,
                    const struct t1071i_judgement *j, uint8_t **out, size_t *out_len)
 {
+    return t1071i_alert_build_at(cfg, key, members, n, seqno, j, g_malloc, 0, out, out_len);
+}
+
+int
+t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
+                      struct t1071i_pev *const *members, size_t n, uint64_t seqno,
+                      const struct t1071i_judgement *j, void *(*alloc)(size_t), size_t head,
+                      uint8_t **out, size_t *out_len)
+{
     T1071__Ecs__V1__AlertBeacon beacon = T1071__ECS__V1__ALERT_BEACON__INIT;
     T1071__Ecs__V1__AlertTuning tuning = T1071__ECS__V1__ALERT_TUNING__INIT;
     T1071__Ecs__V1__Alert a = T1071__ECS__V1__ALERT__INIT;
@@ -185,6 +194,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     char group_id[65];
     char span[48], tsbuf[32], *reason, reason_s[512];
     size_t nd = 0, ns = 0;
+    int rc;
 
     t1071i_sha256_init(&sum, T1071I_SHA256_AUTO);
     /* Members and destinations (in order of first appearance). */
@@ -403,13 +413,15 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
             atomic_store_explicit(&usable, fast, memory_order_relaxed);
         }
         if (fast) {
-            *out = t1071i_alert_encode(&a, g_malloc, out_len);
+            *out = t1071i_alert_encode_at(&a, alloc, head, out_len);
         } else {
             *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
-            *out = g_malloc(*out_len ? *out_len : 1);
-            t1071__ecs__v1__alert__pack(&a, *out);
+            *out = alloc(head + *out_len ? head + *out_len : 1);
+            if (*out)
+                t1071__ecs__v1__alert__pack(&a, *out + head);
         }
     }
+    rc = *out ? T1071_OK : T1071_E_NOMEM;
 
     if (reason != reason_s)
         g_free(reason);
@@ -419,7 +431,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         g_free(dst);
         g_free(dstp);
     }
-    return T1071_OK;
+    return rc;
 }
 
 /* ===== JSON ===== */

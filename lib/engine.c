@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <glib.h>
 
+#include "alert-pack.h"
 #include "rule.h"
 #include "t1071-private.h"
 #include "tracker.h"
@@ -828,11 +829,10 @@ key_get_value(struct t1071_ctx *ctx, const char *value, struct host *host)
 
 /* ===== Alert queue ===== */
 
+/* Room in the queue array for one more alert. */
 static int
-queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
+queue_reserve(struct t1071_ctx *ctx)
 {
-    struct qalert *q;
-
     if (ctx->q_n == ctx->q_cap) {
         size_t nc = ctx->q_cap ? ctx->q_cap * 2 : 64;
         struct qalert **nq = realloc(ctx->queue, nc * sizeof(*nq));
@@ -841,6 +841,25 @@ queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
         ctx->queue = nq;
         ctx->q_cap = nc;
     }
+    return T1071_OK;
+}
+
+static void
+queue_append(struct t1071_ctx *ctx, struct qalert *q)
+{
+    ctx->queue[ctx->q_n++] = q;
+    ctx->stats[T1071_STAT_ALERTS_QUEUED]++;
+    mem_add(ctx, sizeof(*q) + q->len);
+}
+
+static int
+queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
+{
+    struct qalert *q;
+    int rc = queue_reserve(ctx);
+
+    if (rc != T1071_OK)
+        return rc;
     /* Alerts are never dropped for the budget: keys make way for them. */
     (void)make_room(ctx, sizeof(*q) + len);
     q = malloc(sizeof(*q) + len);
@@ -849,9 +868,23 @@ queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
     q->len = len;
     if (len)
         memcpy(q->data, data, len);
-    ctx->queue[ctx->q_n++] = q;
-    ctx->stats[T1071_STAT_ALERTS_QUEUED]++;
-    mem_add(ctx, sizeof(*q) + len);
+    queue_append(ctx, q);
+    return T1071_OK;
+}
+
+/* Queue @p q, an alert built in place (t1071i_alert_build_at): the same
+ * steps and accounting as queue_push, without the copy. */
+static int
+queue_push_block(struct t1071_ctx *ctx, struct qalert *q)
+{
+    int rc = queue_reserve(ctx);
+
+    if (rc != T1071_OK) {
+        free(q);
+        return rc;
+    }
+    (void)make_room(ctx, sizeof(*q) + q->len);
+    queue_append(ctx, q);
     return T1071_OK;
 }
 
@@ -867,8 +900,9 @@ static int
 emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
 {
     size_t cap = ring_cap(ctx), n = 0, nk = 0;
-    uint8_t *pb = NULL;
+    uint8_t *block = NULL;
     size_t pb_len = 0;
+    struct qalert *q;
     struct t1071i_judgement j, *jp = NULL;
     struct rec **w = ctx->members;
     int rc;
@@ -908,12 +942,15 @@ emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
                 return T1071_OK;
         }
     }
-    rc = t1071i_alert_build(ctx->cfg, k->atom->str, ctx->window, n,
-                            ctx->stats[T1071_STAT_ALERTS] + 1, jp, &pb, &pb_len);
+    /* Built straight into its queue entry (malloc: the batch frees it). */
+    rc = t1071i_alert_build_at(ctx->cfg, k->atom->str, ctx->window, n,
+                               ctx->stats[T1071_STAT_ALERTS] + 1, jp, malloc,
+                               offsetof(struct qalert, data), &block, &pb_len);
     if (rc != T1071_OK)
         return rc;
-    rc = queue_push(ctx, pb, pb_len);
-    g_free(pb);
+    q = (struct qalert *)(void *)block;
+    q->len = pb_len;
+    rc = queue_push_block(ctx, q);
     if (rc == T1071_OK)
         ctx->stats[T1071_STAT_ALERTS]++;
     return rc;
