@@ -219,6 +219,7 @@ struct t1071_ctx {
     struct rec **members;        /* scratch: one sequence's members */
     struct t1071i_pev **window;  /* scratch: their views, for the alert */
     struct t1071i_pev *views;
+    struct t1071i_mlen *mlens;   /* scratch: their string lengths */
     const char **vkeys;          /* scratch: the views' key values */
     size_t vkeys_cap;
     struct t1071i_tracker *tracker; /* NULL: beacon.enabled = false */
@@ -398,6 +399,28 @@ rec_size(const struct rec *r)
     for (size_t i = 0; i < REC_STRS; i++)
         p += r->len[i] == REC_LONG ? strlen(p) + 1 : r->len[i];
     return (size_t)(p - (const char *)r);
+}
+
+/* The lengths of @p r's id, address text and domain as its view shows
+ * them (strlen + 1; 0 when not known without measuring: the alert builder
+ * then measures). */
+static struct t1071i_mlen
+rec_lens(const struct rec *r)
+{
+    struct t1071i_mlen l = {0, 0, 0};
+
+    l.id = r->len[0] == REC_LONG ? 0 : r->len[0];
+    if (r->flags & R_IP4) {
+        /* t1071i_format_v4: each octet without leading zeros, 3 dots, NUL */
+        const uint8_t *a = rec_ip(r);
+        l.ip = 4;
+        for (int i = 0; i < 4; i++)
+            l.ip += 1u + (a[i] >= 10) + (a[i] >= 100);
+    } else if (!(r->flags & R_IP6)) {
+        l.ip = r->len[1] == REC_LONG ? 0 : r->len[1];
+    }
+    l.domain = r->len[2] == REC_LONG ? 0 : r->len[2];
+    return l;
 }
 
 /* The view the alert and tracker code read; @p keys holds n_keys slots. */
@@ -929,6 +952,7 @@ emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
     nk = 0;
     for (size_t i = 0; i < n; i++) {
         rec_view(w[i], &ctx->views[i], ctx->vkeys + nk);
+        ctx->mlens[i] = rec_lens(w[i]);
         nk += w[i]->n_keys;
         ctx->window[i] = &ctx->views[i];
     }
@@ -944,7 +968,7 @@ emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
     }
     /* Built straight into its queue entry (malloc: the batch frees it). */
     rc = t1071i_alert_build_at(ctx->cfg, k->atom->str, ctx->window, n,
-                               ctx->stats[T1071_STAT_ALERTS] + 1, jp, malloc,
+                               ctx->stats[T1071_STAT_ALERTS] + 1, jp, ctx->mlens, malloc,
                                offsetof(struct qalert, data), &block, &pb_len);
     if (rc != T1071_OK)
         return rc;
@@ -1814,10 +1838,12 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     ctx->window = calloc(ctx->cfg->runs, sizeof(*ctx->window));
     ctx->members = calloc(ctx->cfg->runs, sizeof(*ctx->members));
     ctx->views = calloc(ctx->cfg->runs, sizeof(*ctx->views));
+    ctx->mlens = calloc(ctx->cfg->runs, sizeof(*ctx->mlens));
     ctx->ghosts = calloc(GHOSTS, sizeof(*ctx->ghosts));
     ctx->pool = t1071i_pool_new();
     rc = T1071_E_NOMEM;
-    if (!ctx->window || !ctx->members || !ctx->views || !ctx->ghosts || !ctx->pool)
+    if (!ctx->window || !ctx->members || !ctx->views || !ctx->mlens || !ctx->ghosts ||
+        !ctx->pool)
         goto fail;
     mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
     if ((rc = t1071i_tracker_new(ctx->cfg, ctx->seed, &ctx->tracker)) != T1071_OK)
@@ -1865,6 +1891,7 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->window);
     free(ctx->members);
     free(ctx->views);
+    free(ctx->mlens);
     free(ctx->vkeys);
     free(ctx->ghosts);
     t1071i_tracker_free(ctx->tracker);
