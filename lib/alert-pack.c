@@ -516,17 +516,32 @@ put2(char *w, uint32_t v)
     memcpy(w, digit_pairs + 2 * v, 2);
 }
 
-/* Written from the right, eight digits per 64-bit division and two per
- * 32-bit step: the digit-at-a-time loop was a chain of 13 dependent
- * 64-bit divisions per millisecond timestamp, ten per alert. */
+/* Written in place from the right, eight digits per 64-bit division and
+ * two per 32-bit step: the digit-at-a-time loop was a chain of 13
+ * dependent 64-bit divisions per millisecond timestamp, ten per alert. */
 size_t
 t1071i_format_i64(int64_t v, char out[32])
 {
-    char tmp[24], *p = tmp + sizeof(tmp);
-    size_t len = 0, n;
+    static const uint64_t pow10[20] = {
+        UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000), UINT64_C(10000),
+        UINT64_C(100000), UINT64_C(1000000), UINT64_C(10000000), UINT64_C(100000000),
+        UINT64_C(1000000000), UINT64_C(10000000000), UINT64_C(100000000000),
+        UINT64_C(1000000000000), UINT64_C(10000000000000), UINT64_C(100000000000000),
+        UINT64_C(1000000000000000), UINT64_C(10000000000000000),
+        UINT64_C(100000000000000000), UINT64_C(1000000000000000000),
+        UINT64_C(10000000000000000000)};
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t len = v < 0, digits = 1;
+    char *p;
     uint32_t w;
 
+    while (digits < 20 && u >= pow10[digits])
+        digits++;
+    if (v < 0)
+        out[0] = '-';
+    len += digits;
+    out[len] = '\0';
+    p = out + len;  /* digits written from here leftwards */
     while (u >= 100000000u) {
         uint32_t lo = (uint32_t)(u % 100000000u), a = lo / 10000u, b = lo % 10000u;
         u /= 100000000u;
@@ -542,18 +557,10 @@ t1071i_format_i64(int64_t v, char out[32])
         put2(p, w % 100u);
         w /= 100u;
     }
-    if (w >= 10u) {
-        p -= 2;
-        put2(p, w);
-    } else {
-        *--p = (char)('0' + w);
-    }
-    if (v < 0)
-        out[len++] = '-';
-    n = (size_t)(tmp + sizeof(tmp) - p);
-    memcpy(out + len, p, n);
-    len += n;
-    out[len] = '\0';
+    if (w >= 10u)
+        put2(p - 2, w);
+    else
+        p[-1] = (char)('0' + w);
     return len;
 }
 

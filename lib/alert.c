@@ -54,25 +54,43 @@ subtech_of_port(int64_t port)
  * time as decimal text (lib/alert-pack.c). */
 #define format_i64 t1071i_format_i64
 
+/* Append the decimal text of @p v and the unit @p u at @p w. */
+static char *
+span_part(char *w, int64_t v, const char *u)
+{
+    w += format_i64(v, w);
+    while (*u)
+        *w++ = *u++;
+    *w = '\0';
+    return w;
+}
+
+/* The same text as the snprintf chain it replaced: "%" PRId64 "ms", then
+ * "%dd%dh" / "%dd", "%dh%dm" / "%dh", "%dm%ds" / "%dm", "%ds". */
 static void
 format_span(int64_t ms, char out[48])
 {
     int64_t s = ms / 1000;
     int64_t d = s / 86400, h = (s / 3600) % 24, m = (s / 60) % 60, sec = s % 60;
+    char *w = out;
 
-    if (ms < 1000)
-        snprintf(out, 48, "%" PRId64 "ms", ms);
-    else if (d)
-        h ? snprintf(out, 48, "%" PRId64 "d%" PRId64 "h", d, h)
-          : snprintf(out, 48, "%" PRId64 "d", d);
-    else if (h)
-        m ? snprintf(out, 48, "%" PRId64 "h%" PRId64 "m", h, m)
-          : snprintf(out, 48, "%" PRId64 "h", h);
-    else if (m)
-        sec ? snprintf(out, 48, "%" PRId64 "m%" PRId64 "s", m, sec)
-            : snprintf(out, 48, "%" PRId64 "m", m);
-    else
-        snprintf(out, 48, "%" PRId64 "s", sec);
+    if (ms < 1000) {
+        span_part(w, ms, "ms");
+    } else if (d) {
+        w = span_part(w, d, "d");
+        if (h)
+            span_part(w, h, "h");
+    } else if (h) {
+        w = span_part(w, h, "h");
+        if (m)
+            span_part(w, m, "m");
+    } else if (m) {
+        w = span_part(w, m, "m");
+        if (sec)
+            span_part(w, sec, "s");
+    } else {
+        span_part(w, sec, "s");
+    }
 }
 
 /* A string grown in a caller's buffer, moving to the heap when it must
