@@ -508,6 +508,9 @@ pev_alloc(struct t1071_ctx *ctx, const char *const strs[REC_STRS], const char *c
         if (i || !hint_key(ctx, keys[0], key_lens[0], &h))
             h = t1071i_hash(ctx->seed, keys[i], key_lens[i]);
         struct katom *a = atom_get(ctx, h, keys[i], key_lens[i]);
+        /* The sequence step reads its key soon: start that load. */
+        if (a)
+            __builtin_prefetch(a->key);
         if (!a) {
             for (size_t j = 0; j < i; j++)
                 atom_unref(ctx, p->keys[j]);
@@ -955,10 +958,12 @@ emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
         __builtin_prefetch(m);
         __builtin_prefetch((const char *)m + 64);
         w[n++] = m;
-        nk += m->n_keys;
     }
     w[n++] = last;
-    nk += last->n_keys;
+    /* Only now read them (reading each right after its prefetch waited
+     * for the first miss before the other loads were even issued). */
+    for (size_t i = 0; i < n; i++)
+        nk += w[i]->n_keys;
     if (nk > ctx->vkeys_cap) {
         const char **nv = realloc(ctx->vkeys, nk * sizeof(*nv));
         if (!nv)
