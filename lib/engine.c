@@ -202,8 +202,6 @@ struct tier {
  * it goes straight to the protected tier (2Q's ghost list). */
 #define GHOSTS 8192
 
-struct predecoded;
-
 struct t1071_ctx {
     struct t1071_config *cfg;
     struct tier tiers[2];
@@ -226,9 +224,6 @@ struct t1071_ctx {
     size_t vkeys_cap;
     struct t1071i_tracker *tracker; /* NULL: beacon.enabled = false */
     struct t1071i_wire *wire;    /* zero-copy decoder (lib/wire.c), made on first use */
-    struct t1071i_wire *wire_ahead; /* t1071_feed_batch's second one, for the next record */
-    const struct predecoded *hint;  /* the running record's, when decoded ahead */
-    bool wire_ahead_failed;
     struct t1071i_pool *pool;    /* pending event records (lib/pool.c) */
     bool wire_unusable;          /* schema it cannot read: protobuf-c decodes */
     /* Several rules (t1071_config_add_rule): one whole engine state per
@@ -470,9 +465,6 @@ pev_unref(struct t1071_ctx *ctx, struct rec *p)
     }
 }
 
-static bool hint_host(const struct t1071_ctx *ctx, const char *name, size_t *len, uint64_t *h);
-static bool hint_key(const struct t1071_ctx *ctx, const char *v, size_t len, uint64_t *h);
-
 /* One allocation holding the record, its key atoms and every string.
  * strs[]: id, ip, domain, host_name, host_id, pname, exe (NULL = absent). */
 /* @p ip_flags: R_IP4 or R_IP6 when @p ip holds the destination address in
@@ -504,13 +496,8 @@ pev_alloc(struct t1071_ctx *ctx, const char *const strs[REC_STRS], const char *c
     p->port = wide ? 0 : (int32_t)port;
     p->spare = 0;
     for (size_t i = 0; i < n_keys; i++) {
-        uint64_t h;
-        if (i || !hint_key(ctx, keys[0], key_lens[0], &h))
-            h = t1071i_hash(ctx->seed, keys[i], key_lens[i]);
-        struct katom *a = atom_get(ctx, h, keys[i], key_lens[i]);
-        /* The sequence step reads its key soon: start that load. */
-        if (a)
-            __builtin_prefetch(a->key);
+        struct katom *a =
+            atom_get(ctx, t1071i_hash(ctx->seed, keys[i], key_lens[i]), keys[i], key_lens[i]);
         if (!a) {
             for (size_t j = 0; j < i; j++)
                 atom_unref(ctx, p->keys[j]);
@@ -589,19 +576,12 @@ event_host(const t1071i_event *ev)
     return "";
 }
 
-
 static struct host *
 host_get(struct t1071_ctx *ctx, const char *name)
 {
-    size_t len;
-    uint64_t h;
-    struct hnode *n;
-
-    if (!hint_host(ctx, name, &len, &h)) {
-        len = strlen(name);
-        h = t1071i_hash(ctx->seed, name, len);
-    }
-    n = ht_find(&ctx->hosts, h, name, len);
+    size_t len = strlen(name);
+    uint64_t h = t1071i_hash(ctx->seed, name, len);
+    struct hnode *n = ht_find(&ctx->hosts, h, name, len);
     struct host *host;
 
     if (n)
@@ -958,12 +938,10 @@ emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
         __builtin_prefetch(m);
         __builtin_prefetch((const char *)m + 64);
         w[n++] = m;
+        nk += m->n_keys;
     }
     w[n++] = last;
-    /* Only now read them (reading each right after its prefetch waited
-     * for the first miss before the other loads were even issued). */
-    for (size_t i = 0; i < n; i++)
-        nk += w[i]->n_keys;
+    nk += last->n_keys;
     if (nk > ctx->vkeys_cap) {
         const char **nv = realloc(ctx->vkeys, nk * sizeof(*nv));
         if (!nv)
@@ -1503,42 +1481,8 @@ process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
     return rc;
 }
 
-/* A record decoded ahead by t1071_feed_batch (see there), with the
- * hashes of its host name and first key value (when kval is not NULL):
- * the same t1071i_hash host_get and pev_alloc compute, done once. */
-struct predecoded {
-    int rc;                     /* t1071i_wire_decode's result */
-    t1071i_event ev;
-    const char *hname, *kval;
-    size_t hlen, klen;
-    uint64_t hh, hk;
-};
-
-/* Whether records go through the zero-copy reader (made on first use). */
-static bool
-use_wire(struct t1071_ctx *ctx)
-{
-    if (!ctx->cfg->derive && !ctx->wire && !ctx->wire_unusable)
-        ctx->wire_unusable =
-            (ctx->wire = t1071i_wire_new(ctx->cfg->rule != NULL || ctx->n_rules > 0)) == NULL;
-    return !ctx->cfg->derive && ctx->wire;
-}
-
-static int feed_one_pre(struct t1071_ctx *ctx, const uint8_t *buf, size_t len,
-                        const struct predecoded *pre);
-
 static int
 feed_one(struct t1071_ctx *ctx, const uint8_t *buf, size_t len)
-{
-    return feed_one_pre(ctx, buf, len, NULL);
-}
-
-/* feed_one, the record already decoded by the zero-copy reader when
- * @p pre is not NULL (only when it would be, and within
- * engine.max_event_bytes). */
-static int
-feed_one_pre(struct t1071_ctx *ctx, const uint8_t *buf, size_t len,
-             const struct predecoded *pre)
 {
     t1071i_event *ev;
     int rc;
@@ -1555,23 +1499,12 @@ feed_one_pre(struct t1071_ctx *ctx, const uint8_t *buf, size_t len,
      * keeps the unpacked event. */
     /* A rule given as text (rule.query, added rules) may read any field:
      * then the reader materialises them all. */
-    if (use_wire(ctx)) {
+    if (!ctx->cfg->derive && !ctx->wire && !ctx->wire_unusable)
+        ctx->wire_unusable =
+            (ctx->wire = t1071i_wire_new(ctx->cfg->rule != NULL || ctx->n_rules > 0)) == NULL;
+    if (!ctx->cfg->derive && ctx->wire) {
         t1071i_event wev;
-        if (pre)
-            rc = pre->rc;
-        else
-            rc = t1071i_wire_decode(ctx->wire, buf, len, &wev);
-        if (rc == T1071_OK && pre) {
-            /* Both slots are in cache now: start the two node loads
-             * together, then run with the hashes already made. */
-            __builtin_prefetch(ctx->hosts.buckets[pre->hh & ctx->hosts.mask]);
-            if (pre->kval)
-                __builtin_prefetch(ctx->keys.buckets[pre->hk & ctx->keys.mask]);
-            ctx->hint = pre;
-            rc = process_event(ctx, &pre->ev);
-            ctx->hint = NULL;
-            return rc;
-        }
+        rc = t1071i_wire_decode(ctx->wire, buf, len, &wev);
         if (rc == T1071_OK)
             return process_event(ctx, &wev);
         if (rc == T1071_E_NOMEM) {
@@ -1628,98 +1561,10 @@ read_varint(const uint8_t *p, size_t avail, uint64_t *out)
     return -1;
 }
 
-/* Hash the host name and first key value of @p pre's event (what
- * host_get and pev_alloc will hash when it runs) and start loading their
- * hash table slots.  Hints only (the tables may change before the event
- * runs); no state changes. */
-static void
-prefetch_event(const struct t1071_ctx *ctx, struct predecoded *pre)
-{
-    const t1071i_event *ev = &pre->ev;
-
-    pre->hname = event_host(ev);
-    pre->hlen = strlen(pre->hname);
-    pre->hh = t1071i_hash(ctx->seed, pre->hname, pre->hlen);
-    __builtin_prefetch(&ctx->hosts.buckets[pre->hh & ctx->hosts.mask]);
-    pre->kval = NULL;
-    if (ctx->cfg->n_key_fields == 1) {
-        char *const *vals;
-        size_t n;
-        const char *v;
-        field_values(ev, ctx->cfg->key_fields[0], &vals, &n, &v);
-        if (!v && n)
-            v = vals[0];
-        if (v) {
-            pre->kval = v;
-            pre->klen = strlen(v);
-            pre->hk = t1071i_hash(ctx->seed, v, pre->klen);
-            __builtin_prefetch(&ctx->keys.buckets[pre->hk & ctx->keys.mask]);
-        }
-    }
-}
-
-/* The running record's host hash, when it was computed ahead for this
- * very string (same pointer into the reader's arena: same bytes). */
-static bool
-hint_host(const struct t1071_ctx *ctx, const char *name, size_t *len, uint64_t *h)
-{
-    if (!ctx->hint || ctx->hint->hname != name)
-        return false;
-    *len = ctx->hint->hlen;
-    *h = ctx->hint->hh;
-    return true;
-}
-
-/* The same for its first key value. */
-static bool
-hint_key(const struct t1071_ctx *ctx, const char *v, size_t len, uint64_t *h)
-{
-    if (!ctx->hint || !ctx->hint->kval || ctx->hint->kval != v || ctx->hint->klen != len)
-        return false;
-    *h = ctx->hint->hk;
-    return true;
-}
-
-/* Decode the record after the one at @p off (when there is a whole one
- * the zero-copy reader would decode) with the second reader, and start
- * loading its state.  Decoding touches nothing but that reader's arena,
- * so the record's turn comes exactly as if it were decoded then. */
-static bool
-decode_ahead(struct t1071_ctx *ctx, const uint8_t *buf, size_t len, size_t off,
-             struct predecoded *pre)
-{
-    uint64_t rlen;
-    int n;
-
-    if (off >= len || ctx->n_rules)
-        return false;
-    n = read_varint(buf + off, len - off, &rlen);
-    if (n <= 0 || rlen > len - off - (size_t)n || rlen > ctx->cfg->max_event_bytes)
-        return false;
-    if (!ctx->wire_ahead) {
-        if (ctx->wire_ahead_failed || !use_wire(ctx))
-            return false;
-        ctx->wire_ahead = t1071i_wire_new(ctx->cfg->rule != NULL || ctx->n_rules > 0);
-        if (!ctx->wire_ahead) {
-            ctx->wire_ahead_failed = true;
-            return false;
-        }
-    }
-    pre->rc = t1071i_wire_decode(ctx->wire_ahead, buf + off + n, (size_t)rlen, &pre->ev);
-    if (pre->rc == T1071_OK)
-        prefetch_event(ctx, pre);
-    return true;
-}
-
 T1071_API int
 t1071_feed_batch(t1071_ctx *ctx, const uint8_t *buf, size_t len, size_t *consumed)
 {
     size_t off = 0;
-    /* One record of lookahead: record i + 1 is decoded (into the second
-     * reader) and its host and key lookups started before record i runs,
-     * so their cache misses overlap record i's work.  cur: record i's
-     * decode, when done ahead; the readers swap each record. */
-    struct predecoded pa, pb, *cur = NULL, *nxt = &pa;
 
     if (consumed)
         *consumed = 0;
@@ -1746,20 +1591,7 @@ t1071_feed_batch(t1071_ctx *ctx, const uint8_t *buf, size_t len, size_t *consume
             return T1071_E_TRUNCATED;
         }
         {
-            int rc;
-            bool ahead = !ctx->cfg->derive &&
-                         decode_ahead(ctx, buf, len, off + (size_t)n + (size_t)rlen, nxt);
-            rc = feed_one_pre(ctx, buf + off + n, (size_t)rlen, cur);
-            if (ahead) {
-                /* the next record's decode lives in wire_ahead: swap */
-                struct t1071i_wire *t = ctx->wire;
-                ctx->wire = ctx->wire_ahead;
-                ctx->wire_ahead = t;
-                cur = nxt;
-                nxt = nxt == &pa ? &pb : &pa;
-            } else {
-                cur = NULL;
-            }
+            int rc = feed_one(ctx, buf + off + n, (size_t)rlen);
             /* Per-record errors are counted; the stream goes on. */
             if (rc == T1071_E_NOMEM) {
                 if (consumed)
@@ -2064,7 +1896,6 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->ghosts);
     t1071i_tracker_free(ctx->tracker);
     t1071i_wire_free(ctx->wire);
-    t1071i_wire_free(ctx->wire_ahead);
     t1071i_pool_free(ctx->pool);
     t1071_config_free(ctx->cfg);
     free(ctx);
