@@ -305,6 +305,16 @@ sl_set(struct slen *l, const char *s)
     l->n = s ? strlen(s) : 0;
 }
 
+/* @p len1: strlen + 1 when known, else 0. */
+static void
+sl_set_n(struct slen *l, const char *s, uint32_t len1)
+{
+    l->s = s;
+    l->n = !s ? 0 : len1 ? len1 - 1 : strlen(s);
+}
+
+static const struct t1071i_mlen no_len = {0, 0, 0};
+
 struct cache {
     struct slen top[15];                    /* by field number; 0 unused */
     struct slen reason, profile;
@@ -326,7 +336,7 @@ cacheable(const T1071__Ecs__V1__Alert *a)
 }
 
 static size_t
-cache_fill(const T1071__Ecs__V1__Alert *a, struct cache *c)
+cache_fill(const T1071__Ecs__V1__Alert *a, const struct t1071i_alert_hints *h, struct cache *c)
 {
     const char *top[15] = {NULL, a->rule_id, a->rule_name, a->rule_type, a->severity, NULL, NULL,
                            a->group_id, a->key, a->key_field, a->host_name, a->host_id,
@@ -338,7 +348,9 @@ cache_fill(const T1071__Ecs__V1__Alert *a, struct cache *c)
         n += sl_size(f, &c->top[f]);
     }
     n += u64_size(5, a->has_risk_score, (uint64_t)(int64_t)a->risk_score);
-    if (a->threat) {
+    if (a->threat && h->threat) {
+        n += msg_size(6, h->threat_len);
+    } else if (a->threat) {
         const T1071__Ecs__V1__AlertThreat *t = a->threat;
         const char *ts[8] = {NULL, t->framework, t->tactic_id, t->tactic_name,
                              t->tactic_reference, t->technique_id, t->technique_name,
@@ -364,9 +376,10 @@ cache_fill(const T1071__Ecs__V1__Alert *a, struct cache *c)
          u64_size(16, a->has_last_ms, (uint64_t)a->last_ms);
     for (size_t i = 0; i < a->n_members; i++) {
         const T1071__Ecs__V1__AlertMember *m = a->members[i];
-        sl_set(&c->mem[i][1], m->event_id);
-        sl_set(&c->mem[i][3], m->destination_ip);
-        sl_set(&c->mem[i][5], m->destination_domain);
+        const struct t1071i_mlen *ml = h->mem ? &h->mem[i] : &no_len;
+        sl_set_n(&c->mem[i][1], m->event_id, ml->id);
+        sl_set_n(&c->mem[i][3], m->destination_ip, ml->ip);
+        sl_set_n(&c->mem[i][5], m->destination_domain, ml->domain);
         c->mem_body[i] = sl_size(1, &c->mem[i][1]) +
                          u64_size(2, m->has_timestamp_ms, (uint64_t)m->timestamp_ms) +
                          sl_size(3, &c->mem[i][3]) +
@@ -376,8 +389,9 @@ cache_fill(const T1071__Ecs__V1__Alert *a, struct cache *c)
     }
     for (size_t i = 0; i < a->n_destinations; i++) {
         const T1071__Ecs__V1__AlertDestination *d = a->destinations[i];
-        sl_set(&c->dst[i][1], d->ip);
-        sl_set(&c->dst[i][4], d->domain);
+        const struct t1071i_mlen *dl = h->dst ? &h->dst[i] : &no_len;
+        sl_set_n(&c->dst[i][1], d->ip, dl->ip);
+        sl_set_n(&c->dst[i][4], d->domain, dl->domain);
         c->dst_body[i] = sl_size(1, &c->dst[i][1]) + u64_size(2, d->has_port, (uint64_t)d->port) +
                          u64_size(3, d->has_count, d->count) + sl_size(4, &c->dst[i][4]);
         n += msg_size(18, c->dst_body[i]);
@@ -391,14 +405,19 @@ cache_fill(const T1071__Ecs__V1__Alert *a, struct cache *c)
 }
 
 static size_t
-cache_pack(const T1071__Ecs__V1__Alert *a, const struct cache *c, uint8_t *out)
+cache_pack(const T1071__Ecs__V1__Alert *a, const struct t1071i_alert_hints *h,
+           const struct cache *c, uint8_t *out)
 {
     uint8_t *w = out;
 
     for (unsigned f = 1; f <= 4; f++)
         w = sl_put(w, f, &c->top[f]);
     w = u64_put(w, 5, a->has_risk_score, (uint64_t)(int64_t)a->risk_score);
-    if (a->threat) {
+    if (a->threat && h->threat) {
+        w = msg_head(w, 6, h->threat_len);
+        memcpy(w, h->threat, h->threat_len);
+        w += h->threat_len;
+    } else if (a->threat) {
         w = msg_head(w, 6, c->threat_body);
         for (unsigned f = 1; f < 8; f++)
             w = sl_put(w, f, &c->th[f]);
@@ -437,23 +456,112 @@ cache_pack(const T1071__Ecs__V1__Alert *a, const struct cache *c, uint8_t *out)
 }
 
 uint8_t *
-t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t *len)
+t1071i_alert_encode_hinted(const T1071__Ecs__V1__Alert *a, const struct t1071i_alert_hints *h,
+                           void *(*alloc)(size_t), size_t head, size_t *len)
 {
+    static const struct t1071i_alert_hints none = {NULL, NULL, NULL, 0};
     struct cache c;
     uint8_t *out;
 
     if (!cacheable(a)) {
         *len = t1071i_alert_packed_size(a);
-        out = alloc(*len ? *len : 1);
+        out = alloc(head + *len ? head + *len : 1);
         if (out)
-            t1071i_alert_pack(a, out);
+            t1071i_alert_pack(a, out + head);
         return out;
     }
-    *len = cache_fill(a, &c);
-    out = alloc(*len ? *len : 1);
+    if (!h)
+        h = &none;
+    *len = cache_fill(a, h, &c);
+    out = alloc(head + *len ? head + *len : 1);
     if (out)
-        cache_pack(a, &c, out);
+        cache_pack(a, h, &c, out + head);
     return out;
+}
+
+uint8_t *
+t1071i_alert_encode_at(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t head,
+                       size_t *len)
+{
+    return t1071i_alert_encode_hinted(a, NULL, alloc, head, len);
+}
+
+size_t
+t1071i_alert_threat_pack(const T1071__Ecs__V1__AlertThreat *t, uint8_t *out, size_t cap)
+{
+    size_t n = threat_body(t);
+
+    if (n > cap)
+        return 0;
+    return (size_t)(threat_put(out, t) - out);
+}
+
+uint8_t *
+t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t *len)
+{
+    return t1071i_alert_encode_at(a, alloc, 0, len);
+}
+
+/* ===== Decimal text ===== */
+
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Two digits of @p v (< 100) at @p w. */
+static void
+put2(char *w, uint32_t v)
+{
+    memcpy(w, digit_pairs + 2 * v, 2);
+}
+
+/* Written in place from the right, eight digits per 64-bit division and
+ * two per 32-bit step: the digit-at-a-time loop was a chain of 13
+ * dependent 64-bit divisions per millisecond timestamp, ten per alert. */
+size_t
+t1071i_format_i64(int64_t v, char out[32])
+{
+    static const uint64_t pow10[20] = {
+        UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000), UINT64_C(10000),
+        UINT64_C(100000), UINT64_C(1000000), UINT64_C(10000000), UINT64_C(100000000),
+        UINT64_C(1000000000), UINT64_C(10000000000), UINT64_C(100000000000),
+        UINT64_C(1000000000000), UINT64_C(10000000000000), UINT64_C(100000000000000),
+        UINT64_C(1000000000000000), UINT64_C(10000000000000000),
+        UINT64_C(100000000000000000), UINT64_C(1000000000000000000),
+        UINT64_C(10000000000000000000)};
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t len = v < 0, digits = 1;
+    char *p;
+    uint32_t w;
+
+    while (digits < 20 && u >= pow10[digits])
+        digits++;
+    if (v < 0)
+        out[0] = '-';
+    len += digits;
+    out[len] = '\0';
+    p = out + len;  /* digits written from here leftwards */
+    while (u >= 100000000u) {
+        uint32_t lo = (uint32_t)(u % 100000000u), a = lo / 10000u, b = lo % 10000u;
+        u /= 100000000u;
+        p -= 8;
+        put2(p, a / 100u);
+        put2(p + 2, a % 100u);
+        put2(p + 4, b / 100u);
+        put2(p + 6, b % 100u);
+    }
+    w = (uint32_t)u;
+    while (w >= 100u) {
+        p -= 2;
+        put2(p, w % 100u);
+        w /= 100u;
+    }
+    if (w >= 10u)
+        put2(p - 2, w);
+    else
+        p[-1] = (char)('0' + w);
+    return len;
 }
 
 /* The schema this encoder was written for: (number, label, type) of every

@@ -17,6 +17,46 @@ size_t t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out);
  * @p alloc (NULL when it fails) holding *len bytes. */
 uint8_t *t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
                              size_t *len);
+/* The same, the bytes written @p head bytes into a block of head + *len
+ * bytes (the caller's header first); returns the block. */
+uint8_t *t1071i_alert_encode_at(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
+                                size_t head, size_t *len);
+/* What the caller already knows about an alert, so the encoder need not
+ * measure it again.  Lengths are strlen + 1, 0 when unknown (then the
+ * encoder measures).  Every entry must describe exactly the string the
+ * Alert points at: the bytes are the same as without hints. */
+struct t1071i_mlen {
+    uint32_t id, ip, domain;    /* a member's event_id, destination_ip, _domain */
+};
+struct t1071i_alert_hints {
+    const struct t1071i_mlen *mem;  /* a->n_members entries, or NULL */
+    const struct t1071i_mlen *dst;  /* a->n_destinations entries (ip, domain), or NULL */
+    const uint8_t *threat;          /* the packed body of a->threat, or NULL */
+    size_t threat_len;
+};
+uint8_t *t1071i_alert_encode_hinted(const T1071__Ecs__V1__Alert *a,
+                                    const struct t1071i_alert_hints *h,
+                                    void *(*alloc)(size_t), size_t head, size_t *len);
+/* Pack the body of @p t (what field 6 holds) into @p out (@p cap bytes);
+ * returns its length, 0 when it does not fit. */
+size_t t1071i_alert_threat_pack(const T1071__Ecs__V1__AlertThreat *t, uint8_t *out, size_t cap);
+
+/* t1071i_alert_build (lib/t1071-private.h) into a block from @p alloc of
+ * @p head + *out_len bytes, the alert @p head bytes in: the engine builds
+ * straight into its queue entry.  *out is the block; T1071_E_NOMEM when
+ * @p alloc returns NULL.  @p lens: n entries (lengths of each member's
+ * id, ip and domain, see struct t1071i_mlen), or NULL. */
+struct t1071_config;
+struct t1071i_pev;
+struct t1071i_judgement;
+int t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
+                          struct t1071i_pev *const *members, size_t n, uint64_t seqno,
+                          const struct t1071i_judgement *j, const struct t1071i_mlen *lens,
+                          void *(*alloc)(size_t), size_t head, uint8_t **out, size_t *out_len);
+/* snprintf(out, 32, "%" PRId64, v) without printf; returns the length
+ * (NUL added). */
+size_t t1071i_format_i64(int64_t v, char out[32]);
+
 /* True when the compiled schema is the one the encoder knows. */
 bool t1071i_alert_pack_usable(void);
 

@@ -52,53 +52,47 @@ subtech_of_port(int64_t port)
 #define SMALL_N 16
 
 /* printf("%" PRId64) without printf: the group id hashes every member's
- * time as decimal text.  Returns the length written (NUL added). */
-static size_t
-format_i64(int64_t v, char out[32])
-{
-    char tmp[24];
-    size_t n = 0, len = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+ * time as decimal text (lib/alert-pack.c). */
+#define format_i64 t1071i_format_i64
 
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        out[len++] = '-';
-    while (n)
-        out[len++] = tmp[--n];
-    out[len] = '\0';
-    return len;
+/* Append the decimal text of @p v and the unit @p u at @p w. */
+static char *
+span_part(char *w, int64_t v, const char *u)
+{
+    w += format_i64(v, w);
+    while (*u)
+        *w++ = *u++;
+    *w = '\0';
+    return w;
 }
 
+/* The same text as the snprintf chain it replaced: "%" PRId64 "ms", then
+ * "%dd%dh" / "%dd", "%dh%dm" / "%dh", "%dm%ds" / "%dm", "%ds". */
 static void
 format_span(int64_t ms, char out[48])
 {
     int64_t s = ms / 1000;
     int64_t d = s / 86400, h = (s / 3600) % 24, m = (s / 60) % 60, sec = s % 60;
+    char *w = out;
 
-    if (ms < 1000)
-        snprintf(out, 48, "%" PRId64 "ms", ms);
-    else if (d)
-        h ? snprintf(out, 48, "%" PRId64 "d%" PRId64 "h", d, h)
-          : snprintf(out, 48, "%" PRId64 "d", d);
-    else if (h)
-        m ? snprintf(out, 48, "%" PRId64 "h%" PRId64 "m", h, m)
-          : snprintf(out, 48, "%" PRId64 "h", h);
-    else if (m)
-        sec ? snprintf(out, 48, "%" PRId64 "m%" PRId64 "s", m, sec)
-            : snprintf(out, 48, "%" PRId64 "m", m);
-    else
-        snprintf(out, 48, "%" PRId64 "s", sec);
+    if (ms < 1000) {
+        span_part(w, ms, "ms");
+    } else if (d) {
+        w = span_part(w, d, "d");
+        if (h)
+            span_part(w, h, "h");
+    } else if (h) {
+        w = span_part(w, h, "h");
+        if (m)
+            span_part(w, m, "m");
+    } else if (m) {
+        w = span_part(w, m, "m");
+        if (sec)
+            span_part(w, sec, "s");
+    } else {
+        span_part(w, sec, "s");
+    }
 }
-
-static bool
-str_eq(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && !strcmp(a, b));
-}
-
 
 /* A string grown in a caller's buffer, moving to the heap when it must
  * (the alert reason: one per alert, almost always short). */
@@ -156,10 +150,40 @@ sb_str(struct sbuf *b)
 
 /* ===== Build ===== */
 
+/* The threat block depends only on which subtechniques the members' ports
+ * imply (it holds nothing else but constants): packed once per set, per
+ * process, and copied into each alert. */
+#define THREAT_CAP 1024
+static gsize threat_len[1u << G_N_ELEMENTS(subtechs)];
+static uint8_t threat_bytes[1u << G_N_ELEMENTS(subtechs)][THREAT_CAP];
+
+/* The packed body of @p t (made from subtechnique set @p mask), or NULL. */
+static const uint8_t *
+threat_packed(const T1071__Ecs__V1__AlertThreat *t, unsigned mask, size_t *len)
+{
+    if (g_once_init_enter(&threat_len[mask])) {
+        size_t n = t1071i_alert_threat_pack(t, threat_bytes[mask], THREAT_CAP);
+        g_once_init_leave(&threat_len[mask], n ? n : (gsize)-1); /* -1: did not fit */
+    }
+    if (threat_len[mask] == (gsize)-1)
+        return NULL;
+    *len = threat_len[mask];
+    return threat_bytes[mask];
+}
+
 int
 t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                    struct t1071i_pev *const *members, size_t n, uint64_t seqno,
                    const struct t1071i_judgement *j, uint8_t **out, size_t *out_len)
+{
+    return t1071i_alert_build_at(cfg, key, members, n, seqno, j, NULL, g_malloc, 0, out, out_len);
+}
+
+int
+t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
+                      struct t1071i_pev *const *members, size_t n, uint64_t seqno,
+                      const struct t1071i_judgement *j, const struct t1071i_mlen *lens,
+                      void *(*alloc)(size_t), size_t head, uint8_t **out, size_t *out_len)
 {
     T1071__Ecs__V1__AlertBeacon beacon = T1071__ECS__V1__ALERT_BEACON__INIT;
     T1071__Ecs__V1__AlertTuning tuning = T1071__ECS__V1__ALERT_TUNING__INIT;
@@ -171,7 +195,10 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
      * the stack; longer ones on the heap. */
     T1071__Ecs__V1__AlertMember mem_s[SMALL_N], *mem_s_p[SMALL_N];
     T1071__Ecs__V1__AlertDestination dst_s[SMALL_N], *dst_s_p[SMALL_N];
+    struct t1071i_mlen ml_s[SMALL_N], dl_s[SMALL_N];
     bool small = n <= SMALL_N;
+    struct t1071i_mlen *ml = small ? ml_s : g_new(struct t1071i_mlen, n);
+    struct t1071i_mlen *dl = small ? dl_s : g_new(struct t1071i_mlen, n);
     T1071__Ecs__V1__AlertMember *mem = small ? mem_s : g_new(T1071__Ecs__V1__AlertMember, n);
     T1071__Ecs__V1__AlertMember **memp =
         small ? mem_s_p : g_new(T1071__Ecs__V1__AlertMember *, n);
@@ -186,6 +213,8 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     char group_id[65];
     char span[48], tsbuf[32], *reason, reason_s[512];
     size_t nd = 0, ns = 0;
+    unsigned seen_mask = 0;
+    int rc;
 
     t1071i_sha256_init(&sum, T1071I_SHA256_AUTO);
     /* Members and destinations (in order of first appearance). */
@@ -193,6 +222,21 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         const struct t1071i_pev *p = members[i];
         int s = subtech_of_port(p->port);
         size_t d;
+
+        /* Each string measured once here (or known to the caller), then
+         * handed to the encoder: strlen + 1, 0 when absent. */
+        struct t1071i_mlen l = lens ? lens[i] : (struct t1071i_mlen){0, 0, 0};
+        if (!l.id)
+            l.id = (uint32_t)strlen(p->id) + 1;
+        if (!p->ip)
+            l.ip = 0;
+        else if (!l.ip)
+            l.ip = (uint32_t)strlen(p->ip) + 1;
+        if (!p->domain)
+            l.domain = 0;
+        else if (!l.domain)
+            l.domain = (uint32_t)strlen(p->domain) + 1;
+        ml[i] = l;
 
         t1071__ecs__v1__alert_member__init(&mem[i]);
         mem[i].event_id = (char *)p->id;
@@ -206,9 +250,11 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         if (s >= 0)
             seen[s] = true;
 
+        /* Same test as str_eq on ip and domain (a length of 0 is NULL). */
         for (d = 0; d < nd; d++)
-            if (str_eq(dst[d].ip, p->ip) && dst[d].port == p->port &&
-                str_eq(dst[d].domain, p->domain))
+            if (dst[d].port == p->port && dl[d].ip == l.ip && dl[d].domain == l.domain &&
+                (!l.ip || !memcmp(dst[d].ip, p->ip, l.ip)) &&
+                (!l.domain || !memcmp(dst[d].domain, p->domain, l.domain)))
                 break;
         if (d == nd) {
             t1071__ecs__v1__alert_destination__init(&dst[d]);
@@ -218,12 +264,13 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
             dst[d].domain = (char *)p->domain;
             dst[d].has_count = true;
             dstp[d] = &dst[d];
+            dl[d] = l;
             nd++;
         }
         dst[d].count++;
 
         /* Group id: rule, key, and every member's id and time. */
-        t1071i_sha256_update(&sum, p->id, strlen(p->id) + 1);
+        t1071i_sha256_update(&sum, p->id, l.id);
         t1071i_sha256_update(&sum, tsbuf, format_i64(p->ts, tsbuf) + 1);
     }
     t1071i_sha256_update(&sum, cfg->rule_id, strlen(cfg->rule_id) + 1);
@@ -233,6 +280,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
     for (size_t i = 0; i < G_N_ELEMENTS(subtechs); i++) {
         if (!seen[i])
             continue;
+        seen_mask |= 1u << i;
         t1071__ecs__v1__alert_subtechnique__init(&st[ns]);
         st[ns].id = (char *)subtechs[i].id;
         st[ns].name = (char *)subtechs[i].name;
@@ -404,13 +452,17 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
             atomic_store_explicit(&usable, fast, memory_order_relaxed);
         }
         if (fast) {
-            *out = t1071i_alert_encode(&a, g_malloc, out_len);
+            struct t1071i_alert_hints h = {ml, dl, NULL, 0};
+            h.threat = threat_packed(&threat, seen_mask, &h.threat_len);
+            *out = t1071i_alert_encode_hinted(&a, &h, alloc, head, out_len);
         } else {
             *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
-            *out = g_malloc(*out_len ? *out_len : 1);
-            t1071__ecs__v1__alert__pack(&a, *out);
+            *out = alloc(head + *out_len ? head + *out_len : 1);
+            if (*out)
+                t1071__ecs__v1__alert__pack(&a, *out + head);
         }
     }
+    rc = *out ? T1071_OK : T1071_E_NOMEM;
 
     if (reason != reason_s)
         g_free(reason);
@@ -419,8 +471,10 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
         g_free(memp);
         g_free(dst);
         g_free(dstp);
+        g_free(ml);
+        g_free(dl);
     }
-    return T1071_OK;
+    return rc;
 }
 
 /* ===== JSON ===== */

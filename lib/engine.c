@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <glib.h>
 
+#include "alert-pack.h"
 #include "rule.h"
 #include "t1071-private.h"
 #include "tracker.h"
@@ -218,6 +219,7 @@ struct t1071_ctx {
     struct rec **members;        /* scratch: one sequence's members */
     struct t1071i_pev **window;  /* scratch: their views, for the alert */
     struct t1071i_pev *views;
+    struct t1071i_mlen *mlens;   /* scratch: their string lengths */
     const char **vkeys;          /* scratch: the views' key values */
     size_t vkeys_cap;
     struct t1071i_tracker *tracker; /* NULL: beacon.enabled = false */
@@ -397,6 +399,28 @@ rec_size(const struct rec *r)
     for (size_t i = 0; i < REC_STRS; i++)
         p += r->len[i] == REC_LONG ? strlen(p) + 1 : r->len[i];
     return (size_t)(p - (const char *)r);
+}
+
+/* The lengths of @p r's id, address text and domain as its view shows
+ * them (strlen + 1; 0 when not known without measuring: the alert builder
+ * then measures). */
+static struct t1071i_mlen
+rec_lens(const struct rec *r)
+{
+    struct t1071i_mlen l = {0, 0, 0};
+
+    l.id = r->len[0] == REC_LONG ? 0 : r->len[0];
+    if (r->flags & R_IP4) {
+        /* t1071i_format_v4: each octet without leading zeros, 3 dots, NUL */
+        const uint8_t *a = rec_ip(r);
+        l.ip = 4;
+        for (int i = 0; i < 4; i++)
+            l.ip += 1u + (a[i] >= 10) + (a[i] >= 100);
+    } else if (!(r->flags & R_IP6)) {
+        l.ip = r->len[1] == REC_LONG ? 0 : r->len[1];
+    }
+    l.domain = r->len[2] == REC_LONG ? 0 : r->len[2];
+    return l;
 }
 
 /* The view the alert and tracker code read; @p keys holds n_keys slots. */
@@ -828,11 +852,10 @@ key_get_value(struct t1071_ctx *ctx, const char *value, struct host *host)
 
 /* ===== Alert queue ===== */
 
+/* Room in the queue array for one more alert. */
 static int
-queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
+queue_reserve(struct t1071_ctx *ctx)
 {
-    struct qalert *q;
-
     if (ctx->q_n == ctx->q_cap) {
         size_t nc = ctx->q_cap ? ctx->q_cap * 2 : 64;
         struct qalert **nq = realloc(ctx->queue, nc * sizeof(*nq));
@@ -841,6 +864,25 @@ queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
         ctx->queue = nq;
         ctx->q_cap = nc;
     }
+    return T1071_OK;
+}
+
+static void
+queue_append(struct t1071_ctx *ctx, struct qalert *q)
+{
+    ctx->queue[ctx->q_n++] = q;
+    ctx->stats[T1071_STAT_ALERTS_QUEUED]++;
+    mem_add(ctx, sizeof(*q) + q->len);
+}
+
+static int
+queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
+{
+    struct qalert *q;
+    int rc = queue_reserve(ctx);
+
+    if (rc != T1071_OK)
+        return rc;
     /* Alerts are never dropped for the budget: keys make way for them. */
     (void)make_room(ctx, sizeof(*q) + len);
     q = malloc(sizeof(*q) + len);
@@ -849,9 +891,23 @@ queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len)
     q->len = len;
     if (len)
         memcpy(q->data, data, len);
-    ctx->queue[ctx->q_n++] = q;
-    ctx->stats[T1071_STAT_ALERTS_QUEUED]++;
-    mem_add(ctx, sizeof(*q) + len);
+    queue_append(ctx, q);
+    return T1071_OK;
+}
+
+/* Queue @p q, an alert built in place (t1071i_alert_build_at): the same
+ * steps and accounting as queue_push, without the copy. */
+static int
+queue_push_block(struct t1071_ctx *ctx, struct qalert *q)
+{
+    int rc = queue_reserve(ctx);
+
+    if (rc != T1071_OK) {
+        free(q);
+        return rc;
+    }
+    (void)make_room(ctx, sizeof(*q) + q->len);
+    queue_append(ctx, q);
     return T1071_OK;
 }
 
@@ -867,8 +923,9 @@ static int
 emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
 {
     size_t cap = ring_cap(ctx), n = 0, nk = 0;
-    uint8_t *pb = NULL;
+    uint8_t *block = NULL;
     size_t pb_len = 0;
+    struct qalert *q;
     struct t1071i_judgement j, *jp = NULL;
     struct rec **w = ctx->members;
     int rc;
@@ -895,6 +952,7 @@ emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
     nk = 0;
     for (size_t i = 0; i < n; i++) {
         rec_view(w[i], &ctx->views[i], ctx->vkeys + nk);
+        ctx->mlens[i] = rec_lens(w[i]);
         nk += w[i]->n_keys;
         ctx->window[i] = &ctx->views[i];
     }
@@ -908,12 +966,15 @@ emit(struct t1071_ctx *ctx, struct key *k, struct rec *last)
                 return T1071_OK;
         }
     }
-    rc = t1071i_alert_build(ctx->cfg, k->atom->str, ctx->window, n,
-                            ctx->stats[T1071_STAT_ALERTS] + 1, jp, &pb, &pb_len);
+    /* Built straight into its queue entry (malloc: the batch frees it). */
+    rc = t1071i_alert_build_at(ctx->cfg, k->atom->str, ctx->window, n,
+                               ctx->stats[T1071_STAT_ALERTS] + 1, jp, ctx->mlens, malloc,
+                               offsetof(struct qalert, data), &block, &pb_len);
     if (rc != T1071_OK)
         return rc;
-    rc = queue_push(ctx, pb, pb_len);
-    g_free(pb);
+    q = (struct qalert *)(void *)block;
+    q->len = pb_len;
+    rc = queue_push_block(ctx, q);
     if (rc == T1071_OK)
         ctx->stats[T1071_STAT_ALERTS]++;
     return rc;
@@ -1777,10 +1838,12 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     ctx->window = calloc(ctx->cfg->runs, sizeof(*ctx->window));
     ctx->members = calloc(ctx->cfg->runs, sizeof(*ctx->members));
     ctx->views = calloc(ctx->cfg->runs, sizeof(*ctx->views));
+    ctx->mlens = calloc(ctx->cfg->runs, sizeof(*ctx->mlens));
     ctx->ghosts = calloc(GHOSTS, sizeof(*ctx->ghosts));
     ctx->pool = t1071i_pool_new();
     rc = T1071_E_NOMEM;
-    if (!ctx->window || !ctx->members || !ctx->views || !ctx->ghosts || !ctx->pool)
+    if (!ctx->window || !ctx->members || !ctx->views || !ctx->mlens || !ctx->ghosts ||
+        !ctx->pool)
         goto fail;
     mem_add(ctx, GHOSTS * sizeof(*ctx->ghosts));
     if ((rc = t1071i_tracker_new(ctx->cfg, ctx->seed, &ctx->tracker)) != T1071_OK)
@@ -1828,6 +1891,7 @@ t1071_free(t1071_ctx *ctx)
     free(ctx->window);
     free(ctx->members);
     free(ctx->views);
+    free(ctx->mlens);
     free(ctx->vkeys);
     free(ctx->ghosts);
     t1071i_tracker_free(ctx->tracker);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "alert-pack.h"
 #include "t1071-private.h"
 
 #define t1071i_alert_build ref_alert_build
@@ -258,9 +259,15 @@ pick(uint64_t *s, const char *const *v, size_t n)
 
 #define PICK(s, v) pick(s, v, sizeof(v) / sizeof(v[0]))
 
+/* mode 0: t1071i_alert_build.  mode 1: t1071i_alert_build_at as the
+ * engine calls it (member lengths known or not, a header before the
+ * bytes), spans on and next to unit boundaries. */
 static void
-test_alert_build_equals_original(void **state)
+alert_build_vs_original(int mode)
 {
+    static const int64_t spans[] = {0, 1, 999, 1000, 1001, 59000, 59999, 60000, 60999, 61000,
+                                    3599999, 3600000, 3601000, 3660000, 86399999, 86400000,
+                                    86460000, 90000000, 3 * 86400000 + 1000, 400 * 86400000LL};
     static const char *const ids[] = {"a", "e1", "line:7", "{0b4c-12}", "x\"y", ""};
     static const char *const ips[] = {NULL, "203.0.113.9", "2001:db8::1", "::ffff:1.2.3.4",
                                       "8.8.8.8"};
@@ -272,9 +279,8 @@ test_alert_build_equals_original(void **state)
                                          "process.name", "user.name,host.id,process.name"};
     static const char *const dirs[] = {"egress", "", "ingress"};
     static const int64_t ports[] = {443, 80, 53, 21, 25, 1883, 9999, 0, 65535};
-    uint64_t s = 1071;
+    uint64_t s = 1071 + (uint64_t)mode;
 
-    (void)state;
     for (int iter = 0; iter < 4000; iter++) {
         t1071_config *pub = NULL;
         struct t1071_config *cfg;
@@ -303,6 +309,12 @@ test_alert_build_equals_original(void **state)
             pev[i].exe = rnd(&s) % 2 ? "C:\\x.exe" : NULL;
             mem[i] = &pev[i];
         }
+        if (mode == 1 && n > 1 && rnd(&s) % 2) {
+            /* first to last exactly a boundary span */
+            int64_t sp = spans[rnd(&s) % (sizeof(spans) / sizeof(spans[0]))];
+            for (size_t i = 0; i < n; i++)
+                pev[i].ts = t0 + (i == n - 1 ? sp : (int64_t)(rnd(&s) % (uint64_t)(sp + 1)));
+        }
         /* Members run in time order in the engine; sort to stay realistic. */
         for (size_t i = 1; i < n; i++)
             for (size_t j = i; j > 0 && mem[j]->ts < mem[j - 1]->ts; j--) {
@@ -310,7 +322,28 @@ test_alert_build_equals_original(void **state)
                 mem[j] = mem[j - 1];
                 mem[j - 1] = t;
             }
-        assert_int_equal(t1071i_alert_build(cfg, key, mem, n, seqno, NULL, &a, &alen), T1071_OK);
+        if (mode == 0) {
+            assert_int_equal(t1071i_alert_build(cfg, key, mem, n, seqno, NULL, &a, &alen),
+                             T1071_OK);
+        } else {
+            struct t1071i_mlen lens[20];
+            size_t head = rnd(&s) % 24;
+            uint8_t *blk = NULL;
+            for (size_t i = 0; i < n; i++) {
+                bool known = rnd(&s) % 4;
+                lens[i].id = known ? (uint32_t)strlen(mem[i]->id) + 1 : 0;
+                lens[i].ip = known && mem[i]->ip ? (uint32_t)strlen(mem[i]->ip) + 1 : 0;
+                lens[i].domain =
+                    known && mem[i]->domain ? (uint32_t)strlen(mem[i]->domain) + 1 : 0;
+            }
+            assert_int_equal(t1071i_alert_build_at(cfg, key, mem, n, seqno, NULL,
+                                                   rnd(&s) % 2 ? lens : NULL, g_malloc, head,
+                                                   &blk, &alen),
+                             T1071_OK);
+            a = g_malloc(alen ? alen : 1);
+            memcpy(a, blk + head, alen);
+            g_free(blk);
+        }
         assert_int_equal(ref_alert_build(cfg, key, mem, n, seqno, &b, &blen), T1071_OK);
         assert_int_equal(alen, blen);
         assert_memory_equal(a, b, alen);
@@ -320,11 +353,26 @@ test_alert_build_equals_original(void **state)
     }
 }
 
+static void
+test_alert_build_equals_original(void **state)
+{
+    (void)state;
+    alert_build_vs_original(0);
+}
+
+static void
+test_alert_build_at_equals_original(void **state)
+{
+    (void)state;
+    alert_build_vs_original(1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alert_build_equals_original),
+        cmocka_unit_test(test_alert_build_at_equals_original),
     };
     return cmocka_run_group_tests_name("alert-build", tests, NULL, NULL);
 }

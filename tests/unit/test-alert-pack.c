@@ -3,7 +3,9 @@
  * field present or absent, empty strings, negative and huge integers, 0..12
  * members and destinations, 0..5 subtechniques) must give the same size
  * and the same bytes. */
+#include <inttypes.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -180,7 +182,78 @@ test_alert_pack_equals_protobuf_c(void **state)
             assert_memory_equal(a_buf, c, n1);
             free(c);
         }
+        {
+            /* With every hint (lengths, some unknown; the threat block
+             * packed beforehand) and a header before the bytes. */
+            struct t1071i_mlen ml[12], dl[12];
+            static uint8_t tb[4096];
+            struct t1071i_alert_hints h = {ml, dl, NULL, 0};
+            size_t n4 = 0, head = 1 + rnd(&s) % 16;
+            uint8_t *c;
+            for (size_t i = 0; i < a.n_members; i++) {
+                const T1071__Ecs__V1__AlertMember *mm = a.members[i];
+                bool known = rnd(&s) % 4;
+                ml[i].id = mm->event_id && known ? (uint32_t)strlen(mm->event_id) + 1 : 0;
+                ml[i].ip = mm->destination_ip && known ? (uint32_t)strlen(mm->destination_ip) + 1 : 0;
+                ml[i].domain = mm->destination_domain && known
+                                   ? (uint32_t)strlen(mm->destination_domain) + 1 : 0;
+            }
+            for (size_t i = 0; i < a.n_destinations; i++) {
+                const T1071__Ecs__V1__AlertDestination *dd = a.destinations[i];
+                dl[i].id = 0;
+                dl[i].ip = dd->ip ? (uint32_t)strlen(dd->ip) + 1 : 0;
+                dl[i].domain = dd->domain ? (uint32_t)strlen(dd->domain) + 1 : 0;
+            }
+            if (a.threat && rnd(&s) % 2) {
+                h.threat_len = t1071i_alert_threat_pack(a.threat, tb, sizeof(tb));
+                assert_true(h.threat_len > 0 || (!a.threat->framework && !a.threat->tactic_id &&
+                                                 !a.threat->tactic_name));
+                h.threat = tb;
+            }
+            c = t1071i_alert_encode_hinted(&a, &h, malloc, head, &n4);
+            assert_non_null(c);
+            assert_int_equal(n4, n1);
+            assert_memory_equal(a_buf, c + head, n1);
+            free(c);
+        }
     }
+}
+
+/* t1071i_format_i64 is snprintf's %" PRId64 "  (the group id hashes it). */
+static void
+test_format_i64(void **state)
+{
+    static const int64_t edge[] = {0, 1, -1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10000,
+                                   99999999, 100000000, 100000001, 999999999999,
+                                   1732780800000, 253402300799999, 9999999999999999,
+                                   10000000000000000, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+                                   -100000000, -1732780800000};
+    char a[32], b[32];
+    uint64_t s = 6;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+        size_t n = t1071i_format_i64(edge[i], a);
+        snprintf(b, sizeof(b), "%" PRId64, edge[i]);
+        assert_string_equal(a, b);
+        assert_int_equal(n, strlen(b));
+    }
+    for (int i = 0; i < 2000000; i++) {
+        int64_t v = rint64(&s);
+        size_t n = t1071i_format_i64(v, a);
+        snprintf(b, sizeof(b), "%" PRId64, v);
+        assert_int_equal(n, strlen(b));
+        assert_memory_equal(a, b, n + 1);
+    }
+    /* every power of ten and its neighbours */
+    for (int64_t p = 1; p <= INT64_MAX / 10; p *= 10)
+        for (int64_t d = -1; d <= 1; d++)
+            for (int sg = -1; sg <= 1; sg += 2) {
+                int64_t v = sg * (p + d);
+                t1071i_format_i64(v, a);
+                snprintf(b, sizeof(b), "%" PRId64, v);
+                assert_string_equal(a, b);
+            }
 }
 
 int
@@ -188,6 +261,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alert_pack_equals_protobuf_c),
+        cmocka_unit_test(test_format_i64),
     };
     return cmocka_run_group_tests_name("alert-pack", tests, NULL, NULL);
 }
