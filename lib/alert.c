@@ -4,6 +4,7 @@
  * members, destinations, reason) and render it as Elastic-shaped ECS JSON.
  * Nothing here reads the clock: the same sequence gives the same bytes. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -154,18 +155,61 @@ sb_str(struct sbuf *b)
  * imply (it holds nothing else but constants): packed once per set, per
  * process, and copied into each alert. */
 #define THREAT_CAP 1024
-static gsize threat_len[1u << G_N_ELEMENTS(subtechs)];
-static uint8_t threat_bytes[1u << G_N_ELEMENTS(subtechs)][THREAT_CAP];
+#define THREAT_SETS (1u << G_N_ELEMENTS(subtechs))
+static size_t threat_len[THREAT_SETS];       /* 0: did not fit */
+static uint8_t threat_bytes[THREAT_SETS][THREAT_CAP];
+static pthread_once_t threat_once = PTHREAD_ONCE_INIT;
 
-/* The packed body of @p t (made from subtechnique set @p mask), or NULL. */
-static const uint8_t *
-threat_packed(const T1071__Ecs__V1__AlertThreat *t, unsigned mask, size_t *len)
+/* The threat block of subtechnique set @p mask; @p st and @p stp hold
+ * its subtechniques (room for all). */
+static void
+threat_fill(unsigned mask, T1071__Ecs__V1__AlertThreat *t, T1071__Ecs__V1__AlertSubtechnique *st,
+            T1071__Ecs__V1__AlertSubtechnique **stp)
 {
-    if (g_once_init_enter(&threat_len[mask])) {
-        size_t n = t1071i_alert_threat_pack(t, threat_bytes[mask], THREAT_CAP);
-        g_once_init_leave(&threat_len[mask], n ? n : (gsize)-1); /* -1: did not fit */
+    size_t ns = 0;
+
+    t1071__ecs__v1__alert_threat__init(t);
+    for (size_t i = 0; i < G_N_ELEMENTS(subtechs); i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        t1071__ecs__v1__alert_subtechnique__init(&st[ns]);
+        st[ns].id = (char *)subtechs[i].id;
+        st[ns].name = (char *)subtechs[i].name;
+        st[ns].reference = (char *)subtechs[i].ref;
+        stp[ns] = &st[ns];
+        ns++;
     }
-    if (threat_len[mask] == (gsize)-1)
+    t->framework = (char *)"MITRE ATT&CK";
+    t->tactic_id = (char *)"TA0011";
+    t->tactic_name = (char *)"Command and Control";
+    t->tactic_reference = (char *)"https://attack.mitre.org/tactics/TA0011/";
+    t->technique_id = (char *)"T1071";
+    t->technique_name = (char *)"Application Layer Protocol";
+    t->technique_reference = (char *)"https://attack.mitre.org/techniques/T1071/";
+    t->n_subtechnique = ns;
+    t->subtechnique = stp;
+}
+
+/* All 32 sets at once, under pthread_once (TSan sees it, unlike GOnce's
+ * fast path inside an uninstrumented glib: .ci/test-sanitizers reported
+ * the lazy per-set version as a race). */
+static void
+threat_init(void)
+{
+    for (unsigned mask = 0; mask < THREAT_SETS; mask++) {
+        T1071__Ecs__V1__AlertThreat t;
+        T1071__Ecs__V1__AlertSubtechnique st[G_N_ELEMENTS(subtechs)];
+        T1071__Ecs__V1__AlertSubtechnique *stp[G_N_ELEMENTS(subtechs)];
+        threat_fill(mask, &t, st, stp);
+        threat_len[mask] = t1071i_alert_threat_pack(&t, threat_bytes[mask], THREAT_CAP);
+    }
+}
+
+/* The packed threat block of subtechnique set @p mask, or NULL. */
+static const uint8_t *
+threat_packed(unsigned mask, size_t *len)
+{
+    if (pthread_once(&threat_once, threat_init) != 0 || !threat_len[mask])
         return NULL;
     *len = threat_len[mask];
     return threat_bytes[mask];
@@ -212,7 +256,7 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
     struct t1071i_sha256 sum;
     char group_id[65];
     char span[48], tsbuf[32], *reason, reason_s[512];
-    size_t nd = 0, ns = 0;
+    size_t nd = 0;
     unsigned seen_mask = 0;
     int rc;
 
@@ -277,26 +321,10 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
     t1071i_sha256_update(&sum, key, strlen(key) + 1);
     t1071i_sha256_hex(&sum, group_id);
 
-    for (size_t i = 0; i < G_N_ELEMENTS(subtechs); i++) {
-        if (!seen[i])
-            continue;
-        seen_mask |= 1u << i;
-        t1071__ecs__v1__alert_subtechnique__init(&st[ns]);
-        st[ns].id = (char *)subtechs[i].id;
-        st[ns].name = (char *)subtechs[i].name;
-        st[ns].reference = (char *)subtechs[i].ref;
-        stp[ns] = &st[ns];
-        ns++;
-    }
-    threat.framework = (char *)"MITRE ATT&CK";
-    threat.tactic_id = (char *)"TA0011";
-    threat.tactic_name = (char *)"Command and Control";
-    threat.tactic_reference = (char *)"https://attack.mitre.org/tactics/TA0011/";
-    threat.technique_id = (char *)"T1071";
-    threat.technique_name = (char *)"Application Layer Protocol";
-    threat.technique_reference = (char *)"https://attack.mitre.org/techniques/T1071/";
-    threat.n_subtechnique = ns;
-    threat.subtechnique = stp;
+    for (size_t i = 0; i < G_N_ELEMENTS(subtechs); i++)
+        if (seen[i])
+            seen_mask |= 1u << i;
+    threat_fill(seen_mask, &threat, st, stp);
 
     a.rule_id = cfg->rule_id;
     a.rule_name = cfg->name;
@@ -453,7 +481,7 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
         }
         if (fast) {
             struct t1071i_alert_hints h = {ml, dl, NULL, 0};
-            h.threat = threat_packed(&threat, seen_mask, &h.threat_len);
+            h.threat = threat_packed(seen_mask, &h.threat_len);
             *out = t1071i_alert_encode_hinted(&a, &h, alloc, head, out_len);
         } else {
             *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
