@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "alert-pack.h"
 #include "tracker.h"
 
 #if defined(__clang__)
@@ -208,17 +209,9 @@ sb_put(struct sbuf *sb, const char *s, size_t len)
 static void
 sb_i64(struct sbuf *sb, int64_t v)
 {
-    char d[24];
-    size_t i = sizeof(d);
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char d[32];
 
-    do {
-        d[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        d[--i] = '-';
-    sb_put(sb, d + i, sizeof(d) - i);
+    sb_put(sb, d, t1071i_format_i64(v, d));
 }
 
 /* Terminate; returns the full length (snprintf's return value). */
@@ -493,11 +486,9 @@ t1071i_tracker_observe(struct t1071i_tracker *t, struct t1071i_kbeacon **kbp, bo
             *mem_delta -= (int64_t)pair_bytes(kb->pairs[kb->n_pairs - 1]);
             pair_free(kb->pairs[--kb->n_pairs]);
         }
-        memmove(kb->pairs + 1, kb->pairs, kb->n_pairs * sizeof(*kb->pairs));
-        memmove(kb->tags + 1, kb->tags, kb->n_pairs * sizeof(*kb->tags));
-        kb->pairs[0] = pr;
-        kb->tags[0] = tag;
-        kb->n_pairs++;
+        kb->pairs[kb->n_pairs] = pr;
+        kb->tags[kb->n_pairs] = tag;
+        slot_to_front(kb, kb->n_pairs++);
         *mem_delta += (int64_t)pair_bytes(pr);
     }
     if (pr) {
