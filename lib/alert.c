@@ -251,7 +251,6 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
     T1071__Ecs__V1__AlertDestination **dstp =
         small ? dst_s_p : g_new(T1071__Ecs__V1__AlertDestination *, n);
     char kf[T1071I_MAX_KEY_FIELDS * 32];
-    bool seen[G_N_ELEMENTS(subtechs)] = {false};
     const struct t1071i_pev *last = members[n - 1];
     struct t1071i_sha256 sum;
     char group_id[65];
@@ -292,7 +291,7 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
         mem[i].destination_domain = (char *)p->domain;
         memp[i] = &mem[i];
         if (s >= 0)
-            seen[s] = true;
+            seen_mask |= 1u << s;
 
         /* Same test as str_eq on ip and domain (a length of 0 is NULL). */
         for (d = 0; d < nd; d++)
@@ -321,9 +320,6 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
     t1071i_sha256_update(&sum, key, strlen(key) + 1);
     t1071i_sha256_hex(&sum, group_id);
 
-    for (size_t i = 0; i < G_N_ELEMENTS(subtechs); i++)
-        if (seen[i])
-            seen_mask |= 1u << i;
     threat_fill(seen_mask, &threat, st, stp);
 
     a.rule_id = cfg->rule_id;
