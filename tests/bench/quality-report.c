@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "beacon.h"
+#include "score/beacon.h"
 #ifndef T1071_QUALITY_REPORT_NO_MAIN
 #include <stdbool.h>
 

@@ -7,8 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "t1071-private.h"
-#include "wire.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
+#include "input/wire.h"
 
 static inline bool
 wire_str_eq(const char *a, const char *b)

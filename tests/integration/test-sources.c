@@ -174,7 +174,7 @@ check_source(const char *name, bool derive, enum mode mode)
                     name, derive ? "derive" : "faithful", mode == MODE_JSON ? "json" : "event",
                     line, (int)strcspn(g, "\n"), g, (int)strcspn(w, "\n"), w);
         if (derive && !*got)
-            print_error("derive raised nothing: is t1071i_derive() called from "
+            print_error("derive raised nothing: is t1071i_config_derive() called from "
                         "process_event() in lib/engine.c?\n");
         free(got);
         free(want);

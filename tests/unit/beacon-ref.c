@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "t1071/t1071detect.h"
-#include "beacon.h"
+#include "score/beacon.h"
 
 /* ===== Small helpers ===== */
 

@@ -17,8 +17,16 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "alert-pack.h"
-#include "t1071-private.h"
+#include "alert/alert-pack.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define t1071i_alert_build ref_alert_build
 /* ===== MITRE ATT&CK ===== */
@@ -221,7 +229,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                                  ? "entity"
                                  : "key",
                              kdisp, last->host_name ? last->host_name : "unknown host", n,
-                             cfg->direction, cfg->direction[0] ? " " : "", dest_text, span);
+                             cfg->filter.direction, cfg->filter.direction[0] ? " " : "", dest_text, span);
     a.reason = reason;
 
     *out_len = t1071__ecs__v1__alert__get_packed_size(&a);

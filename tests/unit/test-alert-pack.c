@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "alert-pack.h"
+#include "alert/alert-pack.h"
 
 static uint64_t
 rnd(uint64_t *s)

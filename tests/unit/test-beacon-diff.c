@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "t1071/t1071detect.h"
-#include "beacon.h"
+#include "score/beacon.h"
 
 void ref_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *out);
 void ref_beacon_score(const struct t1071i_beacon_state *st, struct t1071i_beacon_verdict *out);

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "t1071/t1071detect.h"
-#include "beacon.h"
+#include "score/beacon.h"
 
 /* The traffic generators and score_stream() of the quality report. */
 #define T1071_QUALITY_REPORT_NO_MAIN

@@ -11,8 +11,16 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
-#include "json.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
+#include "input/json.h"
 
 #ifndef T1071_SRCDIR
 #error "T1071_SRCDIR must name the source tree"

@@ -13,7 +13,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
 #define SEC INT64_C(1000)

@@ -20,7 +20,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 int ref_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char *errbuf,
                           size_t errlen);

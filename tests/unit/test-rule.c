@@ -18,8 +18,16 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "rule.h"
-#include "t1071-private.h"
+#include "rule/rule.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define S(x) ((char *)(x))
 

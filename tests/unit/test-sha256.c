@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "sha256.h"
+#include "util/sha256.h"
 
 static uint64_t
 rnd(uint64_t *s)

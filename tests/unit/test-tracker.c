@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "tracker.h"
+#include "score/tracker.h"
 
 #define T0 INT64_C(1704067200000)
 
