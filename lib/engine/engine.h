@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The engine's internals shared by lib/engine/ files and the layer above.
- * Internal, never installed. */
+/* What the engine shows the layer above it (lib/api/) and the unit tests.
+ * Its state lives in engine-priv.h, for lib/engine/ files only. */
 #ifndef T1071_ENGINE_ENGINE_H
 #define T1071_ENGINE_ENGINE_H
 

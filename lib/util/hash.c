@@ -2,9 +2,11 @@
 /* Seeded keyed hashing for attacker-chosen strings (entity ids, host
  * names): SipHash-1-3, so a flood of crafted keys cannot force collisions
  * without knowing the per-context seed. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "t1071/t1071detect.h"
 #include "util/hash.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -78,4 +80,77 @@ t1071i_random_seed(void)
         seed = (uint64_t)a * UINT64_C(0x9e3779b97f4a7c15);
     }
     return seed ? seed : 1;
+}
+
+/* ===== The chained table ===== */
+
+int
+t1071i_ht_init(struct t1071i_htable *t, size_t n, size_t str_off)
+{
+    t->buckets = calloc(n, sizeof(*t->buckets));
+    t->mask = n - 1;
+    t->count = 0;
+    t->str_off = str_off;
+    return t->buckets ? T1071_OK : T1071_E_NOMEM;
+}
+
+static void
+ht_grow(struct t1071i_htable *t)
+{
+    size_t nb = (t->mask + 1) * 2;
+    struct t1071i_hnode **b = calloc(nb, sizeof(*b));
+
+    if (!b)
+        return; /* keep the old, longer chains: still correct */
+    for (size_t i = 0; i <= t->mask; i++) {
+        struct t1071i_hnode *n = t->buckets[i];
+        while (n) {
+            struct t1071i_hnode *next = n->next;
+            n->next = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+            n = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->mask = nb - 1;
+}
+
+void
+t1071i_ht_insert(struct t1071i_htable *t, struct t1071i_hnode *n)
+{
+    if (t->count >= t->mask + 1)
+        ht_grow(t);
+    n->next = t->buckets[n->hash & t->mask];
+    t->buckets[n->hash & t->mask] = n;
+    t->count++;
+}
+
+void
+t1071i_ht_remove(struct t1071i_htable *t, struct t1071i_hnode *n)
+{
+    struct t1071i_hnode **pp = &t->buckets[n->hash & t->mask];
+
+    while (*pp && *pp != n)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = n->next;
+        t->count--;
+    }
+}
+
+
+size_t
+t1071i_ht_longest_chain(const struct t1071i_htable *t)
+{
+    size_t longest = 0;
+
+    for (size_t b = 0; b <= t->mask; b++) {
+        size_t n = 0;
+        for (const struct t1071i_hnode *x = t->buckets[b]; x; x = x->next)
+            n++;
+        if (n > longest)
+            longest = n;
+    }
+    return longest;
 }
