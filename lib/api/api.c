@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Small public pieces: version, status strings, stat names, buffers, the
+/* Small public pieces: version, status strings, stat names, the
  * JSON-to-protobuf encoder. */
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "input/ecs-json.h"
 #include "util/buffer.h"
+#include "util/status.h"
 
 T1071_API unsigned
 t1071_version_number(void)
@@ -23,26 +24,7 @@ t1071_version_string(void)
 T1071_API const char *
 t1071_strerror(int status)
 {
-    switch (status) {
-    case T1071_OK: return "success";
-    case T1071_E_INVALID_ARG: return "invalid argument";
-    case T1071_E_NOMEM: return "out of memory";
-    case T1071_E_DECODE: return "malformed protobuf event";
-    case T1071_E_TOO_LARGE: return "event too large";
-    case T1071_E_TRUNCATED: return "length-delimited stream truncated";
-    case T1071_E_QUEUE_FULL: return "alert queue full: poll alerts, then retry";
-    case T1071_E_STATE: return "call not valid in this state";
-    case T1071_E_UNKNOWN_KEY: return "unknown configuration key";
-    case T1071_E_TIMESTAMP: return "missing or out-of-range @timestamp";
-    case T1071_E_IO: return "file could not be read";
-    case T1071_E_JSON: return "malformed JSON";
-    case T1071_E_RANGE: return "index out of range";
-    case T1071_E_SNAPSHOT: return "snapshot truncated, corrupted or inconsistent";
-    case T1071_E_VERSION: return "snapshot written by a newer format version";
-    case T1071_E_RULE: return "rule text does not parse or uses unsupported syntax";
-    case T1071_E_UNSUPPORTED: return "not supported in this configuration";
-    default: return "unknown error";
-    }
+    return t1071i_strerror(status);
 }
 
 static const char *const stat_names[] = {
@@ -75,6 +57,10 @@ static const char *const stat_names[] = {
     [T1071_STAT_KEY_VALUES_DROPPED] = "key_values_dropped",
     [T1071_STAT_ALERTS_SUPPRESSED] = "alerts_suppressed",
 };
+
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == T1071I_STAT_COUNT,
+               "stat_names must name every T1071_STAT_* value, and T1071I_STAT_COUNT "
+               "(lib/engine/engine.h) must follow the enum");
 
 T1071_API const char *
 t1071_stat_name(int id)

@@ -91,43 +91,39 @@ set_nonempty_string(struct t1071_config *cfg, const struct key_desc *d, const ch
     return set_string(cfg, d, v, err, errlen);
 }
 
+/* rule.risk_score, rule.runs, engine.alert_queue, engine.hash_seed...: an
+ * integer in [lo, hi], stored in a field of @p width bytes. */
 static int
-set_u32(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
-        size_t errlen)
+set_integer(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+            size_t errlen, int width)
 {
     uint64_t n;
+    char *field = (char *)cfg + d->off;
 
     if (!parse_u64(v, d->lo, d->hi, &n))
         return ERR("expected an integer in [%" PRIu64 ", %" PRIu64 "], got \"%s\"", d->lo,
                    d->hi, v);
-    *(uint32_t *)((char *)cfg + d->off) = (uint32_t)n;
+    if (width == 8) {
+        *(uint64_t *)(void *)field = n;
+    } else {
+        uint32_t w = (uint32_t)n; /* int32_t fields have hi <= INT32_MAX */
+        memcpy(field, &w, sizeof(w));
+    }
     return T1071_OK;
 }
 
 static int
-set_i32(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+set_int32(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
         size_t errlen)
 {
-    uint64_t n;
-
-    if (!parse_u64(v, d->lo, d->hi, &n))
-        return ERR("expected an integer in [%" PRIu64 ", %" PRIu64 "], got \"%s\"", d->lo,
-                   d->hi, v);
-    *(int32_t *)((char *)cfg + d->off) = (int32_t)n;
-    return T1071_OK;
+    return set_integer(cfg, d, v, err, errlen, 4);
 }
 
 static int
-set_u64(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+set_int64(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
         size_t errlen)
 {
-    uint64_t n;
-
-    if (!parse_u64(v, d->lo, d->hi, &n))
-        return ERR("expected an integer in [%" PRIu64 ", %" PRIu64 "], got \"%s\"", d->lo,
-                   d->hi, v);
-    *(uint64_t *)((char *)cfg + d->off) = n;
-    return T1071_OK;
+    return set_integer(cfg, d, v, err, errlen, 8);
 }
 
 static int
@@ -407,7 +403,7 @@ static int set_query(struct t1071_config *cfg, const struct key_desc *d, const c
                      char *err, size_t errlen);
 
 #define OFF(f) offsetof(struct t1071_config, f)
-#define DAY_MS INT64_C(86400000)
+#define DAY_MS T1071I_DAY_MS
 
 static const struct key_desc keys[] = {
     {"rule.name", "Application Layer Protocol (T1071) beaconing", set_nonempty_string,
@@ -415,10 +411,10 @@ static const struct key_desc keys[] = {
     {"rule.rule_id", "5f1c4e2a-7b0d-4c1e-9a3f-71a1e0c0d071", set_nonempty_string,
      OFF(rule_id), 0, 256},
     {"rule.severity", "high", set_nonempty_string, OFF(severity), 0, 64},
-    {"rule.risk_score", "73", set_i32, OFF(risk_score), 0, 100},
+    {"rule.risk_score", "73", set_int32, OFF(risk_score), 0, 100},
     {"rule.profile", "faithful", set_nonempty_string, OFF(profile), 0, 64},
-    {"rule.runs", "10", set_u32, OFF(runs), 1, T1071I_MAX_RUNS},
-    {"rule.maxspan", "24h", set_maxspan, OFF(maxspan_ms), 0, (uint64_t)(3650 * DAY_MS)},
+    {"rule.runs", "10", set_int32, OFF(runs), 1, T1071I_MAX_RUNS},
+    {"rule.maxspan", "24h", set_maxspan, OFF(maxspan_ms), 0, (uint64_t)T1071I_MAX_SPAN_MS},
     {"rule.ports", "80,443,53,21,25,110,143,8080,8443,1883,5222", set_ports, 0, 0, 0},
     {"rule.exclude_cidrs",
      "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,169.254.0.0/16", set_cidrs,
@@ -436,14 +432,14 @@ static const struct key_desc keys[] = {
     {"engine.lateness", "0s", set_duration, OFF(lateness_ms), 0, (uint64_t)(7 * DAY_MS)},
     {"engine.max_jump", "30d", set_duration, OFF(max_jump_ms), 60000,
      (uint64_t)(36500 * DAY_MS)},
-    {"engine.alert_queue", "4096", set_u32, OFF(alert_queue), 1, 1u << 24},
-    {"engine.max_event_bytes", "65536", set_u32, OFF(max_event_bytes), 64,
+    {"engine.alert_queue", "4096", set_int32, OFF(alert_queue), 1, 1u << 24},
+    {"engine.max_event_bytes", "65536", set_int32, OFF(max_event_bytes), 64,
      T1071_MAX_EVENT_BYTES},
-    {"engine.hash_seed", "0", set_u64, OFF(hash_seed), 0, UINT64_MAX},
+    {"engine.hash_seed", "0", set_int64, OFF(hash_seed), 0, UINT64_MAX},
     {"engine.memory_limit", "1GiB", set_size, OFF(memory_limit), 0, 0},
     /* [beacon] and [tuning] (lib/tracker.c); fractions in thousandths */
     {"beacon.enabled", "true", set_bool, OFF(tun.beacon_enabled), 0, 0},
-    {"beacon.max_destinations", "32", set_u32, OFF(tun.max_destinations), 1, 4096},
+    {"beacon.max_destinations", "32", set_int32, OFF(tun.max_destinations), 1, 4096},
     {"beacon.horizon", "48h", set_duration, OFF(tun.horizon_ms), 0, (uint64_t)(30 * DAY_MS)},
     {"tuning.score_threshold", "0", set_fraction, OFF(tun.score_threshold), 0, 1000},
     {"tuning.allow_executables", "", set_paths, OFF(tun.allow_exes), 0,
@@ -454,8 +450,8 @@ static const struct key_desc keys[] = {
      1000},
     {"tuning.allow_cidrs", "", set_cidrs, OFF(tun.allow_cidrs), 0, OFF(tun.n_allow_cidrs)},
     {"tuning.allow_domains", "", set_domains, 0, 0, 0},
-    {"tuning.prevalence_hosts", "0", set_u32, OFF(tun.prevalence_hosts), 0, 64},
-    {"tuning.prevalence_suppress_hosts", "0", set_u32, OFF(tun.prevalence_suppress_hosts), 0,
+    {"tuning.prevalence_hosts", "0", set_int32, OFF(tun.prevalence_hosts), 0, 64},
+    {"tuning.prevalence_suppress_hosts", "0", set_int32, OFF(tun.prevalence_suppress_hosts), 0,
      64},
     {"tuning.prevalence_window", "24h", set_duration, OFF(tun.prevalence_window_ms), 60000,
      (uint64_t)(30 * DAY_MS)},
@@ -619,8 +615,8 @@ config_set(struct t1071_config *cfg, const char *key, const char *value, const c
     return T1071_OK;
 }
 
-T1071_API int
-t1071_config_new(t1071_config **out)
+int
+t1071i_config_new(t1071_config **out)
 {
     struct t1071_config *cfg;
 
@@ -642,8 +638,8 @@ t1071_config_new(t1071_config **out)
     return T1071_OK;
 }
 
-T1071_API void
-t1071_config_free(t1071_config *cfg)
+void
+t1071i_config_free(t1071_config *cfg)
 {
     if (!cfg)
         return;
@@ -676,14 +672,14 @@ int
 t1071i_config_copy(const struct t1071_config *src, struct t1071_config **out)
 {
     struct t1071_config *cfg;
-    int rc = t1071_config_new(&cfg);
+    int rc = t1071i_config_new(&cfg);
 
     if (rc != T1071_OK)
         return rc;
     for (size_t i = 0; i < N_KEYS; i++) {
         rc = config_set(cfg, keys[i].key, src->values[i], "");
         if (rc != T1071_OK) {
-            t1071_config_free(cfg);
+            t1071i_config_free(cfg);
             return rc;
         }
     }
@@ -700,8 +696,8 @@ t1071i_config_copy(const struct t1071_config *src, struct t1071_config **out)
     return T1071_OK;
 }
 
-T1071_API int
-t1071_config_set(t1071_config *cfg, const char *key, const char *value)
+int
+t1071i_config_set(t1071_config *cfg, const char *key, const char *value)
 {
     if (!cfg)
         return T1071_E_INVALID_ARG;
@@ -780,7 +776,7 @@ load_into(struct t1071_config *cfg, GKeyFile *kf, const char *where)
     rc = load_keyfile(tmp, kf, where);
     if (rc != T1071_OK) {
         memcpy(cfg->errmsg, tmp->errmsg, sizeof(cfg->errmsg));
-        t1071_config_free(tmp);
+        t1071i_config_free(tmp);
         return rc;
     }
     /* Swap contents; tmp takes the old ones and is freed. */
@@ -789,7 +785,7 @@ load_into(struct t1071_config *cfg, GKeyFile *kf, const char *where)
         *cfg = *tmp;
         *tmp = swap;
     }
-    t1071_config_free(tmp);
+    t1071i_config_free(tmp);
     cfg->errmsg[0] = '\0';
     return T1071_OK;
 }
@@ -955,4 +951,23 @@ t1071i_config_derive_is_home(const struct t1071_config *cfg, const char *ip)
     struct t1071i_derive_cfg d = t1071i_config_derive_cfg(cfg);
 
     return t1071i_derive_is_home(&d, ip);
+}
+
+/* The public calls; the library itself calls the t1071i_ names. */
+T1071_API int
+t1071_config_new(t1071_config **out)
+{
+    return t1071i_config_new(out);
+}
+
+T1071_API void
+t1071_config_free(t1071_config *cfg)
+{
+    t1071i_config_free(cfg);
+}
+
+T1071_API int
+t1071_config_set(t1071_config *cfg, const char *key, const char *value)
+{
+    return t1071i_config_set(cfg, key, value);
 }

@@ -82,6 +82,10 @@ struct t1071_config {
     char errmsg[T1071I_ERRMSG_LEN];
 };
 
+/* t1071_config_new, _free and _set, for the library's own use. */
+int t1071i_config_new(struct t1071_config **out);
+void t1071i_config_free(struct t1071_config *cfg);
+int t1071i_config_set(struct t1071_config *cfg, const char *key, const char *value);
 int t1071i_config_copy(const struct t1071_config *src, struct t1071_config **out);
 /* The config key table, for snapshots: key i's name; NULL past the end. */
 const char *t1071i_config_key(size_t i);

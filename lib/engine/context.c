@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Context lifecycle: init, free, error text, counters. */
+/* Context lifecycle: init, free, error text, counters.  The public calls
+ * are thin: the engine itself (and the multi-rule fan-out) calls the
+ * t1071i_ names. */
 #include "engine/engine-priv.h"
 
 void
@@ -13,8 +15,8 @@ t1071i_set_err(struct t1071_ctx *ctx, const char *fmt, ...)
 
 /* ===== Lifecycle ===== */
 
-T1071_API int
-t1071_init(t1071_ctx **out, const t1071_config *cfg)
+int
+t1071i_ctx_new(struct t1071_ctx **out, const struct t1071_config *cfg)
 {
     struct t1071_ctx *ctx;
     int rc;
@@ -28,7 +30,7 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     if (cfg)
         rc = t1071i_config_copy(cfg, &ctx->cfg);
     else
-        rc = t1071_config_new(&ctx->cfg);
+        rc = t1071i_config_new(&ctx->cfg);
     if (rc != T1071_OK)
         goto fail;
     ctx->seed = ctx->cfg->hash_seed ? ctx->cfg->hash_seed : t1071i_random_seed();
@@ -54,20 +56,18 @@ t1071_init(t1071_ctx **out, const t1071_config *cfg)
     *out = ctx;
     return T1071_OK;
 fail:
-    t1071_free(ctx);
+    t1071i_ctx_free(ctx);
     return rc;
 }
 
-T1071_API void
-t1071_free(t1071_ctx *ctx)
+void
+t1071i_ctx_free(struct t1071_ctx *ctx)
 {
     struct host *h, *next;
 
     if (!ctx)
         return;
-    for (size_t i = 0; i < ctx->n_rules; i++)
-        t1071_free(ctx->rules[i]);
-    free(ctx->rules);
+    t1071i_rules_free(ctx);
     for (unsigned t = 0; t < 2; t++)
         while (ctx->tiers[t].head)
             t1071i_key_free(ctx, ctx->tiers[t].head);
@@ -94,8 +94,20 @@ t1071_free(t1071_ctx *ctx)
     t1071i_tracker_free(ctx->tracker);
     t1071i_wire_free(ctx->wire);
     t1071i_pool_free(ctx->pool);
-    t1071_config_free(ctx->cfg);
+    t1071i_config_free(ctx->cfg);
     free(ctx);
+}
+
+T1071_API int
+t1071_init(t1071_ctx **out, const t1071_config *cfg)
+{
+    return t1071i_ctx_new(out, cfg);
+}
+
+T1071_API void
+t1071_free(t1071_ctx *ctx)
+{
+    t1071i_ctx_free(ctx);
 }
 
 T1071_API const char *
@@ -113,7 +125,7 @@ t1071_stats_get(const t1071_ctx *ctx, int id, uint64_t *value)
         return T1071_E_INVALID_ARG;
     if (id < 0 || id >= T1071I_STAT_COUNT)
         return T1071_E_RANGE;
-    *value = ctx->n_rules ? t1071i_rules_stat(ctx, id) : ctx->stats[id];
+    *value = t1071i_rules_stat(ctx, id);
     return T1071_OK;
 }
 

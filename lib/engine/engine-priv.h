@@ -198,7 +198,6 @@ mem_delta(struct t1071_ctx *ctx, int64_t d)
 }
 
 
-void t1071i_set_err(struct t1071_ctx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 
 
@@ -238,7 +237,7 @@ void t1071i_take_held(struct host *h, int64_t *ts, struct rec **p);
 int t1071i_run_event(struct t1071_ctx *ctx, struct host *host, struct rec *p);
 
 /* lib/engine/queue.c */
-bool t1071i_queue_full(const struct t1071_ctx *ctx);
+bool t1071i_queue_refuse(struct t1071_ctx *ctx, const char *then);
 int t1071i_queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len);
 int t1071i_queue_push_block(struct t1071_ctx *ctx, struct qalert *q);
 
@@ -252,5 +251,33 @@ int t1071i_rules_init(struct t1071_ctx *ctx);
 int t1071i_rules_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len);
 int t1071i_rules_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out);
 uint64_t t1071i_rules_stat(const struct t1071_ctx *ctx, int id);
+
+/* lib/engine/context.c: what t1071_init and t1071_free do, for the engine's
+ * own use (the public calls are thin wrappers). */
+int t1071i_ctx_new(struct t1071_ctx **out, const struct t1071_config *cfg);
+void t1071i_ctx_free(struct t1071_ctx *ctx);
+void t1071i_set_err(struct t1071_ctx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* lib/engine/feed.c: t1071_advance without the argument check. */
+int t1071i_advance(struct t1071_ctx *ctx, int64_t event_time_ms);
+
+/* lib/engine/snapshot.c.  Every snapshot is sealed in a 48-byte envelope:
+ *   magic (8: "T1071SNP" one rule, "T1071MRS" several) | u32 version |
+ *   u32 aux (0 for T1071SNP; the number of parts for T1071MRS) |
+ *   SHA-256 of the payload (32) | payload
+ * little-endian.  open: T1071_OK, T1071_E_VERSION (newer than max_ver),
+ * T1071_E_SNAPSHOT (short, wrong magic, version 0, bad checksum). */
+#define T1071I_ENVELOPE_HEADER 48
+void t1071i_envelope_seal(uint8_t *b, size_t len, const char magic[8], uint32_t ver, uint32_t aux);
+int t1071i_envelope_open(const uint8_t *b, size_t len, const char magic[8], uint32_t max_ver,
+                         uint32_t *ver, uint32_t *aux);
+/* t1071_snapshot / t1071_restore without the argument checks; restore_one
+ * reads only a T1071SNP snapshot (the parts of a T1071MRS one). */
+int t1071i_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out);
+int t1071i_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len);
+int t1071i_restore_one(struct t1071_ctx **out, const uint8_t *buf, size_t len);
+
+/* lib/engine/rules.c */
+void t1071i_rules_free(struct t1071_ctx *ctx);
 
 #endif /* T1071_ENGINE_PRIV_H */

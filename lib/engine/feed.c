@@ -217,11 +217,8 @@ t1071_feed_event(t1071_ctx *ctx, const uint8_t *buf, size_t len)
 {
     if (!ctx || (!buf && len))
         return T1071_E_INVALID_ARG;
-    if (t1071i_queue_full(ctx)) {
-        ctx->stats[T1071_STAT_QUEUE_FULL]++;
-        t1071i_set_err(ctx, "alert queue full (%zu alerts): poll alerts, then feed again", ctx->q_n);
+    if (t1071i_queue_refuse(ctx, "feed again"))
         return T1071_E_QUEUE_FULL;
-    }
     return feed_one(ctx, buf ? buf : (const uint8_t *)"", len);
 }
 
@@ -258,10 +255,7 @@ t1071_feed_batch(t1071_ctx *ctx, const uint8_t *buf, size_t len, size_t *consume
     while (off < len) {
         uint64_t rlen;
         int n;
-        if (t1071i_queue_full(ctx)) {
-            ctx->stats[T1071_STAT_QUEUE_FULL]++;
-            t1071i_set_err(ctx, "alert queue full (%zu alerts): poll alerts, then feed the rest",
-                    ctx->q_n);
+        if (t1071i_queue_refuse(ctx, "feed the rest")) {
             if (consumed)
                 *consumed = off;
             return T1071_E_QUEUE_FULL;
@@ -300,11 +294,8 @@ t1071_feed_json(t1071_ctx *ctx, const char *json, size_t len)
 
     if (!ctx || (!json && len))
         return T1071_E_INVALID_ARG;
-    if (t1071i_queue_full(ctx)) {
-        ctx->stats[T1071_STAT_QUEUE_FULL]++;
-        t1071i_set_err(ctx, "alert queue full (%zu alerts): poll alerts, then feed again", ctx->q_n);
+    if (t1071i_queue_refuse(ctx, "feed again"))
         return T1071_E_QUEUE_FULL;
-    }
     ctx->stats[T1071_STAT_RECORDS_IN]++;
     if (len > T1071I_JSON_MAX_BYTES) {
         ctx->stats[T1071_STAT_ERR_TOO_LARGE]++;
@@ -338,15 +329,18 @@ t1071_feed_json(t1071_ctx *ctx, const char *json, size_t len)
 T1071_API int
 t1071_advance(t1071_ctx *ctx, int64_t event_time_ms)
 {
-    int rc = T1071_OK;
-
     if (!ctx)
         return T1071_E_INVALID_ARG;
-    if (t1071i_queue_full(ctx)) {
-        ctx->stats[T1071_STAT_QUEUE_FULL]++;
-        t1071i_set_err(ctx, "alert queue full (%zu alerts): poll alerts, then advance", ctx->q_n);
+    return t1071i_advance(ctx, event_time_ms);
+}
+
+int
+t1071i_advance(struct t1071_ctx *ctx, int64_t event_time_ms)
+{
+    int rc = T1071_OK;
+
+    if (t1071i_queue_refuse(ctx, "advance"))
         return T1071_E_QUEUE_FULL;
-    }
     if (ctx->n_rules)
         return t1071i_rules_advance(ctx, event_time_ms);
     if (ctx->has_floor && event_time_ms <= ctx->floor)

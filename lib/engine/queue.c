@@ -63,10 +63,17 @@ t1071i_queue_push_block(struct t1071_ctx *ctx, struct qalert *q)
     return T1071_OK;
 }
 
+/* At its high-water mark (engine.alert_queue) the queue refuses more work:
+ * counted, and the error text says what to do ("poll alerts, then
+ * @p then").  True when refused. */
 bool
-t1071i_queue_full(const struct t1071_ctx *ctx)
+t1071i_queue_refuse(struct t1071_ctx *ctx, const char *then)
 {
-    return ctx->q_n >= ctx->cfg->alert_queue;
+    if (ctx->q_n < ctx->cfg->alert_queue)
+        return false;
+    ctx->stats[T1071_STAT_QUEUE_FULL]++;
+    t1071i_set_err(ctx, "alert queue full (%zu alerts): poll alerts, then %s", ctx->q_n, then);
+    return true;
 }
 
 /* ===== Output ===== */

@@ -3,6 +3,7 @@
  * per rule, each event fanned out to all, alerts moved into the context's
  * queue, counters combined, and the T1071MRS envelope of snapshots. */
 #include "engine/engine-priv.h"
+#include "util/status.h"
 
 /* ===== Several rules ===== */
 
@@ -70,7 +71,7 @@ t1071i_rules_advance(struct t1071_ctx *ctx, int64_t t)
     for (size_t i = 0; i < ctx->n_rules; i++) {
         int erc;
         ctx->rules[i]->stats[T1071_STAT_ALERTS] = ctx->stats[T1071_STAT_ALERTS];
-        erc = t1071_advance(ctx->rules[i], t);
+        erc = t1071i_advance(ctx->rules[i], t);
         ctx->stats[T1071_STAT_ALERTS] = ctx->rules[i]->stats[T1071_STAT_ALERTS];
         if (erc == T1071_OK)
             erc = rules_collect(ctx, ctx->rules[i]);
@@ -106,39 +107,39 @@ t1071i_rules_init(struct t1071_ctx *ctx)
         }
         rc_cfg->n_extra = 0;
         snprintf(buf, sizeof(buf), "%" PRIu64, ctx->seed);
-        rc = t1071_config_set(rc_cfg, "engine.hash_seed", buf);
+        rc = t1071i_config_set(rc_cfg, "engine.hash_seed", buf);
         if (rc == T1071_OK && cfg->memory_limit) {
             snprintf(buf, sizeof(buf), "%" PRIu64, cfg->memory_limit / n ? cfg->memory_limit / n : 1);
-            rc = t1071_config_set(rc_cfg, "engine.memory_limit", buf);
+            rc = t1071i_config_set(rc_cfg, "engine.memory_limit", buf);
         }
         if (rc == T1071_OK && i > 0) {
             const char *name = cfg->extra_name[i - 1];
             char *id;
             /* Back to the built-in filter's keys, then the added rule. */
-            rc = t1071_config_set(rc_cfg, "rule.query", "");
+            rc = t1071i_config_set(rc_cfg, "rule.query", "");
             if (rc == T1071_OK)
-                rc = t1071_config_set(rc_cfg, "rule.query", cfg->extra_text[i - 1]);
+                rc = t1071i_config_set(rc_cfg, "rule.query", cfg->extra_text[i - 1]);
             if (rc == T1071_OK) {
                 const struct t1071i_rule *rr = rc_cfg->rule;
                 char *fallback = g_strdup_printf("rule %zu", i + 1);
-                rc = t1071_config_set(rc_cfg, "rule.name",
+                rc = t1071i_config_set(rc_cfg, "rule.name",
                                       name ? name : rr && rr->name ? rr->name : fallback);
                 g_free(fallback);
                 id = rr && rr->id ? g_strdup(rr->id)
                                   : g_strdup_printf("%s/%zu", cfg->rule_id, i + 1);
                 if (rc == T1071_OK)
-                    rc = t1071_config_set(rc_cfg, "rule.rule_id", id);
+                    rc = t1071i_config_set(rc_cfg, "rule.rule_id", id);
                 g_free(id);
                 if (rc == T1071_OK && rr && rr->severity)
-                    rc = t1071_config_set(rc_cfg, "rule.severity", rr->severity);
+                    rc = t1071i_config_set(rc_cfg, "rule.severity", rr->severity);
             }
         }
         if (rc == T1071_OK)
-            rc = t1071_init(&ctx->rules[i], rc_cfg);
+            rc = t1071i_ctx_new(&ctx->rules[i], rc_cfg);
         if (rc != T1071_OK)
             snprintf(ctx->errmsg, sizeof(ctx->errmsg), "rule %zu: %.200s", i + 1,
-                     rc_cfg->errmsg[0] ? rc_cfg->errmsg : t1071_strerror(rc));
-        t1071_config_free(rc_cfg);
+                     rc_cfg->errmsg[0] ? rc_cfg->errmsg : t1071i_strerror(rc));
+        t1071i_config_free(rc_cfg);
         if (rc != T1071_OK)
             return rc;
         ctx->n_rules = i + 1;
@@ -155,6 +156,8 @@ t1071i_rules_stat(const struct t1071_ctx *ctx, int id)
 {
     uint64_t v = 0;
 
+    if (!ctx->n_rules)
+        return ctx->stats[id];
     switch (id) {
     case T1071_STAT_RECORDS_IN:
     case T1071_STAT_ERR_DECODE:
@@ -190,8 +193,18 @@ t1071i_rules_stat(const struct t1071_ctx *ctx, int id)
  * with no keyed state) and one per rule.
  *   "T1071MRS" | u32 version | u32 parts | SHA-256 of the payload |
  *   payload = parts x (u64 length | a T1071SNP snapshot)
- * Little-endian; every part is checked again by t1071_restore(). */
-#define RULES_HEADER (8 + 4 + 4 + 32)
+ * Little-endian; every part is checked again by t1071i_restore_one(). */
+#define RULES_HEADER T1071I_ENVELOPE_HEADER
+
+void
+t1071i_rules_free(struct t1071_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_rules; i++)
+        t1071i_ctx_free(ctx->rules[i]);
+    free(ctx->rules);
+    ctx->rules = NULL;
+    ctx->n_rules = 0;
+}
 
 static void
 put_le(uint8_t *p, uint64_t v, int n)
@@ -233,44 +246,37 @@ t1071i_rules_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out)
         }
         cfg->n_extra = 0;
         snprintf(seed, sizeof(seed), "%" PRIu64, ctx->seed);
-        rc = t1071_config_set(cfg, "engine.hash_seed", seed);
+        rc = t1071i_config_set(cfg, "engine.hash_seed", seed);
     }
     if (rc == T1071_OK)
-        rc = t1071_init(&shell, cfg);
+        rc = t1071i_ctx_new(&shell, cfg);
     for (size_t i = 0; rc == T1071_OK && i < ctx->q_n; i++)
         rc = t1071i_queue_push(shell, ctx->queue[i]->data, ctx->queue[i]->len);
     if (rc == T1071_OK) {
         memcpy(shell->stats, ctx->stats, sizeof(shell->stats));
-        rc = t1071_snapshot(shell, &parts[0]);
+        rc = t1071i_snapshot(shell, &parts[0]);
     }
     for (size_t i = 0; rc == T1071_OK && i < ctx->n_rules; i++)
-        rc = t1071_snapshot(ctx->rules[i], &parts[i + 1]);
+        rc = t1071i_snapshot(ctx->rules[i], &parts[i + 1]);
     for (size_t i = 0; rc == T1071_OK && i <= ctx->n_rules; i++)
         total += 8 + parts[i]->len;
     if (rc == T1071_OK && !(b = t1071i_buffer_new(total)))
         rc = T1071_E_NOMEM;
     if (rc == T1071_OK) {
         uint8_t *w = b->data + RULES_HEADER;
-        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-        gsize dlen = 32;
-        memcpy(b->data, RULES_MAGIC, 8);
-        put_le(b->data + 8, 1, 4);
-        put_le(b->data + 12, ctx->n_rules + 1, 4);
         for (size_t i = 0; i <= ctx->n_rules; i++) {
             put_le(w, parts[i]->len, 8);
             memcpy(w + 8, parts[i]->data, parts[i]->len);
             w += 8 + parts[i]->len;
         }
-        g_checksum_update(sum, b->data + RULES_HEADER, (gssize)(total - RULES_HEADER));
-        g_checksum_get_digest(sum, b->data + 16, &dlen);
-        g_checksum_free(sum);
+        t1071i_envelope_seal(b->data, total, RULES_MAGIC, 1, (uint32_t)(ctx->n_rules + 1));
         *out = b;
     }
     for (size_t i = 0; i <= ctx->n_rules; i++)
-        t1071_buffer_free(parts[i]);
+        free(parts[i]);
     free(parts);
-    t1071_free(shell);
-    t1071_config_free(cfg);
+    t1071i_ctx_free(shell);
+    t1071i_config_free(cfg);
     return rc;
 }
 
@@ -278,24 +284,15 @@ int
 t1071i_rules_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len)
 {
     struct t1071_ctx *ctx = NULL;
-    uint8_t digest[32];
-    gsize dlen = sizeof(digest);
-    GChecksum *sum;
+    uint32_t ver, parts;
     size_t n, off = RULES_HEADER;
     int rc;
 
-    if (len < RULES_HEADER)
-        return T1071_E_SNAPSHOT;
-    if (get_le(buf + 8, 4) > 1)
-        return T1071_E_VERSION;
-    n = (size_t)get_le(buf + 12, 4);
-    if (get_le(buf + 8, 4) != 1 || n < 2 || n > T1071I_MAX_RULES + 1)
-        return T1071_E_SNAPSHOT;
-    sum = g_checksum_new(G_CHECKSUM_SHA256);
-    g_checksum_update(sum, buf + RULES_HEADER, (gssize)(len - RULES_HEADER));
-    g_checksum_get_digest(sum, digest, &dlen);
-    g_checksum_free(sum);
-    if (memcmp(digest, buf + 16, 32) != 0)
+    rc = t1071i_envelope_open(buf, len, RULES_MAGIC, 1, &ver, &parts);
+    if (rc != T1071_OK)
+        return rc;
+    n = parts;
+    if (n < 2 || n > T1071I_MAX_RULES + 1)
         return T1071_E_SNAPSHOT;
     for (size_t i = 0; i < n; i++) {
         uint64_t plen;
@@ -310,7 +307,7 @@ t1071i_rules_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len)
             rc = T1071_E_SNAPSHOT;
             goto fail;
         }
-        rc = t1071_restore(&part, buf + off, (size_t)plen);
+        rc = t1071i_restore_one(&part, buf + off, (size_t)plen);
         if (rc != T1071_OK)
             goto fail;
         off += (size_t)plen;
@@ -332,6 +329,6 @@ t1071i_rules_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len)
     *out = ctx;
     return T1071_OK;
 fail:
-    t1071_free(ctx);
+    t1071i_ctx_free(ctx);
     return rc;
 }

@@ -1,13 +1,68 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Snapshots of one rule's state: the T1071SNP format (README
- * "Snapshots"), written by t1071i_snapshot_one and read back by
- * t1071i_restore_one. */
+/* Snapshots (lib/README.md "Snapshot format"): the envelope every
+ * snapshot is sealed in, and one rule's state as a t1071.ecs.v1.Snapshot
+ * message (proto/t1071/ecs/v1/ecs.proto), written by t1071i_snapshot and
+ * read back by t1071i_restore.  Several rules wrap one such snapshot per
+ * rule in a T1071MRS envelope (lib/engine/rules.c). */
 #include "engine/engine-priv.h"
+#include "util/sha256.h"
 
-/* ===== Snapshot and restore ===== */
+/* ===== The envelope ===== */
+
+static void
+put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t
+get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void
+payload_digest(const uint8_t *b, size_t len, uint8_t out[32])
+{
+    struct t1071i_sha256 sum;
+
+    t1071i_sha256_init(&sum, T1071I_SHA256_AUTO);
+    t1071i_sha256_update(&sum, b + T1071I_ENVELOPE_HEADER, len - T1071I_ENVELOPE_HEADER);
+    t1071i_sha256_digest(&sum, out);
+}
+
+void
+t1071i_envelope_seal(uint8_t *b, size_t len, const char magic[8], uint32_t ver, uint32_t aux)
+{
+    memcpy(b, magic, 8);
+    put_le32(b + 8, ver);
+    put_le32(b + 12, aux);
+    payload_digest(b, len, b + 16);
+}
+
+int
+t1071i_envelope_open(const uint8_t *b, size_t len, const char magic[8], uint32_t max_ver,
+                     uint32_t *ver, uint32_t *aux)
+{
+    uint8_t digest[32];
+
+    if (len < T1071I_ENVELOPE_HEADER || memcmp(b, magic, 8) != 0)
+        return T1071_E_SNAPSHOT;
+    *ver = get_le32(b + 8);
+    *aux = get_le32(b + 12);
+    if (*ver > max_ver)
+        return T1071_E_VERSION;
+    if (*ver == 0)
+        return T1071_E_SNAPSHOT;
+    payload_digest(b, len, digest);
+    return memcmp(digest, b + 16, 32) ? T1071_E_SNAPSHOT : T1071_OK;
+}
+
+/* ===== One rule's state ===== */
 
 #define SNAP_MAGIC "T1071SNP"
-#define SNAP_HEADER (8 + 4 + 4 + 32)
+#define SNAP_HEADER T1071I_ENVELOPE_HEADER
 
 typedef T1071__Ecs__V1__Snapshot snap_t;
 typedef T1071__Ecs__V1__SnapshotEvent snap_event_t;
@@ -66,6 +121,16 @@ snap_event_index(struct snap_builder *sb, const struct rec *p)
 T1071_API int
 t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
 {
+    if (out)
+        *out = NULL;
+    if (!ctx || !out)
+        return T1071_E_INVALID_ARG;
+    return t1071i_snapshot(ctx, out);
+}
+
+int
+t1071i_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out)
+{
     snap_t s = T1071__ECS__V1__SNAPSHOT__INIT;
     struct snap_builder sb;
     GPtrArray *cfgv, *hosts, *keys, *to_free;
@@ -74,15 +139,8 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
     ProtobufCBinaryData *alerts = NULL;
     struct t1071_buffer *b = NULL;
     size_t cap, plen;
-    uint8_t *payload;
-    GChecksum *sum;
-    gsize dlen = 32;
-    uint32_t ver = T1071_SNAPSHOT_VERSION;
 
-    if (out)
-        *out = NULL;
-    if (!ctx || !out)
-        return T1071_E_INVALID_ARG;
+    *out = NULL;
     if (ctx->n_rules)
         return t1071i_rules_snapshot(ctx, out);
     cap = t1071i_ring_cap(ctx);
@@ -210,17 +268,8 @@ t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out)
     plen = t1071__ecs__v1__snapshot__get_packed_size(&s);
     b = t1071i_buffer_new(SNAP_HEADER + plen);
     if (b) {
-        payload = b->data + SNAP_HEADER;
-        t1071__ecs__v1__snapshot__pack(&s, payload);
-        memcpy(b->data, SNAP_MAGIC, 8);
-        for (int i = 0; i < 4; i++) {
-            b->data[8 + i] = (uint8_t)(ver >> (8 * i));
-            b->data[12 + i] = 0;
-        }
-        sum = g_checksum_new(G_CHECKSUM_SHA256);
-        g_checksum_update(sum, payload, (gssize)plen);
-        g_checksum_get_digest(sum, b->data + 16, &dlen);
-        g_checksum_free(sum);
+        t1071__ecs__v1__snapshot__pack(&s, b->data + SNAP_HEADER);
+        t1071i_envelope_seal(b->data, b->len, SNAP_MAGIC, T1071_SNAPSHOT_VERSION, 0);
     }
 
     g_free(alerts);
@@ -494,44 +543,45 @@ out:
 T1071_API int
 t1071_restore(t1071_ctx **out, const uint8_t *buf, size_t len)
 {
-    t1071_config *cfg = NULL;
-    struct t1071_ctx *ctx = NULL;
-    snap_t *s = NULL;
-    uint8_t digest[32];
-    gsize dlen = sizeof(digest);
-    GChecksum *sum;
-    uint32_t ver = 0;
-    int rc;
-
     if (out)
         *out = NULL;
     if (!out || (!buf && len))
         return T1071_E_INVALID_ARG;
+    return t1071i_restore(out, buf ? buf : (const uint8_t *)"", len);
+}
+
+int
+t1071i_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len)
+{
     if (len >= 8 && !memcmp(buf, RULES_MAGIC, 8))
         return t1071i_rules_restore(out, buf, len);
-    if (len < SNAP_HEADER || memcmp(buf, SNAP_MAGIC, 8) != 0)
-        return T1071_E_SNAPSHOT;
-    for (int i = 0; i < 4; i++)
-        ver |= (uint32_t)buf[8 + i] << (8 * i);
-    if (ver > T1071_SNAPSHOT_VERSION)
-        return T1071_E_VERSION;
-    if (ver == 0 || buf[12] || buf[13] || buf[14] || buf[15])
-        return T1071_E_SNAPSHOT;
-    sum = g_checksum_new(G_CHECKSUM_SHA256);
-    g_checksum_update(sum, buf + SNAP_HEADER, (gssize)(len - SNAP_HEADER));
-    g_checksum_get_digest(sum, digest, &dlen);
-    g_checksum_free(sum);
-    if (memcmp(digest, buf + 16, 32) != 0)
+    return t1071i_restore_one(out, buf, len);
+}
+
+int
+t1071i_restore_one(struct t1071_ctx **out, const uint8_t *buf, size_t len)
+{
+    struct t1071_config *cfg = NULL;
+    struct t1071_ctx *ctx = NULL;
+    snap_t *s = NULL;
+    uint32_t ver, aux;
+    int rc;
+
+    *out = NULL;
+    rc = t1071i_envelope_open(buf, len, SNAP_MAGIC, T1071_SNAPSHOT_VERSION, &ver, &aux);
+    if (rc != T1071_OK)
+        return rc;
+    if (aux != 0)
         return T1071_E_SNAPSHOT;
     s = t1071__ecs__v1__snapshot__unpack(NULL, len - SNAP_HEADER, buf + SNAP_HEADER);
     if (!s)
         return T1071_E_SNAPSHOT;
-    rc = t1071_config_new(&cfg);
+    rc = t1071i_config_new(&cfg);
     if (rc != T1071_OK)
         goto out;
     for (size_t i = 0; i < s->n_config; i++) {
         if (!s->config[i]->key || !s->config[i]->value ||
-            t1071_config_set(cfg, s->config[i]->key, s->config[i]->value) != T1071_OK) {
+            t1071i_config_set(cfg, s->config[i]->key, s->config[i]->value) != T1071_OK) {
             rc = T1071_E_SNAPSHOT;
             goto out;
         }
@@ -543,21 +593,21 @@ t1071_restore(t1071_ctx **out, const uint8_t *buf, size_t len)
     {
         char seed[32];
         snprintf(seed, sizeof(seed), "%" PRIu64, s->seed);
-        t1071_config_set(cfg, "engine.hash_seed", seed);
+        t1071i_config_set(cfg, "engine.hash_seed", seed);
     }
-    rc = t1071_init(&ctx, cfg);
+    rc = t1071i_ctx_new(&ctx, cfg);
     if (rc != T1071_OK)
         goto out;
     /* The seed key is part of the restored config text too. */
     rc = restore_state(ctx, s);
     if (rc != T1071_OK) {
-        t1071_free(ctx);
+        t1071i_ctx_free(ctx);
         ctx = NULL;
         goto out;
     }
     *out = ctx;
 out:
-    t1071_config_free(cfg);
+    t1071i_config_free(cfg);
     t1071__ecs__v1__snapshot__free_unpacked(s, NULL);
     return rc;
 }

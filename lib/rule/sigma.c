@@ -824,7 +824,7 @@ compile_correlation(struct sctx *c, yaml_node_t *corr)
             r->key_fields[r->n_key_fields++] = kf;
         }
     }
-    if (!scalar(ts) || !t1071i_parse_duration(scalar(ts), &ms) || ms > INT64_C(3650) * 86400000) {
+    if (!scalar(ts) || !t1071i_parse_duration(scalar(ts), &ms) || ms > T1071I_MAX_SPAN_MS) {
         serr(c, ts ? ts : corr, "correlation needs timespan, a duration such as 24h, 90s or 7d "
                                 "(at most 3650d)");
         return false;

@@ -187,9 +187,8 @@ t1071i_sha256_update(struct t1071i_sha256 *s, const void *data, size_t n)
 }
 
 void
-t1071i_sha256_hex(struct t1071i_sha256 *s, char out[65])
+t1071i_sha256_digest(struct t1071i_sha256 *s, uint8_t out[32])
 {
-    static const char hex[] = "0123456789abcdef";
     uint64_t bits = s->len * 8;
     uint8_t pad[72];
     size_t padn = (s->used < 56 ? 56 : 120) - s->used;
@@ -200,7 +199,20 @@ t1071i_sha256_hex(struct t1071i_sha256 *s, char out[65])
         pad[padn + i] = (uint8_t)(bits >> (56 - 8 * i));
     t1071i_sha256_update(s, pad, padn + 8);
     for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 8; j++)
-            out[8 * i + j] = hex[(s->h[i] >> (28 - 4 * j)) & 15];
+        for (int j = 0; j < 4; j++)
+            out[4 * i + j] = (uint8_t)(s->h[i] >> (24 - 8 * j));
+}
+
+void
+t1071i_sha256_hex(struct t1071i_sha256 *s, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t d[32];
+
+    t1071i_sha256_digest(s, d);
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
     out[64] = '\0';
 }

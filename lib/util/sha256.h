@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SHA-256 (lib/sha256.c): incremental, hex digest as GChecksum gives it.
+/* SHA-256 (lib/util/sha256.c): incremental; the digest in bytes or
+ * as lowercase hex (as GChecksum gives it).
  * Internal, never installed. */
 #ifndef T1071_SHA256_H
 #define T1071_SHA256_H
@@ -24,6 +25,8 @@ struct t1071i_sha256 {
 
 void t1071i_sha256_init(struct t1071i_sha256 *s, enum t1071i_sha256_impl impl);
 void t1071i_sha256_update(struct t1071i_sha256 *s, const void *data, size_t n);
+/* Finish: the 32-byte digest. */
+void t1071i_sha256_digest(struct t1071i_sha256 *s, uint8_t out[32]);
 /* Finish: 64 lowercase hex digits and a NUL. */
 void t1071i_sha256_hex(struct t1071i_sha256 *s, char out[65]);
 bool t1071i_sha256_have_ni(void);
