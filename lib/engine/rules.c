@@ -206,23 +206,6 @@ t1071i_rules_free(struct t1071_ctx *ctx)
     ctx->n_rules = 0;
 }
 
-static void
-put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 int
 t1071i_rules_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out)
 {
@@ -265,7 +248,7 @@ t1071i_rules_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out)
     if (rc == T1071_OK) {
         uint8_t *w = b->data + RULES_HEADER;
         for (size_t i = 0; i <= ctx->n_rules; i++) {
-            put_le(w, parts[i]->len, 8);
+            t1071i_put_le(w, parts[i]->len, 8);
             memcpy(w + 8, parts[i]->data, parts[i]->len);
             w += 8 + parts[i]->len;
         }
@@ -297,7 +280,7 @@ t1071i_rules_restore(struct t1071_ctx **out, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < n; i++) {
         uint64_t plen;
         struct t1071_ctx *part = NULL;
-        if (len - off < 8 || (plen = get_le(buf + off, 8)) > len - off - 8) {
+        if (len - off < 8 || (plen = t1071i_get_le(buf + off, 8)) > len - off - 8) {
             rc = T1071_E_SNAPSHOT;
             goto fail;
         }

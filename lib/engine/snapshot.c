@@ -10,19 +10,6 @@
 /* ===== The envelope ===== */
 
 static void
-put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void
 payload_digest(const uint8_t *b, size_t len, uint8_t out[32])
 {
     struct t1071i_sha256 sum;
@@ -36,8 +23,8 @@ void
 t1071i_envelope_seal(uint8_t *b, size_t len, const char magic[8], uint32_t ver, uint32_t aux)
 {
     memcpy(b, magic, 8);
-    put_le32(b + 8, ver);
-    put_le32(b + 12, aux);
+    t1071i_put_le(b + 8, ver, 4);
+    t1071i_put_le(b + 12, aux, 4);
     payload_digest(b, len, b + 16);
 }
 
@@ -49,8 +36,8 @@ t1071i_envelope_open(const uint8_t *b, size_t len, const char magic[8], uint32_t
 
     if (len < T1071I_ENVELOPE_HEADER || memcmp(b, magic, 8) != 0)
         return T1071_E_SNAPSHOT;
-    *ver = get_le32(b + 8);
-    *aux = get_le32(b + 12);
+    *ver = (uint32_t)t1071i_get_le(b + 8, 4);
+    *aux = (uint32_t)t1071i_get_le(b + 12, 4);
     if (*ver > max_ver)
         return T1071_E_VERSION;
     if (*ver == 0)
