@@ -497,13 +497,6 @@ t1071i_alert_threat_pack(const T1071__Ecs__V1__AlertThreat *t, uint8_t *out, siz
     return (size_t)(threat_put(out, t) - out);
 }
 
-uint8_t *
-t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t), size_t *len)
-{
-    return t1071i_alert_encode_at(a, alloc, 0, len);
-}
-
-
 /* The schema this encoder was written for: (number, label, type) of every
  * field of each message, in order.  Another schema (a field appended by a
  * later change) makes t1071i_alert_pack_usable() false, and the alert

@@ -13,12 +13,9 @@
  * unknown fields). */
 size_t t1071i_alert_packed_size(const T1071__Ecs__V1__Alert *a);
 size_t t1071i_alert_pack(const T1071__Ecs__V1__Alert *a, uint8_t *out);
-/* Size and pack in one go, each string measured once: a block from
- * @p alloc (NULL when it fails) holding *len bytes. */
-uint8_t *t1071i_alert_encode(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
-                             size_t *len);
-/* The same, the bytes written @p head bytes into a block of head + *len
- * bytes (the caller's header first); returns the block. */
+/* Size and pack in one go, each string measured once, the bytes written
+ * @p head bytes into a block of head + *len bytes from @p alloc (the
+ * caller's header first; NULL when @p alloc fails); returns the block. */
 uint8_t *t1071i_alert_encode_at(const T1071__Ecs__V1__Alert *a, void *(*alloc)(size_t),
                                 size_t head, size_t *len);
 /* What the caller already knows about an alert, so the encoder need not
@@ -41,18 +38,6 @@ uint8_t *t1071i_alert_encode_hinted(const T1071__Ecs__V1__Alert *a,
  * returns its length, 0 when it does not fit. */
 size_t t1071i_alert_threat_pack(const T1071__Ecs__V1__AlertThreat *t, uint8_t *out, size_t cap);
 
-/* t1071i_alert_build (lib/t1071-private.h) into a block from @p alloc of
- * @p head + *out_len bytes, the alert @p head bytes in: the engine builds
- * straight into its queue entry.  *out is the block; T1071_E_NOMEM when
- * @p alloc returns NULL.  @p lens: n entries (lengths of each member's
- * id, ip and domain, see struct t1071i_mlen), or NULL. */
-struct t1071_config;
-struct t1071i_pev;
-struct t1071i_judgement;
-int t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
-                          struct t1071i_pev *const *members, size_t n, uint64_t seqno,
-                          const struct t1071i_judgement *j, const struct t1071i_mlen *lens,
-                          void *(*alloc)(size_t), size_t head, uint8_t **out, size_t *out_len);
 /* snprintf(out, 32, "%" PRId64, v) without printf; returns the length
  * (NUL added). */
 size_t t1071i_format_i64(int64_t v, char out[32]);

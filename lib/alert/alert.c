@@ -215,14 +215,6 @@ threat_packed(unsigned mask, size_t *len)
 }
 
 int
-t1071i_alert_build(const struct t1071_config *cfg, const char *key,
-                   struct t1071i_pev *const *members, size_t n, uint64_t seqno,
-                   const struct t1071i_judgement *j, uint8_t **out, size_t *out_len)
-{
-    return t1071i_alert_build_at(cfg, key, members, n, seqno, j, NULL, g_malloc, 0, out, out_len);
-}
-
-int
 t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
                       struct t1071i_pev *const *members, size_t n, uint64_t seqno,
                       const struct t1071i_judgement *j, const struct t1071i_mlen *lens,

@@ -945,14 +945,6 @@ t1071i_config_derive(const struct t1071_config *cfg, t1071i_event *ev)
     return t1071i_derive(&d, ev);
 }
 
-int
-t1071i_config_derive_is_home(const struct t1071_config *cfg, const char *ip)
-{
-    struct t1071i_derive_cfg d = t1071i_config_derive_cfg(cfg);
-
-    return t1071i_derive_is_home(&d, ip);
-}
-
 /* The public calls; the library itself calls the t1071i_ names. */
 T1071_API int
 t1071_config_new(t1071_config **out)

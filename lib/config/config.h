@@ -110,7 +110,6 @@ t1071i_config_derive_cfg(const struct t1071_config *cfg)
 }
 /* t1071i_derive under this configuration; T1071_E_INVALID_ARG on NULL. */
 int t1071i_config_derive(const struct t1071_config *cfg, t1071i_event *ev);
-int t1071i_config_derive_is_home(const struct t1071_config *cfg, const char *ip);
 
 /* The direction an alert's reason names: the rule's, when every event it
  * matches has one exact network.direction; else the built-in filter's. */

@@ -150,11 +150,8 @@ t1071i_rec_view(const struct rec *r, struct t1071i_pev *v, const char **keys)
 
     rec_strs(r, strs);
     /* Every field but the scratch ipbuf (written only when used). */
-    v->refs = 1;
-    v->bytes = 0;
     v->n_keys = r->n_keys;
     v->ts = r->ts;
-    v->seq = r->seq;
     v->port = (r->flags & R_WIDE_PORT) ? rec_tail_i64(r, R_WIDE_PORT) : r->port;
     v->has_xfer = (r->flags & R_XFER) != 0;
     v->xfer = v->has_xfer ? rec_tail_i64(r, R_XFER) : 0;

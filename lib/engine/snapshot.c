@@ -81,7 +81,7 @@ snap_event_index(struct snap_builder *sb, const struct rec *p)
     e->has_timestamp_ms = 1;
     e->timestamp_ms = view.ts;
     e->has_seq = 1;
-    e->seq = view.seq;
+    e->seq = p->seq;
     e->has_destination_port = 1;
     e->destination_port = view.port;
     e->destination_ip = NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rule.derive: fill the gaps real sources leave in the fields the rule
- * reads, so their events are not silently lost (DESIGN §10, README "Sources
+ * reads, so their events are not silently lost (README "Sources
  * and the derive option").  Off by default: the faithful profile uses every
  * field exactly as it arrives.
  *

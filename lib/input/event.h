@@ -17,12 +17,9 @@ typedef T1071__Ecs__V1__Event t1071i_event;
  * the engine builds from its compact record (lib/engine/record.c,
  * t1071i_rec_view): what the tracker and the alert builder read. */
 struct t1071i_pev {
-    uint32_t refs;
     uint32_t n_keys;
     int64_t ts;
-    uint64_t seq;         /* arrival ordinal: ties keep arrival order */
     int64_t port;         /* the destination.port value that matched */
-    size_t bytes;         /* size of the allocation, for memory accounting */
     bool has_xfer;        /* the event carried source.bytes or destination.bytes */
     int64_t xfer;         /* their sum, for the beacon size factor */
     const char *id;       /* event.id, or "line:N"; never NULL */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Beacon statistics (DESIGN §6): pure functions, no engine state.
+/* Beacon statistics (README "Beacon score and the tuned profile"): pure functions, no engine state.
  *
  * 1. A RITA v5 compatible mode (timestamp, data size, histogram and
  *    duration scores with RITA's default weights), so users can compare our
@@ -160,7 +160,7 @@ void t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_tim
 
 /* ===== Score ===== */
 
-/* What the score says, with every component (DESIGN §6).  A factor the
+/* What the score says, with every component (README "Beacon score and the tuned profile").  A factor the
  * data cannot inform is neutral: S = 1 without byte counts, C = 0 (unused
  * in the max) and R = 1 with fewer than 6 full hours observed. */
 struct t1071i_beacon_verdict {

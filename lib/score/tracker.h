@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The beacon tracker and the tuning verdict (DESIGN §6-7): the engine's
+/* The beacon tracker and the tuning verdict (README "Beacon score and the tuned profile"): the engine's
  * side of lib/beacon.c.  Never installed; internal symbols are t1071i_.
  *
  * Per key (the engine's join key value), a struct t1071i_kbeacon holds:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target, differential: the JSON reader against its frozen copy
- * (tests/unit/json-ref: lib/json.c and lib/ecs-json.c before the NDJSON
+ * (tests/unit/json-ref: lib/input/json.c and lib/input/ecs-json.c before the NDJSON
  * fast path, names renamed ref_*).
  *
  * Input: the whole input, then each '\n'-separated slice, is read by both:

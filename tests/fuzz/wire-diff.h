@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The zero-copy reader (lib/wire.c) against protobuf-c, field by field:
+/* The zero-copy reader (lib/input/wire.c) against protobuf-c, field by field:
  * shared by tests/unit/test-wire.c and tests/fuzz/fuzz_wire.c. */
 #ifndef T1071_WIRE_DIFF_H
 #define T1071_WIRE_DIFF_H

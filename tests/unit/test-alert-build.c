@@ -267,7 +267,7 @@ pick(uint64_t *s, const char *const *v, size_t n)
 
 #define PICK(s, v) pick(s, v, sizeof(v) / sizeof(v[0]))
 
-/* mode 0: t1071i_alert_build.  mode 1: t1071i_alert_build_at as the
+/* mode 0: t1071i_alert_build_at into a plain g_malloc block.  mode 1: t1071i_alert_build_at as the
  * engine calls it (member lengths known or not, a header before the
  * bytes), spans on and next to unit boundaries. */
 static void
@@ -331,7 +331,7 @@ alert_build_vs_original(int mode)
                 mem[j - 1] = t;
             }
         if (mode == 0) {
-            assert_int_equal(t1071i_alert_build(cfg, key, mem, n, seqno, NULL, &a, &alen),
+            assert_int_equal(t1071i_alert_build_at(cfg, key, mem, n, seqno, NULL, NULL, g_malloc, 0, &a, &alen),
                              T1071_OK);
         } else {
             struct t1071i_mlen lens[20];

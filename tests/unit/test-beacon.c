@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/beacon.c: the RITA v5 compatible statistics with
+/* Unit tests of lib/score/beacon.c: the RITA v5 compatible statistics with
  * RITA's own unit-test vectors, the candidate state (edges: nothing, one
  * or two events, equal timestamps, huge gaps, extreme and negative times,
  * absent sizes, strobes, late events), the timing component, and the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/config.c: defaults (the seed rule), set/get, value
+/* Unit tests of lib/config/config.c: defaults (the seed rule), set/get, value
  * validation, error messages, INI loading. */
 #include <setjmp.h>
 #include <stdarg.h>

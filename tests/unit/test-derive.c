@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests: rule.derive (lib/derive.c) and its two config keys. */
+/* Unit tests: rule.derive (lib/input/derive.c) and its two config keys. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -71,6 +71,15 @@ derived(const struct fx *f, const char *json)
     return ev;
 }
 
+/* rule.derive's address class under @p cfg's rule.home_networks. */
+static int
+is_home(const t1071_config *cfg, const char *ip)
+{
+    struct t1071i_derive_cfg d = t1071i_config_derive_cfg(cfg);
+
+    return t1071i_derive_is_home(&d, ip);
+}
+
 static void
 free_event(t1071i_event *ev)
 {
@@ -127,10 +136,10 @@ test_derive_config_home_networks_set_and_rejected(void **state)
     assert_int_equal(t1071_config_set(f->cfg, "rule.home_networks", "198.51.100.0/24, 2001:db8::/32"),
                      T1071_OK);
     assert_int_equal(f->cfg->n_home_cidrs, 2);
-    assert_int_equal(t1071i_config_derive_is_home(f->cfg, "198.51.100.7"), 1);
-    assert_int_equal(t1071i_config_derive_is_home(f->cfg, "2001:db8::1"), 1);
-    assert_int_equal(t1071i_config_derive_is_home(f->cfg, "10.1.1.1"), 0);
-    assert_int_equal(t1071i_config_derive_is_home(f->cfg, "not-an-ip"), -1);
+    assert_int_equal(is_home(f->cfg, "198.51.100.7"), 1);
+    assert_int_equal(is_home(f->cfg, "2001:db8::1"), 1);
+    assert_int_equal(is_home(f->cfg, "10.1.1.1"), 0);
+    assert_int_equal(is_home(f->cfg, "not-an-ip"), -1);
     /* A bad list leaves the config as it was and names the key. */
     assert_int_equal(t1071_config_set(f->cfg, "rule.home_networks", "10.0.0.0/33"),
                      T1071_E_INVALID_ARG);
@@ -140,7 +149,7 @@ test_derive_config_home_networks_set_and_rejected(void **state)
     /* Empty: nothing is home. */
     assert_int_equal(t1071_config_set(f->cfg, "rule.home_networks", ""), T1071_OK);
     assert_int_equal(f->cfg->n_home_cidrs, 0);
-    assert_int_equal(t1071i_config_derive_is_home(f->cfg, "10.1.1.1"), 0);
+    assert_int_equal(is_home(f->cfg, "10.1.1.1"), 0);
 }
 
 static void
@@ -202,7 +211,7 @@ test_derive_entity_id_present_is_kept(void **state)
     assert_int_equal(ev->n_process_entity_id, 2);
     assert_string_equal(ev->process_entity_id[0], "a");
     free_event(ev);
-    /* An empty string is a value (SEMANTICS §1.6): kept, no flow key. */
+    /* An empty string is a value (README "Semantics": "" joins): kept, no flow key. */
     ev = derived(f, "{\"source\":{\"ip\":\"10.0.0.1\"},\"process\":{\"entity_id\":\"\"}}");
     assert_one(ev->process_entity_id, ev->n_process_entity_id, "");
     assert_int_equal(ev->n_process_name, 0);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests: the JSON reader (lib/json.c) and the ECS JSON -> Event
- * mapping (lib/ecs-json.c). */
+/* Unit tests: the JSON reader (lib/input/json.c) and the ECS JSON -> Event
+ * mapping (lib/input/ecs-json.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

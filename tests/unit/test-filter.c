@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/filter.c: address and CIDR parsing, containment edges
- * (IPv4, IPv6, IPv4-mapped), and every predicate of SEMANTICS §2. */
+/* Unit tests of lib/rule/filter.c and lib/util/addr.c: address and CIDR parsing, containment edges
+ * (IPv4, IPv6, IPv4-mapped), and every predicate of README "Semantics". */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>

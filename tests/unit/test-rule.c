@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/rule.c and lib/sigma.c: the EQL parser (precedence,
+/* Unit tests of lib/rule/ and lib/rule/sigma.c: the EQL parser (precedence,
  * every operator, error positions, bounds), the Sigma front end (modifiers,
  * conditions, the correlation, errors), and the expression evaluator
  * against an independent model written here: random expressions over

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests: ECS dates <-> ms since the epoch (lib/timefmt.c). */
+/* Unit tests: ECS dates <-> ms since the epoch (lib/util/timefmt.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
