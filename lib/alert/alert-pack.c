@@ -9,28 +9,7 @@
 
 #include "alert/alert-pack.h"
 #include "util/timefmt.h"
-
-static size_t
-vsize(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *
-vput(uint8_t *w, uint64_t v)
-{
-    while (v >= 0x80) {
-        *w++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *w++ = (uint8_t)v;
-    return w;
-}
+#include "util/varint.h"
 
 /* key = field number << 3 | wire type */
 #define KEY(num, wt) (((uint64_t)(num) << 3) | (wt))
@@ -43,7 +22,7 @@ str_size(unsigned num, const char *s)
     if (!s)
         return 0;
     l = strlen(s);
-    return vsize(KEY(num, 2)) + vsize(l) + l;
+    return t1071i_varint_size(KEY(num, 2)) + t1071i_varint_size(l) + l;
 }
 
 static uint8_t *
@@ -54,8 +33,8 @@ str_put(uint8_t *w, unsigned num, const char *s)
     if (!s)
         return w;
     l = strlen(s);
-    w = vput(w, KEY(num, 2));
-    w = vput(w, l);
+    w = t1071i_varint_put(w, KEY(num, 2));
+    w = t1071i_varint_put(w, l);
     memcpy(w, s, l);
     return w + l;
 }
@@ -63,7 +42,7 @@ str_put(uint8_t *w, unsigned num, const char *s)
 static size_t
 u64_size(unsigned num, protobuf_c_boolean has, uint64_t v)
 {
-    return has ? vsize(KEY(num, 0)) + vsize(v) : 0;
+    return has ? t1071i_varint_size(KEY(num, 0)) + t1071i_varint_size(v) : 0;
 }
 
 static uint8_t *
@@ -71,22 +50,22 @@ u64_put(uint8_t *w, unsigned num, protobuf_c_boolean has, uint64_t v)
 {
     if (!has)
         return w;
-    w = vput(w, KEY(num, 0));
-    return vput(w, v);
+    w = t1071i_varint_put(w, KEY(num, 0));
+    return t1071i_varint_put(w, v);
 }
 
 /* A sub-message field of body size @p n. */
 static size_t
 msg_size(unsigned num, size_t n)
 {
-    return vsize(KEY(num, 2)) + vsize(n) + n;
+    return t1071i_varint_size(KEY(num, 2)) + t1071i_varint_size(n) + n;
 }
 
 static uint8_t *
 msg_head(uint8_t *w, unsigned num, size_t n)
 {
-    w = vput(w, KEY(num, 2));
-    return vput(w, n);
+    w = t1071i_varint_put(w, KEY(num, 2));
+    return t1071i_varint_put(w, n);
 }
 
 static size_t
@@ -285,7 +264,7 @@ struct slen {
 static size_t
 sl_size(unsigned num, const struct slen *l)
 {
-    return l->s ? vsize(KEY(num, 2)) + vsize(l->n) + l->n : 0;
+    return l->s ? t1071i_varint_size(KEY(num, 2)) + t1071i_varint_size(l->n) + l->n : 0;
 }
 
 static uint8_t *
@@ -293,8 +272,8 @@ sl_put(uint8_t *w, unsigned num, const struct slen *l)
 {
     if (!l->s)
         return w;
-    w = vput(w, KEY(num, 2));
-    w = vput(w, l->n);
+    w = t1071i_varint_put(w, KEY(num, 2));
+    w = t1071i_varint_put(w, l->n);
     memcpy(w, l->s, l->n);
     return w + l->n;
 }

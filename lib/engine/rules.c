@@ -36,6 +36,30 @@ rules_collect(struct t1071_ctx *ctx, struct t1071_ctx *r)
     return T1071_OK;
 }
 
+/* The context's config as one rule's: no added rules, the context's seed.
+ * On error *out is freed and NULL. */
+static int
+one_rule_config(const struct t1071_ctx *ctx, struct t1071_config **out)
+{
+    char seed[32];
+    int rc = t1071i_config_copy(ctx->cfg, out);
+
+    if (rc != T1071_OK)
+        return rc;
+    for (size_t k = 0; k < (*out)->n_extra; k++) {
+        g_free((*out)->extra_text[k]);
+        g_free((*out)->extra_name[k]);
+    }
+    (*out)->n_extra = 0;
+    snprintf(seed, sizeof(seed), "%" PRIu64, ctx->seed);
+    rc = t1071i_config_set(*out, "engine.hash_seed", seed);
+    if (rc != T1071_OK) {
+        t1071i_config_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* One decoded event through every rule (each runs exactly as it would
  * alone in a context: same clock, same arrival ordinal). */
 int
@@ -97,18 +121,10 @@ t1071i_rules_init(struct t1071_ctx *ctx)
         return T1071_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
         struct t1071_config *rc_cfg = NULL;
-        rc = t1071i_config_copy(cfg, &rc_cfg);
+        rc = one_rule_config(ctx, &rc_cfg);
         if (rc != T1071_OK)
             return rc;
-        /* A rule's own config runs one rule. */
-        for (size_t k = 0; k < rc_cfg->n_extra; k++) {
-            g_free(rc_cfg->extra_text[k]);
-            g_free(rc_cfg->extra_name[k]);
-        }
-        rc_cfg->n_extra = 0;
-        snprintf(buf, sizeof(buf), "%" PRIu64, ctx->seed);
-        rc = t1071i_config_set(rc_cfg, "engine.hash_seed", buf);
-        if (rc == T1071_OK && cfg->memory_limit) {
+        if (cfg->memory_limit) {
             snprintf(buf, sizeof(buf), "%" PRIu64, cfg->memory_limit / n ? cfg->memory_limit / n : 1);
             rc = t1071i_config_set(rc_cfg, "engine.memory_limit", buf);
         }
@@ -220,17 +236,7 @@ t1071i_rules_snapshot(const struct t1071_ctx *ctx, struct t1071_buffer **out)
         return T1071_E_NOMEM;
     /* The context's own part: a context with its config (one rule), its
      * seed, its queue and its counters, and no keyed state. */
-    rc = t1071i_config_copy(ctx->cfg, &cfg);
-    if (rc == T1071_OK) {
-        char seed[32];
-        for (size_t k = 0; k < cfg->n_extra; k++) {
-            g_free(cfg->extra_text[k]);
-            g_free(cfg->extra_name[k]);
-        }
-        cfg->n_extra = 0;
-        snprintf(seed, sizeof(seed), "%" PRIu64, ctx->seed);
-        rc = t1071i_config_set(cfg, "engine.hash_seed", seed);
-    }
+    rc = one_rule_config(ctx, &cfg);
     if (rc == T1071_OK)
         rc = t1071i_ctx_new(&shell, cfg);
     for (size_t i = 0; rc == T1071_OK && i < ctx->q_n; i++)

@@ -50,6 +50,7 @@
 #include "input/ecs-json.h"
 #include "input/json.h"
 #include "util/timefmt.h"
+#include "util/varint.h"
 
 typedef T1071__Ecs__V1__Event event_t;
 
@@ -907,29 +908,6 @@ t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char 
  * t1071__ecs__v1__event__pack (tests/unit/test-json-diff.c holds it to
  * that); a schema with anything else packs with protobuf-c. */
 
-static size_t
-varint_size(uint64_t v)
-{
-    size_t n = 1;
-
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *
-put_varint(uint8_t *o, uint64_t v)
-{
-    while (v >= 0x80) {
-        *o++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *o++ = (uint8_t)v;
-    return o;
-}
-
 /* The Event's fields in tag order: kind, tag, value, has_ / n_ offsets.
  * Checked once against protobuf-c's descriptor (fast_pack_usable); a
  * schema that differs packs with protobuf-c. */
@@ -1059,12 +1037,12 @@ fast_pack_size(const event_t *ev, size_t *lens, size_t *n_lens)
             if (li < PACK_LENS)
                 lens[li] = n;
             li++;
-            total += key_size(pf->tag) + varint_size(n) + n;
+            total += key_size(pf->tag) + t1071i_varint_size(n) + n;
             break;
         }
         case PF_INT:
             if (*(const protobuf_c_boolean *)(base + pf->qoff))
-                total += key_size(pf->tag) + varint_size(*(const uint64_t *)m);
+                total += key_size(pf->tag) + t1071i_varint_size(*(const uint64_t *)m);
             break;
         case PF_STRS: {
             size_t cnt = *(const size_t *)(base + pf->qoff);
@@ -1074,7 +1052,7 @@ fast_pack_size(const event_t *ev, size_t *lens, size_t *n_lens)
                 if (li < PACK_LENS)
                     lens[li] = n;
                 li++;
-                total += key_size(pf->tag) + varint_size(n) + n;
+                total += key_size(pf->tag) + t1071i_varint_size(n) + n;
             }
             break;
         }
@@ -1082,7 +1060,7 @@ fast_pack_size(const event_t *ev, size_t *lens, size_t *n_lens)
             size_t cnt = *(const size_t *)(base + pf->qoff);
             const uint64_t *arr = *(const uint64_t *const *)m;
             for (size_t k = 0; k < cnt; k++)
-                total += key_size(pf->tag) + varint_size(arr[k]);
+                total += key_size(pf->tag) + t1071i_varint_size(arr[k]);
             break;
         }
         }
@@ -1111,14 +1089,14 @@ fast_pack_write(const event_t *ev, uint8_t *o, const size_t *lens, size_t n_lens
                 break;
             n = li < n_lens ? lens[li] : strlen(str);
             li++;
-            o = put_varint(put_key(o, pf->tag, 2), n);
+            o = t1071i_varint_put(put_key(o, pf->tag, 2), n);
             memcpy(o, str, n);
             o += n;
             break;
         }
         case PF_INT:
             if (*(const protobuf_c_boolean *)(base + pf->qoff))
-                o = put_varint(put_key(o, pf->tag, 0), *(const uint64_t *)m);
+                o = t1071i_varint_put(put_key(o, pf->tag, 0), *(const uint64_t *)m);
             break;
         case PF_STRS: {
             size_t cnt = *(const size_t *)(base + pf->qoff);
@@ -1126,7 +1104,7 @@ fast_pack_write(const event_t *ev, uint8_t *o, const size_t *lens, size_t n_lens
             for (size_t k = 0; k < cnt; k++) {
                 size_t n = li < n_lens ? lens[li] : strlen(arr[k]);
                 li++;
-                o = put_varint(put_key(o, pf->tag, 2), n);
+                o = t1071i_varint_put(put_key(o, pf->tag, 2), n);
                 memcpy(o, arr[k], n);
                 o += n;
             }
@@ -1136,7 +1114,7 @@ fast_pack_write(const event_t *ev, uint8_t *o, const size_t *lens, size_t n_lens
             size_t cnt = *(const size_t *)(base + pf->qoff);
             const uint64_t *arr = *(const uint64_t *const *)m;
             for (size_t k = 0; k < cnt; k++)
-                o = put_varint(put_key(o, pf->tag, 0), arr[k]);
+                o = t1071i_varint_put(put_key(o, pf->tag, 0), arr[k]);
             break;
         }
         }
