@@ -237,7 +237,15 @@ void t1071i_take_held(struct host *h, int64_t *ts, struct rec **p);
 int t1071i_run_event(struct t1071_ctx *ctx, struct host *host, struct rec *p);
 
 /* lib/engine/queue.c */
-bool t1071i_queue_refuse(struct t1071_ctx *ctx, const char *then);
+bool t1071i_queue_refuse_full(struct t1071_ctx *ctx, const char *then);
+/* At its high-water mark (engine.alert_queue) the queue refuses more work:
+ * counted, and the error text says what to do; true when refused.  The
+ * check is on every feed call: inline. */
+static inline bool
+t1071i_queue_refuse(struct t1071_ctx *ctx, const char *then)
+{
+    return ctx->q_n >= ctx->cfg->alert_queue && t1071i_queue_refuse_full(ctx, then);
+}
 int t1071i_queue_push(struct t1071_ctx *ctx, uint8_t *data, size_t len);
 int t1071i_queue_push_block(struct t1071_ctx *ctx, struct qalert *q);
 

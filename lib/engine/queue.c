@@ -67,7 +67,7 @@ t1071i_queue_push_block(struct t1071_ctx *ctx, struct qalert *q)
  * counted, and the error text says what to do ("poll alerts, then
  * @p then").  True when refused. */
 bool
-t1071i_queue_refuse(struct t1071_ctx *ctx, const char *then)
+t1071i_queue_refuse_full(struct t1071_ctx *ctx, const char *then)
 {
     if (ctx->q_n < ctx->cfg->alert_queue)
         return false;

@@ -133,18 +133,3 @@ t1071i_parse_cidr(const char *s, struct t1071i_cidr *out)
         out->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
     return true;
 }
-
-bool
-t1071i_cidr_contains(const struct t1071i_cidr *c, const uint8_t addr[16])
-{
-    unsigned full = c->prefix / 8, rest = c->prefix % 8;
-
-    if (memcmp(c->addr, addr, full) != 0)
-        return false;
-    if (rest) {
-        uint8_t mask = (uint8_t)(0xffu << (8 - rest));
-        if ((addr[full] & mask) != c->addr[full])
-            return false;
-    }
-    return true;
-}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* CIDR ranges in one list (rule.exclude_cidrs, rule.home_networks,
  * tuning.allow_cidrs). */
@@ -25,6 +26,21 @@ bool t1071i_parse_ip(const char *s, uint8_t out[16], bool *is_v4);
 char *t1071i_format_v4(const uint8_t a[4], char out[16]);
 /* Parse "a.b.c.d/n" or "x::y/n" (a bare address is /32 or /128). */
 bool t1071i_parse_cidr(const char *s, struct t1071i_cidr *out);
-bool t1071i_cidr_contains(const struct t1071i_cidr *c, const uint8_t addr[16]);
+
+/* On the filter path for every address and range: inline. */
+static inline bool
+t1071i_cidr_contains(const struct t1071i_cidr *c, const uint8_t addr[16])
+{
+    unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+    if (memcmp(c->addr, addr, full) != 0)
+        return false;
+    if (rest) {
+        uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+        if ((addr[full] & mask) != c->addr[full])
+            return false;
+    }
+    return true;
+}
 
 #endif /* T1071_UTIL_ADDR_H */
