@@ -241,7 +241,7 @@ T1071_API const char *t1071_errmsg(const t1071_ctx *ctx);
  *
  * @p buf is borrowed for the call only: nothing points into it afterwards.
  * An event that does not match the rule is consumed and counted.  An event
- * older than its host's watermark (SEMANTICS §4) is consumed, counted as
+ * older than its host's watermark (README "Semantics", time) is consumed, counted as
  * late and dropped; T1071_OK is returned.
  *
  * Backpressure: while the alert queue holds engine.alert_queue alerts or

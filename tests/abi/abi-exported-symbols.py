@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Compare the dynamic symbols a shared library defines with the global names
 of its linker version script: the two sets must be equal, so generated
-protobuf-c code and t1071i_* internals cannot leak (STYLE §7).
+protobuf-c code and t1071i_* internals cannot leak (lib/README.md "Conventions").
 
 usage: abi-exported-symbols.py LIBRARY MAPFILE [NM]
 Prints TAP."""

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Alert-build benchmark (meson benchmark 'alert'): one ten-member
- * sequence, members in cache, built N times through t1071i_alert_build
+ * sequence, members in cache, built N times through t1071i_alert_build_at
  * (group id, reason, encoding).  The feed benchmark's alerts cost this
  * plus the cache misses on cold members.  Prints; asserts nothing.
  *
@@ -12,7 +12,15 @@
 
 #include <glib.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 int
 main(int argc, char **argv)
@@ -43,8 +51,9 @@ main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         uint8_t *out = NULL;
         size_t len = 0;
-        if (t1071i_alert_build((struct t1071_config *)pub, "{101d6847-4f1c-0000-000000000777}",
-                               m, 10, (uint64_t)i + 1, NULL, &out, &len) != T1071_OK)
+        if (t1071i_alert_build_at((struct t1071_config *)pub, "{101d6847-4f1c-0000-000000000777}",
+                               m, 10, (uint64_t)i + 1, NULL, NULL, g_malloc, 0, &out,
+                               &len) != T1071_OK)
             return 1;
         bytes += len;
         g_free(out);

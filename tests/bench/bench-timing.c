@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "beacon.h"
+#include "score/beacon.h"
 
 #define RINGS 64
 

@@ -7,10 +7,10 @@
  *       timestamp score (worst destination for the multi-destination browser
  *       traffic).  Exit status 1 when a row misses its target.
  *   quality-report --calibrate [--trials N] [--seed S]  the null table of
- *       the timing component in lib/beacon.c (null_table): for Poisson beat
+ *       the timing component in lib/score/beacon.c (null_table): for Poisson beat
  *       intervals, per interval count, the mean and sd of the best window
  *       share per W and the 0.5 % quantile and mean of the bound statistic.
- *       The table in lib/beacon.c is `--calibrate --trials 100000 --seed 7`.
+ *       The table in lib/score/beacon.c is `--calibrate --trials 100000 --seed 7`.
  *
  * tests/unit/test-beacon.c includes this file with
  * T1071_QUALITY_REPORT_NO_MAIN defined, so the unit tests score exactly
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "beacon.h"
+#include "score/beacon.h"
 #ifndef T1071_QUALITY_REPORT_NO_MAIN
 #include <stdbool.h>
 
@@ -397,7 +397,7 @@ mean_sd(const double *v, long n, double *m, double *sd)
     *sd = t1071i_sqrt(ss / (double)(n - 1));
 }
 
-/* Print the null table of lib/beacon.c: Poisson beat intervals (the merge
+/* Print the null table of lib/score/beacon.c: Poisson beat intervals (the merge
  * gap plus an exponential of mean 60 s, whole ms), per interval count, the mean and sd of the best fraction per
  * window; the 0.5 % quantile and the mean of the bound statistic (rho,
  * 0 below its minimum interval count). */

@@ -9,7 +9,15 @@
  * through that text); every accepted config makes a working context. */
 #include "fuzz.h"
 
-#include "t1071-private.h" /* t1071i_config_key(): the key table */
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define MAX_KEYS 64
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target, differential: the JSON reader against its frozen copy
- * (tests/unit/json-ref: lib/json.c and lib/ecs-json.c before the NDJSON
+ * (tests/unit/json-ref: lib/input/json.c and lib/input/ecs-json.c before the NDJSON
  * fast path, names renamed ref_*).
  *
  * Input: the whole input, then each '\n'-separated slice, is read by both:
@@ -13,7 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int ref_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char *errbuf,

@@ -6,7 +6,7 @@
  * the input is the snapshot's payload (the protobuf Snapshot message) and
  * the target writes the header itself: "T1071SNP", format version
  * (4 bytes LE), 4 zero bytes, SHA-256 of the payload (the layout in
- * lib/engine.c).  Input byte 0 chooses: bit 0 clear = wrap as above; bit 0
+ * lib/engine/).  Input byte 0 chooses: bit 0 clear = wrap as above; bit 0
  * set = feed the rest as a whole snapshot, header and all (bit 1 then
  * fixes its checksum, bits 2-3 pick the version word).
  *

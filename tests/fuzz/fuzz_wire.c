@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Differential target: the zero-copy Event reader (lib/wire.c) must accept
+/* Differential target: the zero-copy Event reader (lib/input/wire.c) must accept
  * exactly what protobuf-c's unpack accepts and yield the same values, both
  * materialising every field and with the engine's field set.  Unlike the
  * other targets it reaches internals (t1071i_wire_*), which is its point.

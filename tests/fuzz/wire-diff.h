@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The zero-copy reader (lib/wire.c) against protobuf-c, field by field:
+/* The zero-copy reader (lib/input/wire.c) against protobuf-c, field by field:
  * shared by tests/unit/test-wire.c and tests/fuzz/fuzz_wire.c. */
 #ifndef T1071_WIRE_DIFF_H
 #define T1071_WIRE_DIFF_H
@@ -7,8 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "t1071-private.h"
-#include "wire.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
+#include "input/wire.h"
 
 static inline bool
 wire_str_eq(const char *a, const char *b)

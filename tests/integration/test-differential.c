@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Differential test: the engine against an independent, obviously-correct
- * model of SEMANTICS §1.3 and §2, over random streams from a fixed-seed
+ * model of README "Semantics" (the sequence and the filter), over random streams from a fixed-seed
  * PRNG.
  *
  * Model: an event takes part when it has a @timestamp, passes every
@@ -817,7 +817,7 @@ test_differential_generator_covers_edges_within_lateness(void **state)
             if (g->ts > global_max)
                 global_max = g->ts;
             if (has_max[g->host]) {
-                /* SEMANTICS §4: never older than the host's watermark */
+                /* README "Semantics", time: never older than the host's watermark */
                 assert_true(g->ts >= max_seen[g->host] - s.lateness);
                 reordered += g->ts < max_seen[g->host];
                 eq_ts += g->ts == max_seen[g->host];

@@ -3,7 +3,7 @@
  * rule written as EQL or Sigma text (other ports, runs, maxspan, extra
  * conditions, `:` wildcards, or/not, compound keys, repeated stages, no
  * maxspan) over a generated stream, checked against an independent model
- * written here: each variant's filter as plain C, then SEMANTICS §1.3's
+ * written here: each variant's filter as plain C, then the closed form of README "Semantics"'s
  * closed form per key.  Then several rules in one context: each rule's
  * alerts are exactly what it gives alone, each alert names its rule, and
  * snapshots refuse with T1071_E_UNSUPPORTED. */

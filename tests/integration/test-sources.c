@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Every real source (DESIGN §10, issue 4): one fixture per source under
+/* Every real source (README "Sources", issue 4): one fixture per source under
  * fixtures/sources/, written from its public field documentation, must give
  * NAME.faithful.expected with the defaults and NAME.derive.expected with
  * rule.derive=true, byte for byte (the --output sequences format: one JSON
@@ -174,8 +174,8 @@ check_source(const char *name, bool derive, enum mode mode)
                     name, derive ? "derive" : "faithful", mode == MODE_JSON ? "json" : "event",
                     line, (int)strcspn(g, "\n"), g, (int)strcspn(w, "\n"), w);
         if (derive && !*got)
-            print_error("derive raised nothing: is t1071i_derive() called from "
-                        "process_event() in lib/engine.c?\n");
+            print_error("derive raised nothing: is t1071i_config_derive() called from "
+                        "process_event() in lib/engine/?\n");
         free(got);
         free(want);
         fail();

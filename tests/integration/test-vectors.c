@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The EQL test vectors (SEMANTICS §3): every stream of
+/* The EQL test vectors (README "Semantics", test vectors): every stream of
  * fixtures/eql-vectors/NAME.ndjson must give NAME.expected byte for byte, in
  * the faithful profile (the defaults), fed three ways: line by line as JSON,
  * converted with t1071_event_from_json then fed as protobuf, and packed into

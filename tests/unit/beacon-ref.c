@@ -4,14 +4,14 @@
  * meson.build) for test-beacon-diff.c, which compares the library with it
  * bit for bit. */
 /* Beacon statistics: a RITA v5 compatible mode and our own score over a
- * bounded candidate state (DESIGN §6).  See beacon.h for the contract. */
+ * bounded candidate state (README "Beacon score and the tuned profile").  See beacon.h for the contract. */
 #include <float.h>
 #include <math.h> /* isnan, NAN, HUGE_VAL: macros only, no libm */
 #include <stdlib.h>
 #include <string.h>
 
 #include "t1071/t1071detect.h"
-#include "beacon.h"
+#include "score/beacon.h"
 
 /* ===== Small helpers ===== */
 

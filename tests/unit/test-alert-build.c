@@ -17,8 +17,16 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "alert-pack.h"
-#include "t1071-private.h"
+#include "alert/alert-pack.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define t1071i_alert_build ref_alert_build
 /* ===== MITRE ATT&CK ===== */
@@ -221,7 +229,7 @@ t1071i_alert_build(const struct t1071_config *cfg, const char *key,
                                  ? "entity"
                                  : "key",
                              kdisp, last->host_name ? last->host_name : "unknown host", n,
-                             cfg->direction, cfg->direction[0] ? " " : "", dest_text, span);
+                             cfg->filter.direction, cfg->filter.direction[0] ? " " : "", dest_text, span);
     a.reason = reason;
 
     *out_len = t1071__ecs__v1__alert__get_packed_size(&a);
@@ -259,7 +267,7 @@ pick(uint64_t *s, const char *const *v, size_t n)
 
 #define PICK(s, v) pick(s, v, sizeof(v) / sizeof(v[0]))
 
-/* mode 0: t1071i_alert_build.  mode 1: t1071i_alert_build_at as the
+/* mode 0: t1071i_alert_build_at into a plain g_malloc block.  mode 1: t1071i_alert_build_at as the
  * engine calls it (member lengths known or not, a header before the
  * bytes), spans on and next to unit boundaries. */
 static void
@@ -323,7 +331,7 @@ alert_build_vs_original(int mode)
                 mem[j - 1] = t;
             }
         if (mode == 0) {
-            assert_int_equal(t1071i_alert_build(cfg, key, mem, n, seqno, NULL, &a, &alen),
+            assert_int_equal(t1071i_alert_build_at(cfg, key, mem, n, seqno, NULL, NULL, g_malloc, 0, &a, &alen),
                              T1071_OK);
         } else {
             struct t1071i_mlen lens[20];

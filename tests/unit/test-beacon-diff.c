@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The timing component and the beacon score against their original
- * implementation (beacon-ref.c: lib/beacon.c before the fused window
+ * implementation (beacon-ref.c: lib/score/beacon.c before the fused window
  * scan, names renamed t1071i_ -> ref_): on random rings the outputs must
  * be identical bit for bit, every field, so verdicts, alerts and the
  * quality table stay exactly what they were.  Rings: exponential
@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "t1071/t1071detect.h"
-#include "beacon.h"
+#include "score/beacon.h"
 
 void ref_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *out);
 void ref_beacon_score(const struct t1071i_beacon_state *st, struct t1071i_beacon_verdict *out);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/beacon.c: the RITA v5 compatible statistics with
+/* Unit tests of lib/score/beacon.c: the RITA v5 compatible statistics with
  * RITA's own unit-test vectors, the candidate state (edges: nothing, one
  * or two events, equal timestamps, huge gaps, extreme and negative times,
  * absent sizes, strobes, late events), the timing component, and the
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "t1071/t1071detect.h"
-#include "beacon.h"
+#include "score/beacon.h"
 
 /* The traffic generators and score_stream() of the quality report. */
 #define T1071_QUALITY_REPORT_NO_MAIN

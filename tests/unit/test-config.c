@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/config.c: defaults (the seed rule), set/get, value
+/* Unit tests of lib/config/config.c: defaults (the seed rule), set/get, value
  * validation, error messages, INI loading. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,15 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 /* The seed rule (shared/seed, Elastic's T1071 EQL rule) and the documented
  * engine defaults, as canonical text. */
@@ -105,12 +113,12 @@ test_config_new_compiled_fields_equal_seed_rule(void **state)
     assert_string_equal(cfg->severity, "high");
     assert_int_equal(cfg->risk_score, 73);
     assert_string_equal(cfg->profile, "faithful");
-    assert_string_equal(cfg->category, "network");
-    assert_string_equal(cfg->direction, "egress");
-    assert_true(cfg->require_process_name);
-    assert_int_equal(cfg->n_event_types, 2);
-    assert_string_equal(cfg->event_types[0], "connection");
-    assert_string_equal(cfg->event_types[1], "start");
+    assert_string_equal(cfg->filter.category, "network");
+    assert_string_equal(cfg->filter.direction, "egress");
+    assert_true(cfg->filter.require_process_name);
+    assert_int_equal(cfg->filter.n_event_types, 2);
+    assert_string_equal(cfg->filter.event_types[0], "connection");
+    assert_string_equal(cfg->filter.event_types[1], "start");
     assert_int_equal(cfg->n_key_fields, 1);
     assert_int_equal(cfg->key_fields[0], T1071I_F_PROCESS_ENTITY_ID);
     assert_int_equal(cfg->lateness_ms, 0);
@@ -129,11 +137,11 @@ test_config_new_compiled_fields_equal_seed_rule(void **state)
     }
     assert_int_equal(n_ports, 11);
 
-    assert_int_equal(cfg->n_cidrs, 5);
+    assert_int_equal(cfg->filter.n_cidrs, 5);
     for (size_t i = 0; i < 5; i++) {
         assert_true(t1071i_parse_cidr(cidrs[i], &want));
-        assert_int_equal(cfg->cidrs[i].prefix, want.prefix);
-        assert_memory_equal(cfg->cidrs[i].addr, want.addr, 16);
+        assert_int_equal(cfg->filter.cidrs[i].prefix, want.prefix);
+        assert_memory_equal(cfg->filter.cidrs[i].addr, want.addr, 16);
     }
 }
 
@@ -241,13 +249,13 @@ test_config_set_values_reach_compiled_fields(void **state)
     assert_int_equal(t1071_config_set(cfg, "engine.alert_queue", "3"), T1071_OK);
     assert_int_equal(cfg->alert_queue, 3);
     assert_int_equal(t1071_config_set(cfg, "rule.require_process_name", "no"), T1071_OK);
-    assert_false(cfg->require_process_name);
+    assert_false(cfg->filter.require_process_name);
     assert_int_equal(t1071_config_set(cfg, "rule.require_process_name", "yes"), T1071_OK);
-    assert_true(cfg->require_process_name);
+    assert_true(cfg->filter.require_process_name);
     assert_int_equal(t1071_config_set(cfg, "rule.event_types", " a , b ,, c "), T1071_OK);
-    assert_int_equal(cfg->n_event_types, 3);
-    assert_string_equal(cfg->event_types[0], "a");
-    assert_string_equal(cfg->event_types[2], "c");
+    assert_int_equal(cfg->filter.n_event_types, 3);
+    assert_string_equal(cfg->filter.event_types[0], "a");
+    assert_string_equal(cfg->filter.event_types[2], "c");
     assert_int_equal(t1071_config_set(cfg, "rule.key", "host.name, user.name"), T1071_OK);
     assert_int_equal(cfg->n_key_fields, 2);
     assert_int_equal(cfg->key_fields[0], T1071I_F_HOST_NAME);
@@ -277,13 +285,13 @@ test_config_set_exclude_cidrs_empty_clears_list(void **state)
 {
     t1071_config *cfg = *state;
 
-    assert_int_equal(cfg->n_cidrs, 5);
+    assert_int_equal(cfg->filter.n_cidrs, 5);
     assert_int_equal(t1071_config_set(cfg, "rule.exclude_cidrs", ""), T1071_OK);
-    assert_int_equal(cfg->n_cidrs, 0);
+    assert_int_equal(cfg->filter.n_cidrs, 0);
     assert_value(cfg, "rule.exclude_cidrs", "");
     assert_int_equal(t1071_config_set(cfg, "rule.exclude_cidrs", "8.8.8.0/24"), T1071_OK);
-    assert_int_equal(cfg->n_cidrs, 1);
-    assert_int_equal(cfg->cidrs[0].prefix, 96 + 24);
+    assert_int_equal(cfg->filter.n_cidrs, 1);
+    assert_int_equal(cfg->filter.cidrs[0].prefix, 96 + 24);
 }
 
 static void
@@ -378,7 +386,7 @@ test_config_set_bad_value_fails_names_key_and_keeps_value(void **state)
     /* The compiled fields are unchanged too. */
     assert_int_equal(cfg->runs, 10);
     assert_int_equal(cfg->maxspan_ms, INT64_C(86400000));
-    assert_int_equal(cfg->n_cidrs, 5);
+    assert_int_equal(cfg->filter.n_cidrs, 5);
     assert_true(port_set(cfg, 443));
     assert_false(port_set(cfg, 70000 & 0xffff));
 }
@@ -487,7 +495,7 @@ test_config_load_data_sets_every_value(void **state)
     assert_int_equal(cfg->maxspan_ms, 3600000);
     assert_true(port_set(cfg, 8443));
     assert_false(port_set(cfg, 80));
-    assert_int_equal(cfg->n_cidrs, 0);
+    assert_int_equal(cfg->filter.n_cidrs, 0);
     assert_int_equal(cfg->lateness_ms, 30000);
     assert_int_equal(cfg->alert_queue, 7);
     assert_value(cfg, "rule.runs", "4");
@@ -609,7 +617,7 @@ test_config_copy_is_independent(void **state)
     assert_int_equal(t1071_config_set(cfg, "rule.exclude_cidrs", "1.2.3.0/24"), T1071_OK);
     assert_int_equal(t1071i_config_copy(cfg, &copy), T1071_OK);
     assert_int_equal(copy->runs, 7);
-    assert_int_equal(copy->n_cidrs, 1);
+    assert_int_equal(copy->filter.n_cidrs, 1);
     assert_int_equal(t1071_config_set(cfg, "rule.runs", "8"), T1071_OK);
     assert_int_equal(copy->runs, 7);
     assert_value(copy, "rule.runs", "7");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests: rule.derive (lib/derive.c) and its two config keys. */
+/* Unit tests: rule.derive (lib/input/derive.c) and its two config keys. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,7 +10,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 /* ===== Helpers ===== */
 
@@ -59,8 +67,17 @@ derived(const struct fx *f, const char *json)
 {
     t1071i_event *ev = parse(json);
 
-    assert_int_equal(t1071i_derive(f->cfg, ev), T1071_OK);
+    assert_int_equal(t1071i_config_derive(f->cfg, ev), T1071_OK);
     return ev;
+}
+
+/* rule.derive's address class under @p cfg's rule.home_networks. */
+static int
+is_home(const t1071_config *cfg, const char *ip)
+{
+    struct t1071i_derive_cfg d = t1071i_config_derive_cfg(cfg);
+
+    return t1071i_derive_is_home(&d, ip);
 }
 
 static void
@@ -119,10 +136,10 @@ test_derive_config_home_networks_set_and_rejected(void **state)
     assert_int_equal(t1071_config_set(f->cfg, "rule.home_networks", "198.51.100.0/24, 2001:db8::/32"),
                      T1071_OK);
     assert_int_equal(f->cfg->n_home_cidrs, 2);
-    assert_int_equal(t1071i_derive_is_home(f->cfg, "198.51.100.7"), 1);
-    assert_int_equal(t1071i_derive_is_home(f->cfg, "2001:db8::1"), 1);
-    assert_int_equal(t1071i_derive_is_home(f->cfg, "10.1.1.1"), 0);
-    assert_int_equal(t1071i_derive_is_home(f->cfg, "not-an-ip"), -1);
+    assert_int_equal(is_home(f->cfg, "198.51.100.7"), 1);
+    assert_int_equal(is_home(f->cfg, "2001:db8::1"), 1);
+    assert_int_equal(is_home(f->cfg, "10.1.1.1"), 0);
+    assert_int_equal(is_home(f->cfg, "not-an-ip"), -1);
     /* A bad list leaves the config as it was and names the key. */
     assert_int_equal(t1071_config_set(f->cfg, "rule.home_networks", "10.0.0.0/33"),
                      T1071_E_INVALID_ARG);
@@ -132,7 +149,7 @@ test_derive_config_home_networks_set_and_rejected(void **state)
     /* Empty: nothing is home. */
     assert_int_equal(t1071_config_set(f->cfg, "rule.home_networks", ""), T1071_OK);
     assert_int_equal(f->cfg->n_home_cidrs, 0);
-    assert_int_equal(t1071i_derive_is_home(f->cfg, "10.1.1.1"), 0);
+    assert_int_equal(is_home(f->cfg, "10.1.1.1"), 0);
 }
 
 static void
@@ -146,12 +163,12 @@ test_derive_off_changes_nothing(void **state)
 
     (void)state;
     assert_int_equal(t1071_config_new(&cfg), T1071_OK);
-    assert_int_equal(t1071i_derive(cfg, ev), T1071_OK);
+    assert_int_equal(t1071i_config_derive(cfg, ev), T1071_OK);
     assert_int_equal(ev->n_process_entity_id, 0);
     assert_int_equal(ev->n_process_name, 0);
     ASSERT_DIR(ev, "outbound");
-    assert_int_equal(t1071i_derive(NULL, ev), T1071_E_INVALID_ARG);
-    assert_int_equal(t1071i_derive(cfg, NULL), T1071_E_INVALID_ARG);
+    assert_int_equal(t1071i_config_derive(NULL, ev), T1071_E_INVALID_ARG);
+    assert_int_equal(t1071i_config_derive(cfg, NULL), T1071_E_INVALID_ARG);
     free_event(ev);
     t1071_config_free(cfg);
 }
@@ -194,7 +211,7 @@ test_derive_entity_id_present_is_kept(void **state)
     assert_int_equal(ev->n_process_entity_id, 2);
     assert_string_equal(ev->process_entity_id[0], "a");
     free_event(ev);
-    /* An empty string is a value (SEMANTICS §1.6): kept, no flow key. */
+    /* An empty string is a value (README "Semantics": "" joins): kept, no flow key. */
     ev = derived(f, "{\"source\":{\"ip\":\"10.0.0.1\"},\"process\":{\"entity_id\":\"\"}}");
     assert_one(ev->process_entity_id, ev->n_process_entity_id, "");
     assert_int_equal(ev->n_process_name, 0);
@@ -369,12 +386,12 @@ test_derive_on_unpacked_protobuf_event(void **state)
     u = t1071__ecs__v1__event__unpack(NULL, len, buf);
     free(buf);
     assert_non_null(u);
-    assert_int_equal(t1071i_derive(f->cfg, u), T1071_OK);
+    assert_int_equal(t1071i_config_derive(f->cfg, u), T1071_OK);
     ASSERT_DIR(u, "egress");
     assert_one(u->process_entity_id, u->n_process_entity_id, "flow:10.0.0.1");
     assert_one(u->process_name, u->n_process_name, "unknown");
     /* Deriving twice changes nothing more. */
-    assert_int_equal(t1071i_derive(f->cfg, u), T1071_OK);
+    assert_int_equal(t1071i_config_derive(f->cfg, u), T1071_OK);
     ASSERT_DIR(u, "egress");
     assert_one(u->process_entity_id, u->n_process_entity_id, "flow:10.0.0.1");
     free_event(u);

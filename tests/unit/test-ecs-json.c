@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests: the JSON reader (lib/json.c) and the ECS JSON -> Event
- * mapping (lib/ecs-json.c). */
+/* Unit tests: the JSON reader (lib/input/json.c) and the ECS JSON -> Event
+ * mapping (lib/input/ecs-json.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,8 +11,16 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
-#include "json.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
+#include "input/json.h"
 
 #ifndef T1071_SRCDIR
 #error "T1071_SRCDIR must name the source tree"

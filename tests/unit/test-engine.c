@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/engine.c: the EQL sequence closed form (SEMANTICS §1),
+/* Unit tests of lib/engine/: the EQL sequence closed form (README "Semantics"),
  * keys, per-host time (lateness, watermark, far-future suspects, advance),
  * expiry, memory accounting, backpressure and error accounting. */
 #include <inttypes.h>
@@ -13,7 +13,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
 #define SEC INT64_C(1000)
@@ -278,7 +286,7 @@ test_engine_default_rule_120_events_give_111_sequences(void **state)
     char id[16];
 
     (void)state;
-    /* SEMANTICS §1.3: 120 matching connections in two hours, runs=10. */
+    /* README "Semantics": 120 matching connections in two hours, runs=10. */
     for (int i = 0; i < 120; i++) {
         snprintf(id, sizeof(id), "b%03d", i);
         assert_int_equal(feed_k(ctx, T0 + i * MIN, id, "E"), T1071_OK);
@@ -318,7 +326,7 @@ test_engine_maxspan_inclusive_one_ms_over_fails(void **state)
 }
 
 /* Every sequence of six timestamps with gaps in 0..3 ms, for runs 1..4 and
- * maxspan 0..3 ms, against the closed form of SEMANTICS §1.3.  Each
+ * maxspan 0..3 ms, against the closed form of README "Semantics".  Each
  * sequence has its own host and key, so emission order is feed order. */
 static void
 test_engine_closed_form_exhaustive_small_cases_match(void **state)

@@ -15,8 +15,16 @@
 
 #include <cmocka.h>
 
-#include "pool.h"
-#include "t1071-private.h"
+#include "util/pool.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 /* ===== A counting allocator (this executable's malloc wins over libc's
  * for the whole process, the library included); not under

@@ -18,7 +18,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 static uint64_t
 rnd(uint64_t *s)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/filter.c: address and CIDR parsing, containment edges
- * (IPv4, IPv6, IPv4-mapped), and every predicate of SEMANTICS §2. */
+/* Unit tests of lib/rule/filter.c and lib/util/addr.c: address and CIDR parsing, containment edges
+ * (IPv4, IPv6, IPv4-mapped), and every predicate of README "Semantics". */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 /* ===== Event builder ===== */
 
@@ -110,7 +118,7 @@ static bool
 passes(const struct t1071_config *cfg, const struct evb *b)
 {
     struct t1071i_match m;
-    return t1071i_filter_match(cfg, &b->ev, &m);
+    return t1071i_config_match(cfg, &b->ev, &m);
 }
 
 /* ===== Address parsing ===== */
@@ -327,7 +335,7 @@ test_filter_seed_event_passes_and_reports_match(void **state)
     bool v4;
 
     evb_init(&b);
-    assert_true(t1071i_filter_match(f->cfg, &b.ev, &m));
+    assert_true(t1071i_config_match(f->cfg, &b.ev, &m));
     assert_int_equal(m.port, 443);
     assert_int_equal(m.ip_index, 0);
     assert_true(m.ip_is_v4);
@@ -420,7 +428,7 @@ test_filter_port_in_seed_set_only(void **state)
         struct t1071i_match m;
         evb_init(&b);
         set_ports(&b, 1, &in[i]);
-        assert_true(t1071i_filter_match(f->cfg, &b.ev, &m));
+        assert_true(t1071i_config_match(f->cfg, &b.ev, &m));
         assert_int_equal(m.port, in[i]);
     }
     for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
@@ -444,10 +452,10 @@ test_filter_port_array_any_value_first_match_reported(void **state)
 
     evb_init(&b);
     set_ports(&b, 2, p1);
-    assert_true(t1071i_filter_match(f->cfg, &b.ev, &m));
+    assert_true(t1071i_config_match(f->cfg, &b.ev, &m));
     assert_int_equal(m.port, 443);
     set_ports(&b, 2, p2);
-    assert_true(t1071i_filter_match(f->cfg, &b.ev, &m));
+    assert_true(t1071i_config_match(f->cfg, &b.ev, &m));
     assert_int_equal(m.port, 8080);
     set_ports(&b, 2, p3);
     assert_false(passes(f->cfg, &b));
@@ -498,7 +506,7 @@ test_filter_destination_ip_cidrmatch_semantics(void **state)
 
         evb_init(&b);
         set_strs(b.ip, &b.ev.n_destination_ip, cases[i].ips);
-        got = t1071i_filter_match(f->cfg, &b.ev, &m);
+        got = t1071i_config_match(f->cfg, &b.ev, &m);
         if (got != cases[i].pass)
             fail_msg("destination.ip case %zu: expected pass=%d", i, cases[i].pass);
         if (got) {
@@ -521,7 +529,7 @@ test_filter_unparsable_ip_counted_even_when_excluded_later(void **state)
 
     evb_init(&b);
     set_strs(b.ip, &b.ev.n_destination_ip, L("x", "y", "8.8.8.8"));
-    assert_true(t1071i_filter_match(f->cfg, &b.ev, &m));
+    assert_true(t1071i_config_match(f->cfg, &b.ev, &m));
     assert_int_equal(m.malformed_ips, 2);
     assert_int_equal(m.ip_index, 2);
     assert_true(m.ip_is_v4);
@@ -565,7 +573,7 @@ test_filter_missing_everything_fails(void **state)
     t1071i_event ev = T1071__ECS__V1__EVENT__INIT;
     struct t1071i_match m;
 
-    assert_false(t1071i_filter_match(f->cfg, &ev, &m));
+    assert_false(t1071i_config_match(f->cfg, &ev, &m));
 }
 
 /* ===== Configured variants ===== */

@@ -4,7 +4,7 @@
  * engine's initial 1,024-bucket table) must not build long chains in a
  * context, whose hash is seeded.
  *
- * The engine's tables are private to lib/engine.c; with the read-only
+ * The engine's tables are private to lib/engine/; with the read-only
  * accessor t1071i_ctx_longest_chain() (announced by
  * T1071I_HAVE_LONGEST_CHAIN in t1071-private.h) the test measures the
  * context's own key and host tables.  Without it, it measures a model of
@@ -22,11 +22,19 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
 #define NKEYS 50000
-#define INITIAL_BUCKETS 1024      /* ht_init(&ctx->keys, 1024) in lib/engine.c */
+#define INITIAL_BUCKETS 1024      /* ht_init(&ctx->keys, 1024) in lib/engine/ */
 #define MAX_CHAIN 16
 
 static char (*keys)[16];

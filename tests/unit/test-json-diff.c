@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The JSON readers against their frozen reference (tests/unit/json-ref/:
- * lib/json.c and lib/ecs-json.c as they were before the NDJSON fast path,
+ * lib/input/json.c and lib/input/ecs-json.c as they were before the NDJSON fast path,
  * names renamed ref_*).  For every input: t1071i_ecs_json_to_packed (the
  * reader behind t1071_event_from_json and so t1071-replay) gives the same
  * status and the same bytes, and t1071i_ecs_json_to_event (behind
@@ -20,7 +20,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 int ref_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char *errbuf,
                           size_t errlen);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/rule.c and lib/sigma.c: the EQL parser (precedence,
+/* Unit tests of lib/rule/ and lib/rule/sigma.c: the EQL parser (precedence,
  * every operator, error positions, bounds), the Sigma front end (modifiers,
  * conditions, the correlation, errors), and the expression evaluator
  * against an independent model written here: random expressions over
@@ -18,8 +18,16 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "rule.h"
-#include "t1071-private.h"
+#include "rule/rule.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define S(x) ((char *)(x))
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lib/sha256.c against GLib's GChecksum (what alert group ids were made
+/* lib/util/sha256.c against GLib's GChecksum (what alert group ids were made
  * with): every length 0..1100, random splits into updates, both the
  * portable code and the x86 SHA extensions (when this CPU has them). */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "sha256.h"
+#include "util/sha256.h"
 
 static uint64_t
 rnd(uint64_t *s)

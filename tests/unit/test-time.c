@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests: ECS dates <-> ms since the epoch (lib/timefmt.c). */
+/* Unit tests: ECS dates <-> ms since the epoch (lib/util/timefmt.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,7 +9,15 @@
 
 #include <cmocka.h>
 
-#include "t1071-private.h"
+#include "alert/alert.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "input/derive.h"
+#include "input/ecs-json.h"
+#include "util/addr.h"
+#include "util/buffer.h"
+#include "util/hash.h"
+#include "util/timefmt.h"
 
 #define DAY_MS INT64_C(86400000)
 

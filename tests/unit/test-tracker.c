@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The beacon tracker (lib/tracker.c): tier-0 promotion is exact, memory
+/* The beacon tracker (lib/score/tracker.c): tier-0 promotion is exact, memory
  * deltas add up, destinations are bounded, the verdict's tuning rules
  * (path globs, fallback reasons) and the byte-count helper. */
 #include <inttypes.h>
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "tracker.h"
+#include "score/tracker.h"
 
 #define T0 INT64_C(1704067200000)
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The zero-copy Event reader (lib/wire.c) against protobuf-c, the
+/* The zero-copy Event reader (lib/input/wire.c) against protobuf-c, the
  * reference: same acceptance, same values, on generated events, mutations
  * of them, the wire edge cases and every fuzz corpus file. */
 #include <dirent.h>

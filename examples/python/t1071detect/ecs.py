@@ -2,7 +2,7 @@
 """Encode ECS events as t1071.ecs.v1.Event protobuf with python3-protobuf.
 
 These helpers need no native library.  They read an ECS document the way
-the library's own JSON reader does (lib/ecs-json.c), so feeding
+the library's own JSON reader does (lib/input/ecs-json.c), so feeding
 ``encode_event(doc)`` gives the same result as ``feed_json(json.dumps(doc))``:
 
 - nested objects and dotted keys ("process.entity_id") at any level, mixed
@@ -39,7 +39,7 @@ __all__ = ["Event", "Alert", "event_from_ecs", "encode_event", "encode_batch",
 
 _STR, _STRS, _INT, _INTS, _TIME = "str", "strs", "int", "ints", "time"
 
-#: ECS dotted name -> (Event field, kind).  Mirrors lib/ecs-json.c's tree.
+#: ECS dotted name -> (Event field, kind).  Mirrors lib/input/ecs-json.c's tree.
 ECS_FIELDS = {
     "@timestamp": ("timestamp_ms", _TIME),
     "event.id": ("event_id", _STR),
@@ -215,7 +215,7 @@ def _days_from_civil(y, m, d):
 def parse_time(s):
     """An ECS date string -> ms since the epoch (int), or None.
 
-    Exactly lib/timefmt.c: YYYY-MM-DD, optionally 'T'/'t'/' ' and HH:MM,
+    Exactly lib/util/timefmt.c: YYYY-MM-DD, optionally 'T'/'t'/' ' and HH:MM,
     HH:MM:SS or HH:MM:SS.fff... (truncated to ms), optionally 'Z' or an
     offset +HH:MM / +HHMM / +HH.  No offset means UTC.  Years 0001..9999.
     """

@@ -394,7 +394,7 @@ def test_decode_batch_roundtrip():
     assert t.decode_batch(t.encode_batch(evs)) == evs
 
 
-# Tricky JSON: the Python encoder must read it exactly as lib/ecs-json.c does.
+# Tricky JSON: the Python encoder must read it exactly as lib/input/ecs-json.c does.
 TRICKY = [
     '{"@timestamp": "2024-01-01T00:00:00.123456+01:30", "destination.port": "443"}',
     '{"@timestamp": 1704067200000, "destination": {"port": [443, "80", "x", null, 8.0e1]}}',

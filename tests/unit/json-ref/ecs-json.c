@@ -46,7 +46,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "t1071-private.h"
+#include "input/event.h"
+#include "util/timefmt.h"
 #include "json.h"
 
 typedef T1071__Ecs__V1__Event event_t;

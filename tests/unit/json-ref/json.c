@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "t1071-private.h"
+#include "input/event.h"
+#include "util/timefmt.h"
 #include "json.h"
 
 /* Byte classes inside a string: 0 ordinary, 1 '"', 2 '\\', 3 control,

@@ -18,3 +18,17 @@
 #define t1071i_json_number_to_int64 ref_json_number_to_int64
 #define t1071i_ecs_json_to_event ref_ecs_json_to_event
 #define t1071i_ecs_json_to_packed ref_ecs_json_to_packed
+
+/* The copies predate lib/'s per-room headers: the JSON limits they read
+ * from the old catch-all header (the same values as lib/input/json.h). */
+#define T1071I_JSON_MAX_DEPTH 64
+#define T1071I_JSON_MAX_BYTES (4u << 20)
+/* ...and their two entry points' prototypes, which came from there too. */
+#include <stddef.h>
+#include <stdint.h>
+struct T1071__Ecs__V1__Event;
+int t1071i_ecs_json_to_event(const char *json, size_t len, struct T1071__Ecs__V1__Event **out,
+                             char *errbuf, size_t errlen);
+int t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
+                              size_t max_bytes, uint8_t **out, size_t *out_len,
+                              size_t headroom);
