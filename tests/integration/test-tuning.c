@@ -551,6 +551,57 @@ test_flow_reports_count_once_for_the_score(void **state)
     }
 }
 
+/* The flows a key remembers are state: a snapshot taken in the middle
+ * of a long flow's reports restores them, and the run continues exactly
+ * (same alert bytes as without the snapshot). */
+static void
+test_flow_reports_survive_a_snapshot(void **state)
+{
+    t1071_config *cfg = NULL;
+    t1071_ctx *a = NULL, *b = NULL, *c = NULL;
+    t1071_buffer *snap = NULL;
+    struct got ga = {0}, gb = {0};
+    char cid[32];
+
+    (void)state;
+    assert_int_equal(t1071_config_new(&cfg), T1071_OK);
+    assert_int_equal(t1071_config_set(cfg, "engine.hash_seed", "9"), T1071_OK);
+    assert_int_equal(t1071_init(&a, cfg), T1071_OK);
+    assert_int_equal(t1071_init(&b, cfg), T1071_OK);
+    t1071_config_free(cfg);
+    for (int i = 0; i < 200; i++) {
+        /* flows of 12 reports each, every 10 s, a new flow each 2 min */
+        snprintf(cid, sizeof(cid), "1:flow%d", i / 12);
+        int64_t ts = T0 + 3600000 + i * INT64_C(10000);
+        feed_flow_report(a, ts, cid);
+        feed_flow_report(b, ts, cid);
+        if (i == 101) {
+            /* undelivered alerts travel in the snapshot */
+            assert_int_equal(t1071_snapshot(b, &snap), T1071_OK);
+            t1071_free(b);
+            assert_int_equal(t1071_restore(&c, t1071_buffer_data(snap), t1071_buffer_size(snap)),
+                             T1071_OK);
+            t1071_buffer_free(snap);
+            b = c;
+        }
+    }
+    drain(a, &ga);
+    drain(b, &gb);
+    assert_int_equal(ga.n, 191);
+    assert_int_equal(ga.n, gb.n);
+    for (size_t i = 0; i < ga.n; i++) {
+        assert_non_null(ga.a[i]->beacon);
+        assert_true(ga.a[i]->beacon->score == gb.a[i]->beacon->score);
+        assert_true(ga.a[i]->beacon->events == gb.a[i]->beacon->events);
+    }
+    /* each flow counted once: the last alert's pair saw 17 flows, not 200 */
+    assert_true(ga.a[ga.n - 1]->beacon->events <= 17);
+    got_free(&ga);
+    got_free(&gb);
+    t1071_free(a);
+    t1071_free(b);
+}
+
 /* Issue 13: the tuned profile runs on every port; the score decides. */
 static void
 test_tuned_any_port(void **state)
@@ -836,6 +887,7 @@ main(void)
         cmocka_unit_test(test_tuned_fallback_key_retracts_forged_first_event),
         cmocka_unit_test(test_tuned_fallback_key_does_not_join_unrelated_processes),
         cmocka_unit_test(test_flow_reports_count_once_for_the_score),
+        cmocka_unit_test(test_flow_reports_survive_a_snapshot),
         cmocka_unit_test(test_tuned_any_port),
         cmocka_unit_test(test_tuned_one_alert_per_key_per_period),
         cmocka_unit_test(test_tuned_ipv6_private_excluded_and_extra_ports),
