@@ -500,6 +500,26 @@ test_tuned_fallback_key_does_not_join_unrelated_processes(void **state)
             assert_string_not_equal(g.a[i]->beacon->scope, "key");
     got_free(&g);
     t1071_free(ctx);
+
+    /* One event of another process, then the implant, same C2: the
+     * sequence of that event and the implant's first 9 has its evidence
+     * from the implant alone, whose own key alerts one event later. */
+    ctx = tuned_ctx((const char *const[]){"tuning.emit_suppressed", "true", NULL});
+    t = T0;
+    {
+        struct conn c = {t, "other", TEMP_EXE, "H1", "203.0.113.72", 443, NULL};
+        feed_conn(ctx, &c);
+        t += 60000;
+    }
+    for (int i = 0; i < 12; i++, t += 60000) {
+        struct conn c = {t, "implant", TEMP_EXE, "H1", "203.0.113.72", 443, NULL};
+        feed_conn(ctx, &c);
+    }
+    drain(ctx, &g);
+    assert_int_equal(delivered(&g, "fallback:H1|" TEMP_EXE), 0);
+    assert_int_equal(delivered(&g, "implant"), 1);
+    got_free(&g);
+    t1071_free(ctx);
 }
 
 /* Issue 13: repeated reports of one flow (Packetbeat, every 10 s; one
