@@ -1105,9 +1105,13 @@ erow_table(uint64_t seed, long nseeds, struct stream *s)
             range_add(&tb, row.tuned_best, j == 0);
             range_add(&to, (double)row.tuned_other, j == 0);
         }
-        printf("| %-37s | %.0f-%.0f | %.0f-%.0f | %.3f-%.3f | %.0f-%.0f | %.3f-%.3f | %.0f-%.0f | %s %s |\n",
-               erow_name[kind], ev.lo, ev.hi, fa.lo, fa.hi, fb.lo, fb.hi, ta.lo, ta.hi, tb.lo,
-               tb.hi, to.lo, to.hi,
+        char fbs[32] = "-", tbs[32] = "-"; /* no alert: no score */
+        if (fb.hi >= 0)
+            snprintf(fbs, sizeof(fbs), "%.3f-%.3f", fb.lo < 0 ? 0 : fb.lo, fb.hi);
+        if (tb.hi >= 0)
+            snprintf(tbs, sizeof(tbs), "%.3f-%.3f", tb.lo < 0 ? 0 : tb.lo, tb.hi);
+        printf("| %-37s | %.0f-%.0f | %.0f-%.0f | %s | %.0f-%.0f | %s | %.0f-%.0f | %s %s |\n",
+               erow_name[kind], ev.lo, ev.hi, fa.lo, fa.hi, fbs, ta.lo, ta.hi, tbs, to.lo, to.hi,
                kind == E_UNLISTED      ? "tuned alert >= 0.8"
                : kind == E_SHARED_HOST ? "only the implant's key alerts"
                                        : "score < 0.3, no tuned alert",
