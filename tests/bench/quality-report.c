@@ -12,6 +12,8 @@
  *       (Poisson, full-jitter uniform, Pareto alpha 1.5, bursty on/off),
  *       the share of N (default 10,000) seeded null sequences scoring
  *       >= 0.8, the tuned threshold.  Exit status 1 when a cell is over 1 %.
+ *       --scale LO,HI draws the null scales from LO..HI seconds instead of
+ *       1..3600 (e.g. 1,3: traffic at the merge threshold).
  *   quality-report --null-table [--trials N] [--seed S]  the null table of
  *       the timing component in lib/score/beacon.c (null_table): for Poisson beat
  *       intervals, per interval count, the mean and sd of the best window
@@ -459,6 +461,9 @@ cmp_dbl(const void *a, const void *b)
 enum null_family { NF_POISSON, NF_UNIFORM, NF_PARETO, NF_BURSTY, NF_COUNT };
 static const char *const nf_name[NF_COUNT] = {"poisson", "uniform", "pareto-1.5", "bursty"};
 
+/* The scales the null sequences are drawn from, in seconds. */
+static double null_scale_lo = 1.0, null_scale_hi = 3600.0;
+
 #define FP_SCORE 0.8   /* the tuned threshold */
 #define FP_MAX 0.01    /* at most this share of null sequences may reach it */
 
@@ -468,8 +473,12 @@ null_state(struct rng *r, int fam, int n, struct t1071i_beacon_state *stp)
 {
     struct t1071i_beacon_state st;
     memset(&st, 0, sizeof(st));
-    /* scale: 1 s .. 1 h, log-uniform */
-    double s = det_exp(rng_u(r) * 8.1886891244442); /* ln 3600 */
+    /* scale: 1 s .. 1 h, log-uniform (or --scale LO,HI) */
+    double s;
+    if (null_scale_lo == 1.0 && null_scale_hi == 3600.0)
+        s = det_exp(rng_u(r) * 8.1886891244442); /* ln 3600 */
+    else
+        s = null_scale_lo * det_exp(rng_u(r) * det_log(null_scale_hi / null_scale_lo));
     s *= 1000.0;
     double t = T0_MS + rng_u(r) * 3600000.0;
     int burst_left = 0;
@@ -540,8 +549,8 @@ calibrate_fp(long trials, uint64_t seed, bool reduced)
     double worst[NF_COUNT] = {0};
     int worst_n[NF_COUNT] = {0};
     printf("Null sequences scoring >= %.1f (share, and the 99th percentile of the score), "
-           "%ld seeded sequences per cell, seed %" PRIu64 "; target <= %.0f %%.\n\n",
-           FP_SCORE, trials, seed, FP_MAX * 100);
+           "%ld seeded sequences per cell, seed %" PRIu64 ", scales %g-%g s; target <= %.0f %%.\n\n",
+           FP_SCORE, trials, seed, null_scale_lo, null_scale_hi, FP_MAX * 100);
     printf("| n |");
     for (int f = 0; f < NF_COUNT; f++)
         printf(" %s |", nf_name[f]);
@@ -1168,9 +1177,15 @@ main(int argc, char **argv)
             cal = 2;
         else if (!strcmp(argv[i], "--reduced"))
             reduced = true;
+        else if (!strcmp(argv[i], "--scale") && i + 1 < argc &&
+                 sscanf(argv[i + 1], "%lf,%lf", &null_scale_lo, &null_scale_hi) == 2 &&
+                 null_scale_lo >= 0.001 && null_scale_hi >= null_scale_lo &&
+                 null_scale_hi <= 86400)
+            i++;
         else {
             fprintf(stderr, "usage: quality-report [--seed S] [--seeds N]\n"
-                            "       quality-report --calibrate [--trials N] [--seed S] [--reduced]\n"
+                            "       quality-report --calibrate [--trials N] [--seed S] [--reduced]"
+                            " [--scale LO,HI]\n"
                             "       quality-report --null-table [--trials N] [--seed S]\n");
             return 2;
         }
