@@ -90,8 +90,7 @@ struct rec {
     uint8_t n_keys;             /* <= MAX_KEY_VALUES */
     uint8_t flags;
     int32_t port;               /* the destination.port that matched, unless R_WIDE_PORT */
-    uint8_t len[7];             /* string i: 0 absent, else strlen + 1; REC_LONG: strlen it */
-    uint8_t spare;
+    uint8_t len[8];             /* string i: 0 absent, else strlen + 1; REC_LONG: strlen it */
     struct katom *keys[];
 };
 
@@ -104,7 +103,7 @@ struct rec {
  * keys, the fallback key, heap or held/first slot); restore refuses a
  * snapshot that would take one past this. */
 #define REC_REFS_MAX (UINT16_MAX - T1071I_MAX_RUNS)
-#define REC_STRS 7
+#define REC_STRS 8 /* the 8th: network.community_id, kept only while scoring */
 
 struct key {
     struct katom *atom;         /* its value */

@@ -164,6 +164,7 @@ t1071i_rec_view(const struct rec *r, struct t1071i_pev *v, const char **keys)
     v->host_id = strs[4];
     v->pname = strs[5];
     v->exe = strs[6];
+    v->flow = strs[7];
     for (uint32_t i = 0; i < r->n_keys; i++)
         keys[i] = r->keys[i]->str;
     v->keys = keys;
@@ -210,7 +211,6 @@ t1071i_pev_alloc(struct t1071_ctx *ctx, const char *const strs[REC_STRS], const 
     p->ts = ts;
     p->seq = seq;
     p->port = wide ? 0 : (int32_t)port;
-    p->spare = 0;
     for (size_t i = 0; i < n_keys; i++) {
         struct katom *a =
             t1071i_atom_get(ctx, t1071i_hash(ctx->seed, keys[i], key_lens[i]), keys[i], key_lens[i]);
@@ -274,6 +274,8 @@ t1071i_pev_new(struct t1071_ctx *ctx, const t1071i_event *ev, const struct t1071
     strs[4] = ev->host_id;
     strs[5] = ev->n_process_name ? ev->process_name[0] : NULL;
     strs[6] = ev->process_executable;
+    /* flow reports count once for the score (lib/score/tracker.c) */
+    strs[7] = ctx->tracker && ctx->cfg->tun.beacon_enabled ? ev->network_community_id : NULL;
     has_xfer = t1071i_event_xfer(ev, &xfer);
     return t1071i_pev_alloc(ctx, strs, keys, key_lens, n_keys, ev->timestamp_ms, seq, m->port,
                      has_xfer, has_xfer ? xfer : 0, ip_flags,

@@ -94,6 +94,7 @@ snap_event_index(struct snap_builder *sb, const struct rec *p)
     e->host_id = (char *)view.host_id;
     e->process_name = (char *)view.pname;
     e->process_executable = (char *)view.exe;
+    e->network_community_id = (char *)view.flow;
     e->n_keys = view.n_keys;
     e->keys = (char **)keys;
     if (view.has_xfer) {
@@ -294,9 +295,9 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
     }
     for (size_t i = 0; i < s->n_events; i++) {
         const snap_event_t *e = s->events[i];
-        const char *strs[7] = {e->event_id, e->destination_ip, e->destination_domain,
-                               e->host_name, e->host_id, e->process_name,
-                               e->process_executable};
+        const char *strs[REC_STRS] = {e->event_id, e->destination_ip, e->destination_domain,
+                                      e->host_name, e->host_id, e->process_name,
+                                      e->process_executable, e->network_community_id};
         size_t *lens = g_new(size_t, e->n_keys ? e->n_keys : 1);
         if (!e->event_id || !e->has_timestamp_ms || e->n_keys == 0 || e->n_keys > MAX_KEY_VALUES) {
             g_free(lens);

@@ -29,6 +29,7 @@ struct t1071i_pev {
     const char *host_id;
     const char *pname;    /* first process.name value */
     const char *exe;
+    const char *flow;     /* network.community_id (kept while scoring), or NULL */
     const char **keys;    /* the key values it joins (deduplicated) */
     char ipbuf[46];       /* the engine's views: ip points here (INET6_ADDRSTRLEN) */
 };

@@ -179,3 +179,52 @@ t1071i_fallback_reason(struct t1071i_pev *const *m, size_t n)
     g_hash_table_destroy(seen);
     return reason;
 }
+
+/* Issue 13: a fallback sequence joins processes of one executable on one
+ * host as restarts of one implant.  Many unrelated things run under one
+ * executable (a Windows service host), so restarts must be related by
+ * what the schema shows: every process (run of members) in the sequence
+ * reached the destination being scored.  A restarted implant calls the
+ * same C2; a benign service and an implant that migrated into another
+ * process of the same binary do not share it, and the sequence's timing
+ * evidence (the pair of that destination) then comes from one of them
+ * alone, which its own key judges.  @p dest is the scored destination
+ * (the last member's).  Returns "fallback_unrelated",
+ * "fallback_same_process" (all members but one from one process), or
+ * NULL. */
+const char *
+t1071i_fallback_unrelated(struct t1071i_pev *const *m, size_t n, const char *dest)
+{
+    char d[256];
+    size_t i = 0;
+
+    /* All but one member from one process: the evidence is that
+     * process's, which its own key judges (at its next event, when it has
+     * one); the one other member adds nothing. */
+    if (n >= 3) {
+        size_t longest = 0;
+        for (size_t a = 0, b; a < n; a = b) {
+            for (b = a + 1; b < n && !strcmp(m[b]->keys[0], m[a]->keys[0]); b++)
+                ;
+            if (b - a > longest)
+                longest = b - a;
+        }
+        if (longest >= n - 1)
+            return "fallback_same_process";
+    }
+    while (i < n) {
+        size_t j = i;
+        bool reached = false;
+        while (j < n && !strcmp(m[j]->keys[0], m[i]->keys[0])) {
+            if (!reached) {
+                t1071i_pev_dest(m[j], d, sizeof(d));
+                reached = !strcmp(d, dest);
+            }
+            j++;
+        }
+        if (!reached)
+            return "fallback_unrelated";
+        i = j;
+    }
+    return NULL;
+}

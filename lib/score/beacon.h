@@ -129,15 +129,21 @@ void t1071i_beacon_observe(struct t1071i_beacon_state *st, int64_t ts_ms, int64_
 extern const double t1071i_beacon_windows[T1071I_BEACON_NW];
 
 /* T = max(window score, bound score):
- * - window: the largest share of intervals inside [x, x(1+W)] or its 2x,
- *   3x multiples (missed beats), for each W, against what exponential
- *   (Poisson) intervals reach for the same n and W (null mean + 3 sd,
- *   tabulated); T_W = (share - base) / (0.75 (1 - base)), clamped.
+ * - window: the largest share of intervals inside [P, P(1+W)] or its 2x,
+ *   3x multiples (missed beats; 2x only for W <= 0.5, 3x for W <= 0.25,
+ *   where the windows are apart), less the intervals in the gaps between
+ *   them, for each W, against what the worst of four benign null families
+ *   (Poisson, full-jitter uniform, Pareto 1.5, bursty on/off) reaches for
+ *   the same n and W (its mean + Z sd, tabulated; Z 3.5 up to 8 intervals,
+ *   2 from 24); T_W = (share - base) / (0.75 (1 - base)), clamped.
  * - bound: rho = 95th percentile / median of the intervals (less the merge
  *   threshold).  A sleep loop has a hard maximum (rho <= 1.9 even for a
  *   99 % jitter), exponential gaps a tail (rho ~ 4.3); scored between the
- *   null's 0.5 % quantile (0) and 1.9 (1).  Needs ~48 intervals: it is what
- *   catches very high jitter, where windows are no better than Poisson. */
+ *   Poisson null's 0.5 % quantile (0) and 1.9 (1), times a ramp from 0 at
+ *   32 intervals to 1 at 128, and at most 0.7: full-jitter polling is
+ *   bounded too, so a bound alone never reaches the tuned threshold.
+ * quality-report --calibrate measures the share of null sequences scoring
+ * >= 0.8 for every n and family (at most 1 %). */
 struct t1071i_beacon_timing {
     double t;                          /* T in [0, 1] */
     double period_ms;                  /* centre of the matched intervals, or of the 5-95 % range; median when T = 0 */
@@ -154,8 +160,8 @@ struct t1071i_beacon_timing {
 };
 
 /* Timing component over @p n intervals in ms (any order; when n > 128 the
- * last 128 are used).  Intervals below 3 merge thresholds never match a
- * window; fewer than 4 intervals give T = 0.  No allocation. */
+ * last 128 are used).  Intervals below 1.5 merge thresholds never match
+ * a window; fewer than 5 intervals give T = 0.  No allocation. */
 void t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *out);
 
 /* ===== Score ===== */

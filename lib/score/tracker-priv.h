@@ -76,7 +76,17 @@ struct t1071i_kbeacon {
     bool has_last_alert;
     int64_t last_alert_ms;
     uint64_t pending;     /* sequences suppressed by the period since then */
+    uint64_t *flows;      /* NULL until a flow-tagged event: FLOW_SEEN recent flow hashes */
+    uint8_t n_flows, flow_head;
 };
+
+/* Flow reports are not beats (issue 13): Packetbeat reports a long flow
+ * every 10 s, each report an event with the flow's network.community_id.
+ * The faithful rule counts every report, as Elasticsearch does; the score
+ * counts a flow once, the first time one of the key's last FLOW_SEEN
+ * flows is reported. */
+#define FLOW_SEEN 8
+#define FLOW_BYTES (FLOW_SEEN * sizeof(uint64_t))
 
 struct prev_entry {
     struct prev_entry *older, *newer; /* LRU list */
@@ -130,6 +140,7 @@ uint32_t t1071i_prevalence_hosts(const struct t1071i_tracker *t, const struct t1
 
 /* lib/score/allowlist.c */
 bool t1071i_dest_allowlisted(const struct t1071i_tuning_cfg *tun, const struct t1071i_pev *p);
+const char *t1071i_fallback_unrelated(struct t1071i_pev *const *m, size_t n, const char *dest);
 const char * t1071i_fallback_reason(struct t1071i_pev *const *m, size_t n);
 bool t1071i_path_listed(char *const *list, size_t n, const char *exe);
 

@@ -132,6 +132,15 @@ t1071i_tracker_snap_key(const struct t1071i_kbeacon *kb, void *to_free)
     }
     m->has_pending = 1;
     m->pending = kb->pending;
+    if (kb->flows) {
+        /* oldest first */
+        uint64_t *f = keep(to_free, g_new(uint64_t, FLOW_SEEN));
+        size_t start = (kb->flow_head + FLOW_SEEN - kb->n_flows) % FLOW_SEEN;
+        for (size_t k = 0; k < kb->n_flows; k++)
+            f[k] = kb->flows[(start + k) % FLOW_SEEN];
+        m->n_flows = kb->n_flows;
+        m->flows = f;
+    }
     return m;
 }
 
@@ -249,6 +258,23 @@ t1071i_tracker_restore_key(struct t1071i_tracker *t, const snap_beacon_t *m,
     kb->has_last_alert = m->has_last_alert_ms;
     kb->last_alert_ms = m->last_alert_ms;
     kb->pending = m->pending;
+    if (m->n_flows > FLOW_SEEN || (m->n_flows && !t->score)) {
+        free(kb);
+        *bytes = 0;
+        return T1071_E_SNAPSHOT;
+    }
+    if (m->n_flows) {
+        kb->flows = calloc(FLOW_SEEN, sizeof(*kb->flows));
+        if (!kb->flows) {
+            free(kb);
+            *bytes = 0;
+            return T1071_E_NOMEM;
+        }
+        memcpy(kb->flows, m->flows, m->n_flows * sizeof(*kb->flows));
+        kb->n_flows = (uint8_t)m->n_flows;
+        kb->flow_head = (uint8_t)(m->n_flows % FLOW_SEEN);
+        *bytes += FLOW_BYTES;
+    }
     kb->agg = m->aggregate ? restore_pair(m->aggregate, bytes) : NULL;
     /* The array grows as it did observing the pairs one by one (a key's
      * pair count never falls): the same bytes in the budget. */

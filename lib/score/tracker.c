@@ -320,7 +320,7 @@ t1071i_tracker_need(const struct t1071i_tracker *t, const struct t1071i_pev *p)
     if (len > 255)
         len = 255;
     need = sizeof(struct t1071i_kbeacon) + t1071i_tracker_pair_bytes(1, true) +
-           t1071i_tracker_pair_bytes(len, true);
+           t1071i_tracker_pair_bytes(len, true) + (p->flow ? FLOW_BYTES : 0);
 
     if (t->slots)
         need += t1071i_prev_entry_bytes(t, len + 1 + (p->exe ? strlen(p->exe) : 0) +
@@ -353,6 +353,22 @@ t1071i_tracker_observe(struct t1071i_tracker *t, struct t1071i_kbeacon **kbp, bo
     }
     if (!t->score)
         return T1071_OK; /* tuning state only */
+    if (p->flow && *p->flow) {
+        uint64_t h = t1071i_hash(t->seed, p->flow, strlen(p->flow));
+        for (uint8_t i = 0; i < kb->n_flows; i++)
+            if (kb->flows[i] == h)
+                return T1071_OK; /* a report of a flow already counted */
+        if (!kb->flows) {
+            kb->flows = calloc(FLOW_SEEN, sizeof(*kb->flows));
+            if (!kb->flows)
+                return T1071_E_NOMEM;
+            *mem_delta += (int64_t)FLOW_BYTES;
+        }
+        kb->flows[kb->flow_head] = h;
+        kb->flow_head = (uint8_t)((kb->flow_head + 1) % FLOW_SEEN);
+        if (kb->n_flows < FLOW_SEEN)
+            kb->n_flows++;
+    }
     uint32_t max = t->tun->max_destinations, tag = t1071i_pair_tag(dest, len);
     long at = pair_find(kb, dest, len, tag);
     if (at >= 0) {
@@ -411,7 +427,8 @@ t1071i_tracker_free_key(struct t1071i_kbeacon *kb)
 
     if (!kb)
         return 0;
-    freed = sizeof(*kb) + (size_t)kb->slots_cap * SLOT_BYTES;
+    freed = sizeof(*kb) + (size_t)kb->slots_cap * SLOT_BYTES + (kb->flows ? FLOW_BYTES : 0);
+    free(kb->flows);
     for (uint32_t i = 0; i < kb->n_pairs; i++) {
         freed += t1071i_pair_bytes(kb->pairs[i]);
         pair_free(kb->pairs[i]);
@@ -478,7 +495,10 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
             pair_verdict(pr, &j->v, &j->rita_ts);
             snprintf(j->destination, sizeof(j->destination), "%s", pr->dest);
         }
-        if (kb->agg && (!pr || kb->agg->count > pr->count)) {
+        /* A fallback key's aggregate mixes every process of the
+         * executable on the host, unrelated ones included (issue 13):
+         * only a destination's pair speaks for a fallback sequence. */
+        if (kb->agg && !kb->fallback && (!pr || kb->agg->count > pr->count)) {
             /* The aggregate differs from the pair only with other
              * destinations: score it then, keep the better. */
             double rita;
@@ -513,6 +533,8 @@ t1071i_tracker_judge(struct t1071i_tracker *t, struct t1071i_kbeacon *kb,
         j->reason = "heartbeat";
     if (!j->reason && kb && kb->fallback)
         j->reason = t1071i_fallback_reason(members, n);
+    if (!j->reason && kb && kb->fallback)
+        j->reason = t1071i_fallback_unrelated(members, n, dest);
     if (t->slots) {
         j->prevalence_hosts = t1071i_prevalence_hosts(t, last);
         if (!j->reason && tun->prevalence_suppress_hosts &&

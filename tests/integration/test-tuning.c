@@ -469,6 +469,178 @@ test_tuned_fallback_key_catches_restarting_implant(void **state)
     t1071_free(ctx);
 }
 
+/* Issue 13: a short-lived benign process and, right after it, an implant
+ * in another process of the same executable look like one program
+ * restarting.  They share no destination: the fallback key must not join
+ * them (fallback_unrelated), and only the implant's own key alerts. */
+static void
+test_tuned_fallback_key_does_not_join_unrelated_processes(void **state)
+{
+    t1071_ctx *ctx = tuned_ctx((const char *const[]){"tuning.emit_suppressed", "true", NULL});
+    struct got g = {0};
+    int64_t t = T0;
+
+    (void)state;
+    for (int i = 0; i < 8; i++, t += 60000) { /* the benign process: 8 polls, then exits */
+        struct conn c = {t, "svc", TEMP_EXE, "H1", "203.0.113.70", 443, NULL};
+        feed_conn(ctx, &c);
+    }
+    for (int i = 0; i < 30; i++, t += 60000) { /* the implant, another C2 */
+        struct conn c = {t, "implant", TEMP_EXE, "H1", "203.0.113.71", 443, NULL};
+        feed_conn(ctx, &c);
+    }
+    drain(ctx, &g);
+    assert_true(delivered(&g, "implant") >= 1);
+    assert_int_equal(delivered(&g, "fallback:H1|" TEMP_EXE), 0);
+    assert_int_equal(delivered(&g, "svc"), 0);
+    assert_true(with_reason(&g, "fallback_unrelated") > 0);
+    /* and no fallback alert is scored on the key aggregate */
+    for (size_t i = 0; i < g.n; i++)
+        if (!strncmp(g.a[i]->key, "fallback:", 9) && g.a[i]->beacon)
+            assert_string_not_equal(g.a[i]->beacon->scope, "key");
+    got_free(&g);
+    t1071_free(ctx);
+
+    /* One event of another process, then the implant, same C2: the
+     * sequence of that event and the implant's first 9 has its evidence
+     * from the implant alone, whose own key alerts one event later. */
+    ctx = tuned_ctx((const char *const[]){"tuning.emit_suppressed", "true", NULL});
+    t = T0;
+    {
+        struct conn c = {t, "other", TEMP_EXE, "H1", "203.0.113.72", 443, NULL};
+        feed_conn(ctx, &c);
+        t += 60000;
+    }
+    for (int i = 0; i < 12; i++, t += 60000) {
+        struct conn c = {t, "implant", TEMP_EXE, "H1", "203.0.113.72", 443, NULL};
+        feed_conn(ctx, &c);
+    }
+    drain(ctx, &g);
+    assert_int_equal(delivered(&g, "fallback:H1|" TEMP_EXE), 0);
+    assert_int_equal(delivered(&g, "implant"), 1);
+    got_free(&g);
+    t1071_free(ctx);
+}
+
+/* Issue 13: repeated reports of one flow (Packetbeat, every 10 s; one
+ * network.community_id) count once for the score; the faithful rule
+ * still counts every report, as Elasticsearch does. */
+static void
+feed_flow_report(t1071_ctx *ctx, int64_t ts, const char *cid)
+{
+    char json[1024];
+    int64_t s = ts / 1000;
+    snprintf(json, sizeof(json),
+             "{\"@timestamp\":\"2024-01-01T%02d:%02d:%02d.%03dZ\",\"event\":{\"category\":"
+             "[\"network\"],\"type\":[\"connection\"]},\"network\":{\"direction\":\"egress\","
+             "\"community_id\":\"%s\"},\"destination\":{\"ip\":\"203.0.113.80\",\"port\":443},"
+             "\"process\":{\"entity_id\":\"P\",\"name\":\"p\",\"executable\":\"/usr/bin/p\"},"
+             "\"host\":{\"id\":\"H\"}}",
+             (int)(s % 86400 / 3600), (int)(s % 3600 / 60), (int)(s % 60), (int)(ts % 1000), cid);
+    assert_int_equal(t1071_feed_json(ctx, json, strlen(json)), T1071_OK);
+}
+
+static void
+test_flow_reports_count_once_for_the_score(void **state)
+{
+    (void)state;
+    for (int with_cid = 0; with_cid < 2; with_cid++) {
+        t1071_config *cfg = NULL;
+        t1071_ctx *ctx = NULL;
+        struct got g = {0};
+        assert_int_equal(t1071_config_new(&cfg), T1071_OK);
+        assert_int_equal(t1071_init(&ctx, cfg), T1071_OK); /* faithful */
+        t1071_config_free(cfg);
+        /* one 20-minute flow reported every 10 s */
+        for (int i = 0; i < 120; i++)
+            feed_flow_report(ctx, T0 + 3600000 + i * INT64_C(10000),
+                             with_cid ? "1:hO+sN4H+MG5MY/8hIrXPqc4ZQz0=" : "");
+        t1071_advance(ctx, INT64_MAX);
+        drain(ctx, &g);
+        assert_int_equal(g.n, 111); /* every report counts toward runs */
+        double best = 0;
+        for (size_t i = 0; i < g.n; i++)
+            if (g.a[i]->beacon && g.a[i]->beacon->score > best)
+                best = g.a[i]->beacon->score;
+        if (with_cid)
+            assert_true(best < 0.3); /* one flow, not a 10 s beacon */
+        else
+            assert_true(best >= 0.8); /* without a flow id, the reports look like beats */
+        got_free(&g);
+        t1071_free(ctx);
+    }
+}
+
+/* The flows a key remembers are state: a snapshot taken in the middle
+ * of a long flow's reports restores them, and the run continues exactly
+ * (same alert bytes as without the snapshot). */
+static void
+test_flow_reports_survive_a_snapshot(void **state)
+{
+    t1071_config *cfg = NULL;
+    t1071_ctx *a = NULL, *b = NULL, *c = NULL;
+    t1071_buffer *snap = NULL;
+    struct got ga = {0}, gb = {0};
+    char cid[32];
+
+    (void)state;
+    assert_int_equal(t1071_config_new(&cfg), T1071_OK);
+    assert_int_equal(t1071_config_set(cfg, "engine.hash_seed", "9"), T1071_OK);
+    assert_int_equal(t1071_init(&a, cfg), T1071_OK);
+    assert_int_equal(t1071_init(&b, cfg), T1071_OK);
+    t1071_config_free(cfg);
+    for (int i = 0; i < 200; i++) {
+        /* flows of 12 reports each, every 10 s, a new flow each 2 min */
+        snprintf(cid, sizeof(cid), "1:flow%d", i / 12);
+        int64_t ts = T0 + 3600000 + i * INT64_C(10000);
+        feed_flow_report(a, ts, cid);
+        feed_flow_report(b, ts, cid);
+        if (i == 101) {
+            /* undelivered alerts travel in the snapshot */
+            assert_int_equal(t1071_snapshot(b, &snap), T1071_OK);
+            t1071_free(b);
+            assert_int_equal(t1071_restore(&c, t1071_buffer_data(snap), t1071_buffer_size(snap)),
+                             T1071_OK);
+            t1071_buffer_free(snap);
+            b = c;
+        }
+    }
+    drain(a, &ga);
+    drain(b, &gb);
+    assert_int_equal(ga.n, 191);
+    assert_int_equal(ga.n, gb.n);
+    for (size_t i = 0; i < ga.n; i++) {
+        assert_non_null(ga.a[i]->beacon);
+        assert_true(ga.a[i]->beacon->score == gb.a[i]->beacon->score);
+        assert_true(ga.a[i]->beacon->events == gb.a[i]->beacon->events);
+    }
+    /* each flow counted once: the last alert's pair saw 17 flows, not 200 */
+    assert_true(ga.a[ga.n - 1]->beacon->events <= 17);
+    got_free(&ga);
+    got_free(&gb);
+    t1071_free(a);
+    t1071_free(b);
+}
+
+/* Issue 13: the tuned profile runs on every port; the score decides. */
+static void
+test_tuned_any_port(void **state)
+{
+    t1071_ctx *ctx = tuned_ctx(NULL);
+    struct got g = {0};
+
+    (void)state;
+    for (int i = 0; i < 30; i++) {
+        struct conn c = {T0 + i * INT64_C(60000), "rat", TEMP_EXE, "H1", "203.0.113.90", 31337,
+                         NULL};
+        feed_conn(ctx, &c);
+    }
+    drain(ctx, &g);
+    assert_int_equal(delivered(&g, "rat"), 1);
+    got_free(&g);
+    t1071_free(ctx);
+}
+
 /* Regression: a host's forged first event (400 days ahead) is taken back
  * out of every key it joined once the next event exposes it, the fallback
  * key included: no alert may carry it. */
@@ -733,6 +905,10 @@ main(void)
         cmocka_unit_test(test_tuned_prevalence_lowers_then_suppresses),
         cmocka_unit_test(test_tuned_fallback_key_catches_restarting_implant),
         cmocka_unit_test(test_tuned_fallback_key_retracts_forged_first_event),
+        cmocka_unit_test(test_tuned_fallback_key_does_not_join_unrelated_processes),
+        cmocka_unit_test(test_flow_reports_count_once_for_the_score),
+        cmocka_unit_test(test_flow_reports_survive_a_snapshot),
+        cmocka_unit_test(test_tuned_any_port),
         cmocka_unit_test(test_tuned_one_alert_per_key_per_period),
         cmocka_unit_test(test_tuned_ipv6_private_excluded_and_extra_ports),
         cmocka_unit_test(test_beacon_state_bounded_per_key),

@@ -2,7 +2,18 @@
 /* REFERENCE COPY, do not edit: lib/beacon.c as of commit dd7b682 (before
  * the fused window scan), built with its t1071i_ names renamed to ref_ (see
  * meson.build) for test-beacon-diff.c, which compares the library with it
- * bit for bit. */
+ * bit for bit.
+ *
+ * Refrozen for issue 13, which changed the statistic on purpose: the same
+ * changes were made here, in this file's plain (unfused, unpruned) scan,
+ * so the test still proves the optimised scan computes exactly what the
+ * plain one does: window upper edges relative to the interval (UPPER), 2x
+ * and 3x multiples only up to TIMING_W2_MAX / TIMING_W3_MAX with the gaps
+ * between the windows subtracted, the candidate floor at M / 2, the
+ * baseline Z by interval count, the bound capped and ramped with n, the
+ * null table (copied from lib/score/beacon.c: regenerate both together), C
+ * against full-jitter dispersion and persistence without pauses.  The
+ * score section below is lib/score/beacon.c's, copied. */
 /* Beacon statistics: a RITA v5 compatible mode and our own score over a
  * bounded candidate state (README "Beacon score and the tuned profile").  See beacon.h for the contract. */
 #include <float.h>
@@ -710,79 +721,89 @@ struct null_row {
 };
 static const struct null_row null_table[] = {
 /* NULL_TABLE_BEGIN */
-/* quality-report --calibrate --trials 100000 --seed 7 */
+/* quality-report --null-table --trials 50000 --seed 7 */
     {4,
-     {{0.3771, 0.1387}, {0.4601, 0.1479}, {0.5198, 0.1507}, {0.5683, 0.1543},
-      {0.6086, 0.1585}, {0.6402, 0.1627}, {0.6906, 0.1664}, {0.7259, 0.1689},
-      {0.7450, 0.1695}, {0.7662, 0.1708}, {0.7897, 0.1685}},
+     {{0.3232, 0.1286}, {0.3998, 0.1713}, {0.4717, 0.1979}, {0.5488, 0.2085},
+      {0.6167, 0.2131}, {0.6164, 0.2030}, {0.7115, 0.1932}, {0.7801, 0.1853},
+      {0.6421, 0.1891}, {0.6802, 0.1929}, {0.7268, 0.1956}},
      {0.0000, 0.0000}},
     {5,
-     {{0.3469, 0.1160}, {0.4238, 0.1193}, {0.4796, 0.1276}, {0.5285, 0.1342},
-      {0.5698, 0.1383}, {0.6027, 0.1423}, {0.6564, 0.1467}, {0.6949, 0.1490},
-      {0.7158, 0.1495}, {0.7402, 0.1515}, {0.7664, 0.1518}},
+     {{0.2719, 0.1135}, {0.3492, 0.1507}, {0.4147, 0.1766}, {0.4932, 0.1874},
+      {0.5662, 0.1922}, {0.5713, 0.1831}, {0.6714, 0.1814}, {0.7496, 0.1785},
+      {0.6158, 0.1750}, {0.6585, 0.1779}, {0.7100, 0.1795}},
      {0.0000, 0.0000}},
     {6,
-     {{0.3223, 0.0959}, {0.3946, 0.1047}, {0.4507, 0.1147}, {0.4994, 0.1194},
-      {0.5415, 0.1224}, {0.5750, 0.1260}, {0.6288, 0.1322}, {0.6684, 0.1361},
-      {0.6913, 0.1390}, {0.7197, 0.1422}, {0.7495, 0.1436}},
+     {{0.2355, 0.1002}, {0.3112, 0.1326}, {0.3751, 0.1593}, {0.4538, 0.1706},
+      {0.5271, 0.1777}, {0.5365, 0.1734}, {0.6411, 0.1735}, {0.7269, 0.1724},
+      {0.5957, 0.1650}, {0.6428, 0.1686}, {0.6968, 0.1715}},
      {0.0000, 0.0000}},
     {8,
-     {{0.2830, 0.0729}, {0.3532, 0.0871}, {0.4093, 0.0929}, {0.4559, 0.0981},
-      {0.4966, 0.1026}, {0.5309, 0.1074}, {0.5872, 0.1156}, {0.6303, 0.1201},
-      {0.6588, 0.1253}, {0.6925, 0.1295}, {0.7281, 0.1302}},
+     {{0.1905, 0.0836}, {0.2615, 0.1085}, {0.3131, 0.1324}, {0.3918, 0.1465},
+      {0.4677, 0.1554}, {0.4855, 0.1533}, {0.5945, 0.1562}, {0.6876, 0.1551},
+      {0.5652, 0.1485}, {0.6205, 0.1529}, {0.6801, 0.1570}},
      {0.0000, 0.0000}},
     {10,
-     {{0.2550, 0.0641}, {0.3246, 0.0733}, {0.3781, 0.0801}, {0.4239, 0.0861},
-      {0.4645, 0.0913}, {0.5000, 0.0973}, {0.5601, 0.1065}, {0.6064, 0.1114},
-      {0.6383, 0.1144}, {0.6751, 0.1172}, {0.7132, 0.1182}},
+     {{0.1613, 0.0713}, {0.2268, 0.0922}, {0.2715, 0.1159}, {0.3501, 0.1302},
+      {0.4277, 0.1400}, {0.4493, 0.1391}, {0.5603, 0.1444}, {0.6579, 0.1456},
+      {0.5404, 0.1385}, {0.6014, 0.1437}, {0.6654, 0.1477}},
      {0.0000, 0.0000}},
     {12,
-     {{0.2358, 0.0562}, {0.3029, 0.0641}, {0.3554, 0.0715}, {0.4006, 0.0783},
-      {0.4419, 0.0848}, {0.4789, 0.0906}, {0.5425, 0.0988}, {0.5908, 0.1029},
-      {0.6235, 0.1047}, {0.6619, 0.1075}, {0.7020, 0.1095}},
+     {{0.1423, 0.0633}, {0.2030, 0.0817}, {0.2416, 0.1036}, {0.3187, 0.1186},
+      {0.3974, 0.1290}, {0.4215, 0.1278}, {0.5339, 0.1343}, {0.6347, 0.1370},
+      {0.5225, 0.1302}, {0.5895, 0.1358}, {0.6577, 0.1404}},
      {0.0000, 0.0000}},
     {16,
-     {{0.2083, 0.0439}, {0.2719, 0.0535}, {0.3236, 0.0617}, {0.3700, 0.0690},
-      {0.4131, 0.0740}, {0.4522, 0.0777}, {0.5172, 0.0837}, {0.5665, 0.0880},
-      {0.6001, 0.0909}, {0.6414, 0.0945}, {0.6857, 0.0971}},
-     {1.6642, 4.7134}},
+     {{0.1187, 0.0526}, {0.1738, 0.0680}, {0.2292, 0.0803}, {0.2715, 0.1019},
+      {0.3503, 0.1126}, {0.3803, 0.1119}, {0.4963, 0.1212}, {0.6007, 0.1248},
+      {0.4945, 0.1187}, {0.5710, 0.1241}, {0.6469, 0.1290}},
+     {0.0000, 0.0000}},
     {24,
-     {{0.1749, 0.0333}, {0.2360, 0.0433}, {0.2893, 0.0503}, {0.3366, 0.0545},
-      {0.3792, 0.0583}, {0.4175, 0.0620}, {0.4842, 0.0693}, {0.5365, 0.0736},
-      {0.5722, 0.0758}, {0.6166, 0.0792}, {0.6665, 0.0822}},
-     {1.7543, 3.9008}},
+     {{0.0953, 0.0412}, {0.1445, 0.0539}, {0.1930, 0.0635}, {0.2462, 0.0729},
+      {0.2912, 0.0922}, {0.3290, 0.0940}, {0.4481, 0.1048}, {0.5571, 0.1103},
+      {0.4595, 0.1057}, {0.5470, 0.1119}, {0.6350, 0.1170}},
+     {0.0000, 0.0000}},
     {32,
-     {{0.1555, 0.0280}, {0.2171, 0.0368}, {0.2693, 0.0416}, {0.3151, 0.0465},
-      {0.3576, 0.0507}, {0.3965, 0.0539}, {0.4644, 0.0598}, {0.5184, 0.0645},
-      {0.5550, 0.0666}, {0.6011, 0.0698}, {0.6544, 0.0728}},
-     {2.0473, 4.3311}},
+     {{0.0833, 0.0354}, {0.1299, 0.0471}, {0.1747, 0.0552}, {0.2231, 0.0625},
+      {0.2567, 0.0798}, {0.2987, 0.0836}, {0.4199, 0.0948}, {0.5313, 0.1015},
+      {0.4385, 0.0980}, {0.5312, 0.1050}, {0.6282, 0.1109}},
+     {2.0301, 4.3341}},
     {48,
-     {{0.1344, 0.0224}, {0.1940, 0.0283}, {0.2444, 0.0336}, {0.2903, 0.0374},
-      {0.3325, 0.0407}, {0.3716, 0.0437}, {0.4406, 0.0491}, {0.4969, 0.0531},
-      {0.5341, 0.0552}, {0.5820, 0.0578}, {0.6402, 0.0607}},
-     {2.2810, 4.2194}},
+     {{0.0711, 0.0296}, {0.1157, 0.0402}, {0.1578, 0.0470}, {0.2005, 0.0520},
+      {0.2494, 0.0576}, {0.2606, 0.0705}, {0.3846, 0.0832}, {0.4988, 0.0917},
+      {0.4133, 0.0885}, {0.5124, 0.0968}, {0.6217, 0.1039}},
+     {2.2886, 4.2272}},
     {64,
-     {{0.1225, 0.0182}, {0.1800, 0.0242}, {0.2301, 0.0284}, {0.2753, 0.0322},
-      {0.3174, 0.0351}, {0.3565, 0.0378}, {0.4262, 0.0426}, {0.4837, 0.0465},
-      {0.5214, 0.0483}, {0.5704, 0.0507}, {0.6318, 0.0534}},
-     {2.4418, 4.1646}},
+     {{0.0646, 0.0265}, {0.1086, 0.0364}, {0.1496, 0.0423}, {0.1899, 0.0464},
+      {0.2346, 0.0502}, {0.2377, 0.0634}, {0.3636, 0.0767}, {0.4794, 0.0860},
+      {0.3984, 0.0837}, {0.5008, 0.0923}, {0.6170, 0.1005}},
+     {2.4445, 4.1608}},
     {96,
-     {{0.1080, 0.0141}, {0.1640, 0.0190}, {0.2130, 0.0228}, {0.2578, 0.0259},
-      {0.2996, 0.0285}, {0.3387, 0.0309}, {0.4090, 0.0351}, {0.4683, 0.0384},
-      {0.5067, 0.0400}, {0.5567, 0.0421}, {0.6219, 0.0446}},
-     {2.7888, 4.3936}},
+     {{0.0582, 0.0228}, {0.1017, 0.0319}, {0.1424, 0.0372}, {0.1811, 0.0400},
+      {0.2207, 0.0422}, {0.2512, 0.0442}, {0.3399, 0.0692}, {0.4585, 0.0798},
+      {0.3826, 0.0779}, {0.4894, 0.0872}, {0.6147, 0.0964}},
+     {2.7843, 4.3971}},
     {128,
-     {{0.0996, 0.0120}, {0.1544, 0.0162}, {0.2029, 0.0195}, {0.2474, 0.0222},
-      {0.2889, 0.0246}, {0.3281, 0.0266}, {0.3988, 0.0304}, {0.4591, 0.0335},
-      {0.4980, 0.0350}, {0.5488, 0.0368}, {0.6162, 0.0390}},
-     {2.8958, 4.2840}},
+     {{0.0546, 0.0208}, {0.0977, 0.0294}, {0.1384, 0.0341}, {0.1767, 0.0365},
+      {0.2141, 0.0377}, {0.2463, 0.0393}, {0.3253, 0.0649}, {0.4453, 0.0760},
+      {0.3722, 0.0749}, {0.4810, 0.0850}, {0.6113, 0.0951}},
+     {2.9042, 4.2797}},
 /* NULL_TABLE_END */
 };
 #define NULL_ROWS (sizeof(null_table) / sizeof(null_table[0]))
 
-#define TIMING_Z 3.0        /* window baseline = null mean + Z sd */
+/* Window baseline = the worst null family's mean + Z sd, Z from
+ * TIMING_Z_SMALL at TIMING_Z_SMALL_N intervals and fewer, where the best
+ * fraction takes a handful of values and sd describes its tail poorly,
+ * down to TIMING_Z at TIMING_Z_N and more (measured by quality-report
+ * --calibrate: at most 1 % of any family's sequences reach 0.8). */
+#define TIMING_Z 2.0
+#define TIMING_Z_N 24
+#define TIMING_Z_SMALL 3.5
+#define TIMING_Z_SMALL_N 8
 #define TIMING_KAPPA 0.75   /* T = 1 once the excess covers this share of the headroom */
-#define TIMING_MIN_N 4      /* fewer intervals: T = 0 */
+/* Fewer intervals: T = 0.  Four intervals line up by chance in more than
+ * 1 % of Pareto(1.5) sequences (quality-report --calibrate). */
+#define TIMING_MIN_N 5
 /* Windows are laid on x' = x - M, M the beat merge threshold: a beat
  * interval is the gap of at least M that ended the beat, and a Poisson gap
  * beyond M is M + exponential (memoryless), so x' keeps the exponential
@@ -790,7 +811,15 @@ static const struct null_row null_table[] = {
  * P = a' + M sits at k P - M = k a' + (k - 1) M.  Windows start at
  * a' >= 2 M: below, chains of sub-M gaps make bursts look regular; faster
  * loops are strobes, left to C. */
-#define TIMING_MIN_A_MS (2.0 * T1071I_BEACON_MERGE_MS)
+#define TIMING_MIN_A_MS (0.5 * T1071I_BEACON_MERGE_MS)
+/* Missed beats put intervals at 2x and 3x the period, and a window counts
+ * them; but only where the multiples' windows are apart, with an empty gap
+ * below each at least as wide as the window under it (1 - W >= W for 2x,
+ * 1 - 2 W >= 2 W for 3x).  Wider windows touch: their union is one
+ * contiguous range that any smooth distribution fills (a Pareto tail puts
+ * 90 % of its gaps in [x_m, 6 x_m]), which is no evidence of a period. */
+#define TIMING_W2_MAX 0.5
+#define TIMING_W3_MAX 0.25
 /* The bound statistic: rho = (x95 - M) / (x50 - M), the 95th percentile of
  * the intervals over their median, both less the merge threshold M.  A
  * sleep loop has a hard maximum (U[0, S] gives 0.95 / 0.5 at worst, the
@@ -799,9 +828,26 @@ static const struct null_row null_table[] = {
  * some 48 intervals the null quantile is under the reference anyway. */
 #define BOUND_REF (0.95 / 0.5)
 #define BOUND_MIN_MED_MS (4.0 * T1071I_BEACON_MERGE_MS)
-#define BOUND_MIN_N 16
+/* Evidence that grows with the sample (issue 13).  A bound is what a
+ * sleep loop has and Poisson gaps lack, but so does every bounded random
+ * timer: full-jitter polling (gaps U[0, 2 s]) is exactly a sleep loop with
+ * 100 % jitter.  So the bound alone scores at most BOUND_CAP, below the
+ * tuned threshold, and only as the sample makes it mean something: 0 up
+ * to BOUND_MIN_N intervals (the 95th percentile of 32 intervals is the
+ * second largest), rising linearly to the cap at BOUND_FULL_N (the
+ * ring).  A few dozen irregular intervals can no longer score high on it. */
+#define BOUND_MIN_N 32
+#define BOUND_FULL_N 128
+#define BOUND_CAP 0.7
 /* Relative slack on window edges, so that x / k * k lands inside. */
 #define EDGE_EPS 1e-9
+/* The upper edge of the window whose lower edge is x' = e: the period's
+ * multiple k P = e + M and its jitter are relative to the interval x, not
+ * to x' = x - M, so the window is [k P, k P (1 + W)] in x.  Near the merge
+ * threshold this matters: a 2 s loop +- 20 % is 1.6-2.4 s in x, a ratio
+ * of 1.5, but 0.6-1.4 s in x', a ratio of 2.3 no window holds. */
+#define UPPER(e, opw) ((((e) + (double)T1071I_BEACON_MERGE_MS) * (opw) - \
+                        (double)T1071I_BEACON_MERGE_MS) * (1.0 + EDGE_EPS))
 
 struct window_hit {
     size_t count;         /* most intervals matched by one window */
@@ -829,7 +875,7 @@ window_edges(const double *x, size_t n, double a, double w, int k, size_t *lo, s
     const double M = T1071I_BEACON_MERGE_MS;
     double e = (double)k * a + (double)(k - 1) * M;
     double l = e * (1.0 - EDGE_EPS);
-    double u = e * (1.0 + w) * (1.0 + EDGE_EPS);
+    double u = ((e + M) * (1.0 + w) - M) * (1.0 + EDGE_EPS);
     size_t i = *lo, j = *hi;
 
     while (i < n && x[i] < l)
@@ -878,9 +924,18 @@ best_window(const double *x, size_t n, const double *cand, size_t nc, double w,
         size_t cnt1 = hi1 > from1 ? hi1 - from1 : 0;
         size_t cnt2 = hi2 > from2 ? hi2 - from2 : 0;
         size_t cnt3 = hi3 > from3 ? hi3 - from3 : 0;
+        /* issue 13: multiples only where their windows are apart; the
+         * gaps between them must be empty (see lib/score/beacon.c) */
+        bool use2 = 1.0 + w <= 1.0 + TIMING_W2_MAX, use3 = 1.0 + w <= 1.0 + TIMING_W3_MAX;
+        if (!use2)
+            cnt2 = 0;
+        if (!use3)
+            cnt3 = 0;
         if (2 * cnt1 < cnt2 || 2 * cnt1 < cnt3)
             continue;
-        size_t count = cnt1 + cnt2 + cnt3;
+        size_t gap12 = lo2 > hi1 ? lo2 - hi1 : 0;
+        size_t gap23 = use3 && lo3 > hi2 ? lo3 - hi2 : 0;
+        size_t count = cnt1 + cnt2 + cnt3 > gap12 + gap23 ? cnt1 + cnt2 + cnt3 - gap12 - gap23 : 0;
         if (count > best->count)
             best->count = count;
         double rank = (double)count + (double)cnt1 / 4;
@@ -990,7 +1045,13 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
         double f = (double)hit.count / (double)n;
         double m, sd;
         null_lookup(n, wi, &m, &sd);
-        double b = m + TIMING_Z * sd;
+        double z = TIMING_Z;
+        if (n <= TIMING_Z_SMALL_N)
+            z = TIMING_Z_SMALL;
+        else if (n < TIMING_Z_N)
+            z = TIMING_Z_SMALL - (TIMING_Z_SMALL - TIMING_Z) * (double)(n - TIMING_Z_SMALL_N) /
+                                     (double)(TIMING_Z_N - TIMING_Z_SMALL_N);
+        double b = m + z * sd;
         double t = 0;
         if (b < 1)
             t = clamp01((f - b) / (TIMING_KAPPA * (1 - b)));
@@ -1014,8 +1075,12 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
         null_lookup(n, -1, &b, &m);
         out->bound_rho = rho;
         out->bound_base = b;
-        if (b > BOUND_REF)
-            out->t_bound = clamp01((b - rho) / (b - BOUND_REF));
+        if (b > BOUND_REF) {
+            double ramp = n >= BOUND_FULL_N ? 1.0
+                                             : (double)(n - BOUND_MIN_N) /
+                                                   (double)(BOUND_FULL_N - BOUND_MIN_N);
+            out->t_bound = BOUND_CAP * ramp * clamp01((b - rho) / (b - BOUND_REF));
+        }
     }
 
     if (out->t_window >= out->t_bound && out->t_window > 0) {
@@ -1037,6 +1102,8 @@ t1071i_beacon_timing(const uint32_t *iv, size_t n, struct t1071i_beacon_timing *
 #define SIZE_MIN 4          /* sized events needed for S */
 #define C_Z0 3.0            /* dispersion z (Poisson null) where C starts */
 #define C_Z1 4.5            /* ... and where C reaches 1 */
+#define C_DISPERSION (1.0 / 3.0) /* null dispersion index of hourly counts (full jitter) */
+#define R_PAUSE_HOURS 4     /* idle hours in a row that are a pause, not absence */
 
 void
 t1071i_beacon_score(const struct t1071i_beacon_state *st, struct t1071i_beacon_verdict *out)
@@ -1086,21 +1153,39 @@ t1071i_beacon_score(const struct t1071i_beacon_state *st, struct t1071i_beacon_v
             ss += d * d;
         }
         if (mean >= 1.0) {
-            /* Poisson counts: X = sum (c - mean)^2 / mean ~ chi2(k), k = h - 1;
-             * Fisher's approximation z = sqrt(2X) - sqrt(2k - 1). */
+            /* Counts of dispersion index D: X = sum (c - mean)^2 / (D mean)
+             * ~ chi2(k), k = h - 1; Fisher's approximation z = sqrt(2X) -
+             * sqrt(2k - 1).  D is a full-jitter timer's (gaps U[0, 2 s]:
+             * 1/3), not Poisson's (1): such a timer is as regular as that
+             * by chance, and C must beat it to say anything. */
             double k = (double)(full_n - 1);
-            double z = t1071i_sqrt(2 * ss / mean) - t1071i_sqrt(2 * k - 1);
+            double z = t1071i_sqrt(2 * ss / (mean * C_DISPERSION)) - t1071i_sqrt(2 * k - 1);
             out->count_reg = clamp01((-z - C_Z0) / (C_Z1 - C_Z0));
         }
-        /* Persistence: share of active hours, against what the period allows
-         * (a beacon every 3 h is active in a third of the hours). */
-        int64_t total = st->hour_head - lo + 1, act = 0;
-        for (int64_t h = lo; h <= st->hour_head; h++)
-            act += (st->active >> hour_slot(h)) & 1u;
+        /* Persistence: continuity while active.  Share of active hours,
+         * against what the period allows (a beacon every 3 h is active in
+         * a third of the hours), among the hours that are not a pause: a
+         * run of idle hours at least R_PAUSE_HOURS long, and at least
+         * twice the period, is the process (or the implant's schedule)
+         * asleep — nights, weekends, a laptop's lid — not a gap in its
+         * traffic.  Shorter idle runs count against it. */
         double expect = 1.0;
         if (out->period_ms > MS_PER_HOUR)
             expect = (double)MS_PER_HOUR / (double)out->period_ms;
-        out->persistence = clamp01((double)act / (double)total / expect);
+        int64_t pause_len = R_PAUSE_HOURS;
+        if (out->period_ms > 0 && 2 * (out->period_ms / MS_PER_HOUR + 1) > pause_len)
+            pause_len = 2 * (out->period_ms / MS_PER_HOUR + 1);
+        int64_t total = st->hour_head - lo + 1, act = 0, paused = 0, idle = 0;
+        for (int64_t h = lo; h <= st->hour_head; h++) {
+            if ((st->active >> hour_slot(h)) & 1u) {
+                act++;
+                paused += idle >= pause_len ? idle : 0;
+                idle = 0;
+            } else {
+                idle++;
+            }
+        }
+        out->persistence = clamp01((double)act / (double)(total - paused) / expect);
     }
 
     /* Size: share of the modal size cluster. */

@@ -7,7 +7,7 @@
  * intervals of many scales, beacons (period +- jitter, missed beats, with
  * noise), few distinct values (duplicates), intervals on and next to the
  * window edges (some within an ulp of an integer, where only the same
- * rounding sequence gives the same count), values near the 3 M candidate
+ * rounding sequence gives the same count), values near the 1.5 M candidate
  * floor, saturated UINT32_MAX
  * and near-saturated values; n = 0..140.
  * T1071_DIFF_RINGS overrides the number of rings (default 300000). */
@@ -83,7 +83,7 @@ static uint32_t
 edge_value(double a, int k, double w, int off)
 {
     double e = (double)k * a + (double)(k - 1) * M;
-    double u = e * (1.0 + w) * (1.0 + 1e-9);
+    double u = ((e + M) * (1.0 + w) - M) * (1.0 + 1e-9);
     double f = (double)(int64_t)u;
     return clamp_u32(f + M + (double)off);
 }
@@ -108,23 +108,24 @@ gen_ring(uint64_t *s, uint32_t *iv)
     scale = scales[below(s, sizeof(scales) / sizeof(scales[0]))];
     period = 2500 + unif(s) * (below(s, 2) ? 120000 : 3.6e6);
     if (below(s, 8) == 0)
-        period = 2500 + (double)below(s, 6000); /* near the candidate floor */
+        period = 1000 + (double)below(s, 6000); /* near the candidate floor, 1.5 M */
     jit = jits[below(s, sizeof(jits) / sizeof(jits[0]))];
     miss = below(s, 3) * 0.15;
     noise = below(s, 3) * 0.2;
     for (int i = 0; i < nvals; i++)
         vals[i] = clamp_u32(below(s, 3) == 0 ? 2000 + (double)below(s, 8000) : scale * (1 + expish(s)));
-    double a = 2 * M + (double)below(s, 100000);
+    double a = 0.5 * M + (double)below(s, 100000);
     if (below(s, 2))
-        a = (double)(below(s, 2000000)) / 2 + 2 * M;
+        a = (double)(below(s, 2000000)) / 2 + 0.5 * M;
     if (below(s, 3) == 0) {
-        /* e (1 + W) a whole number of 1e9: then the upper edge
-         * e (1 + W) (1 + 1e-9) is within an ulp or so of an integer, and
-         * only the exact rounding sequence puts that integer in or out */
+        /* (e + M) (1 + W) - M a whole number of 1e9: then the upper edge
+         * ((e + M) (1 + W) - M) (1 + 1e-9) is within an ulp or so of an
+         * integer, and only the exact rounding sequence puts that integer
+         * in or out */
         int k = 1 + (int)below(s, 3);
         double w = t1071i_beacon_windows[below(s, T1071I_BEACON_NW)];
         double j = (double)(1 + below(s, 3));
-        a = (double)(int64_t)((j * 1e9 / (1.0 + w) - (double)(k - 1) * M) / (double)k) +
+        a = (double)(int64_t)(((j * 1e9 + M) / (1.0 + w) - M - (double)(k - 1) * M) / (double)k) +
             (double)below(s, 601) - 300;
     }
     for (size_t i = 0; i < n; i++) {
