@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Beacon statistics: a RITA v5 compatible mode and our own score over a
- * bounded candidate state (README "Beacon score and the tuned profile").  See beacon.h for the contract. */
+ * bounded candidate state (README "Beacon score and the tuned profile").
+ * See beacon.h for the contract.
+ *
+ * One file over lib/'s usual size on purpose: it is one algorithm.  The
+ * RITA statistics and the timing, count, size and persistence components
+ * share the exact sort, median and floating-point helpers at the top, which
+ * must give the same bits on every compiler (snapshots hold cached
+ * verdicts, tests/unit/test-beacon-diff.c compares them bit for bit);
+ * split, they would be copied or exported from a header for one user. */
 #include <float.h>
 #include <math.h> /* isnan, NAN, HUGE_VAL: macros only, no libm */
 #include <stdlib.h>
