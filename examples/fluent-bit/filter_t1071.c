@@ -756,6 +756,13 @@ static t1071_config *build_config(struct t1071_filter *f)
         else {
             snprintf(path, sizeof(path), "%s/%s.ini",
                      f->profile_path ? f->profile_path : T1071_PROFILE_DIR, f->profile);
+#ifdef T1071_PROFILE_DIR_SOURCE
+            /* Not installed: the profiles of the source tree it was built from. */
+            if (access(path, R_OK) != 0 && f->profile_path &&
+                strcmp(f->profile_path, T1071_PROFILE_DIR) == 0) {
+                snprintf(path, sizeof(path), "%s/%s.ini", T1071_PROFILE_DIR_SOURCE, f->profile);
+            }
+#endif
         }
         rc = t1071_config_load_file(cfg, path);
         if (rc != T1071_OK) {
@@ -1031,11 +1038,22 @@ static int cb_t1071_init(struct flb_filter_instance *ins, struct flb_config *con
             goto fail;
         }
     }
+    /* engine.max_event_bytes bounds the JSON buffer: a longer record is
+     * refused (T1071_E_TOO_LARGE) without being written out in full.  A
+     * restored context keeps its saved value, unknown here: the hard
+     * bound then, and the library refuses what is over its own. */
+    f->max_event_bytes = T1071_MAX_EVENT_BYTES;
     if (!restored) {
         int rc;
         cfg = build_config(f);
         if (!cfg) {
             goto fail;
+        }
+        if (t1071_config_get(cfg, "engine.max_event_bytes", val, sizeof(val), NULL) == T1071_OK) {
+            unsigned long long v = strtoull(val, NULL, 10);
+            if (v > 0 && v <= T1071_MAX_EVENT_BYTES) {
+                f->max_event_bytes = (size_t) v;
+            }
         }
         rc = t1071_init(&f->ctx, cfg);
         t1071_config_free(cfg);
@@ -1044,18 +1062,6 @@ static int cb_t1071_init(struct flb_filter_instance *ins, struct flb_config *con
             goto fail;
         }
     }
-    /* engine.max_event_bytes of the running config bounds the JSON
-     * buffer (T1071_MAX_EVENT_BYTES if it cannot be read). */
-    f->max_event_bytes = T1071_MAX_EVENT_BYTES;
-    cfg = NULL;
-    if (!restored && (cfg = build_config(f)) != NULL &&
-        t1071_config_get(cfg, "engine.max_event_bytes", val, sizeof(val), NULL) == T1071_OK) {
-        unsigned long long v = strtoull(val, NULL, 10);
-        if (v > 0 && v <= T1071_MAX_EVENT_BYTES) {
-            f->max_event_bytes = (size_t) v;
-        }
-    }
-    t1071_config_free(cfg);
 
     if (emitter_create(f) != 0) {
         goto fail;
@@ -1254,17 +1260,38 @@ static int cb_t1071_exit(void *data, struct flb_config *config)
     }
     pthread_mutex_lock(&f->lock);
     if (!f->exit_done) {
-        /* The timer did not see the shutdown (grace 0?): what this flush
-         * releases can no longer be delivered. */
-        uint64_t before = f->alerts_emitted;
-        exit_flush(f);
-        if (f->alerts_emitted > before) {
-            flb_plg_warn(f->ins, "%" PRIu64 " alert(s) flushed during the final "
-                         "shutdown may not be delivered (raise the service's grace)",
-                         f->alerts_emitted - before);
+        /* The timer never saw the shutdown (the engine stopped within one
+         * tick): the outputs are gone, what the flush releases is lost.
+         * Count it and say so. */
+        t1071_alert_batch *batch = NULL;
+        uint64_t lost = f->pending_n;
+        int i, rc = T1071_E_QUEUE_FULL;
+
+        f->exit_done = 1;
+        for (i = 0; i < 1000; i++) {
+            if (f->exit_flush && rc == T1071_E_QUEUE_FULL) {
+                rc = t1071_advance(f->ctx, INT64_MAX);
+            }
+            else {
+                rc = T1071_OK;
+            }
+            if (t1071_poll_alerts(f->ctx, &batch) == T1071_OK && batch) {
+                lost += t1071_alert_batch_count(batch);
+                f->alerts += t1071_alert_batch_count(batch);
+                t1071_alert_batch_free(batch);
+                batch = NULL;
+            }
+            if (rc != T1071_E_QUEUE_FULL) {
+                break;
+            }
+        }
+        f->alerts_lost += lost;
+        f->pending_n = 0;
+        if (lost > 0) {
+            flb_plg_error(f->ins, "%" PRIu64 " alert(s) released after the outputs "
+                          "stopped are lost (the service's grace was too short?)", lost);
         }
     }
-    drain_pending(f);
     for (id = 0; t1071_stat_name(id); id++) {
         if (strcmp(t1071_stat_name(id), "events_late") == 0) {
             t1071_stats_get(f->ctx, id, &late);

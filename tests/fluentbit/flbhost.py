@@ -281,7 +281,12 @@ def read_ndjson(path):
         for raw in fh:
             raw = raw.strip()
             if raw:
-                out.append(json.loads(raw))
+                # A record is a record even if Fluent Bit wrote bytes that
+                # are not UTF-8 or JSON: it is counted, as unparsed.
+                try:
+                    out.append(json.loads(raw.decode("utf-8", "replace")))
+                except ValueError:
+                    out.append({"_unparsed": raw[:200].decode("utf-8", "replace")})
     return out
 
 
