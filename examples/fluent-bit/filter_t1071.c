@@ -110,6 +110,8 @@ struct t1071_filter {
     int64_t advanced_ms;       /* last idle-flush watermark */
     uint64_t last_activity_ms; /* monotonic time of the last record */
     int exit_done;
+    uint64_t shutdown_seen_ms; /* when the timer first saw the shutdown */
+    pthread_t engine_thread;   /* cb_init and the timer run there */
     msgpack_sbuffer pending;   /* alerts from threaded inputs, encoded */
     size_t pending_n;
     int cycle_reported;
@@ -676,9 +678,18 @@ static void cb_tick(struct flb_config *config, void *data)
     drain_pending(f);
     if (config->is_shutting_down) {
         /* Fluent Bit is stopping (SIGTERM, Exit_On_Eof...): inputs are
-         * paused, outputs still run for the grace period.  Flush now, so
-         * the alerts go out with the last chunks. */
-        exit_flush(f);
+         * paused, outputs still run for the grace period.  Records of a
+         * threaded input may still be coming out of its ring buffer (the
+         * engine thread filters them): once they have been quiet for a
+         * tick (or after 2 s), flush, so the alerts go out with the last
+         * chunks. */
+        uint64_t now = mono_ms();
+        if (f->shutdown_seen_ms == 0) {
+            f->shutdown_seen_ms = now;
+        }
+        if (now - f->last_activity_ms >= TICK_MS || now - f->shutdown_seen_ms >= 2000) {
+            exit_flush(f);
+        }
     }
     else if (f->idle_flush > 0 && f->newest_ms > f->advanced_ms &&
              mono_ms() - f->last_activity_ms >= (uint64_t) f->idle_flush * 1000) {
@@ -975,6 +986,7 @@ static int cb_t1071_init(struct flb_filter_instance *ins, struct flb_config *con
     }
     f->ins = ins;
     f->config = config;
+    f->engine_thread = pthread_self();
     pthread_mutex_init(&f->lock, NULL);
     msgpack_sbuffer_init(&f->pending);
     f->newest_ms = INT64_MIN;
@@ -1117,7 +1129,10 @@ static int cb_t1071_filter(const void *data, size_t bytes,
         f->own_records++;
         return FLB_FILTER_NOTOUCH;
     }
-    direct = !flb_input_is_threaded(i_ins);
+    /* On the engine thread (every non-threaded input, and threaded ones
+     * whose records the engine takes from their ring buffer) alerts are
+     * appended at once; on any other thread they wait for the timer. */
+    direct = pthread_equal(pthread_self(), f->engine_thread);
     rewrite = !f->keep_records || f->drop_bad;
 
     if (flb_log_event_decoder_init(&dec, (char *) data, bytes) != FLB_EVENT_DECODER_SUCCESS) {
@@ -1251,7 +1266,7 @@ static int cb_t1071_filter(const void *data, size_t bytes,
 static int cb_t1071_exit(void *data, struct flb_config *config)
 {
     struct t1071_filter *f = data;
-    uint64_t late = 0;
+    uint64_t late = 0, matched = 0;
     int id;
 
     (void) config;
@@ -1296,17 +1311,20 @@ static int cb_t1071_exit(void *data, struct flb_config *config)
         if (strcmp(t1071_stat_name(id), "events_late") == 0) {
             t1071_stats_get(f->ctx, id, &late);
         }
+        else if (strcmp(t1071_stat_name(id), "events_matched") == 0) {
+            t1071_stats_get(f->ctx, id, &matched);
+        }
     }
     flb_plg_info(f->ins, "counters: records=%" PRIu64 " fed=%" PRIu64 " bad=%" PRIu64
                  " bad_not_map=%" PRIu64 " bad_no_time=%" PRIu64 " bad_json=%" PRIu64
                  " bad_too_large=%" PRIu64 " bad_other=%" PRIu64 " passed=%" PRIu64
                  " dropped=%" PRIu64 " alerts=%" PRIu64 " alerts_emitted=%" PRIu64
                  " alerts_lost=%" PRIu64 " queue_full=%" PRIu64 " idle_flushes=%" PRIu64
-                 " own_records=%" PRIu64 " events_late=%" PRIu64,
+                 " own_records=%" PRIu64 " events_matched=%" PRIu64 " events_late=%" PRIu64,
                  f->records, f->fed, f->bad, f->bad_not_map, f->bad_no_time, f->bad_json,
                  f->bad_too_large, f->bad_other, f->passed, f->dropped, f->alerts,
                  f->alerts_emitted, f->alerts_lost, f->queue_full, f->idle_flushes,
-                 f->own_records, late);
+                 f->own_records, matched, late);
     if (f->state_file && flb_sds_len(f->state_file) > 0) {
         save_state(f);
     }

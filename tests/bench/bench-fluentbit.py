@@ -77,4 +77,5 @@ def main():
 
 
 if __name__ == "__main__":
+    H.exit_cleanly_on_signals()
     sys.exit(main())

@@ -30,6 +30,15 @@ class NoSource(Exception):
     pass
 
 
+def exit_cleanly_on_signals():
+    """meson's timeout (SIGTERM) and ^C end the script through SystemExit,
+    so every finally: block runs: fluent-bit killed, run folders removed."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
 def env_path(name, required=True):
     v = os.environ.get(name, "")
     if required and not v:
@@ -116,7 +125,7 @@ PARSERS = """[PARSER]
 
 
 def classic_config(work, input_path, filters, *, exit_on_eof=True, alerts_file=True,
-                   outputs=None, grace=10):
+                   outputs=None, grace=10, input_extra=()):
     """A classic-format configuration: tail (JSON lines) -> filters -> file
     outputs records.ndjson (ecs.*) and alerts.ndjson (t1071.alerts)."""
     with open(os.path.join(work, "parsers.conf"), "w") as fh:
@@ -138,8 +147,9 @@ def classic_config(work, input_path, filters, *, exit_on_eof=True, alerts_file=T
         "    Refresh_Interval  1",
         "    Buffer_Chunk_Size 1M",
         "    Buffer_Max_Size   16M",
-        "",
     ]
+    lines += [f"    {k:<17} {v}" for k, v in input_extra]
+    lines.append("")
     for flt in filters:
         lines.append("[FILTER]")
         for k, v in flt:

@@ -113,11 +113,12 @@ def case_lua(binary, plugin, input_path, label, timeout=900):
         return f"{len(recs)} records, {len(alerts)} alerts in {run.seconds:.1f} s ({run.cpu:.1f} CPU s)"
 
 
-def case_native(binary, plugin, input_path, label, yaml=False, timeout=900, **extra):
+def case_native(binary, plugin, input_path, label, yaml=False, timeout=900, input_extra=(),
+                **extra):
     with H.Workdir(label) as work:
         flt = H.native_filter("5s", **extra)
         conf = (H.yaml_config(work, input_path, [flt]) if yaml
-                else H.classic_config(work, input_path, [flt]))
+                else H.classic_config(work, input_path, [flt], input_extra=input_extra))
         run = H.run(binary, conf, plugin=plugin, timeout=timeout)
         check_host(run, label)
         c = run.counters()
@@ -328,6 +329,11 @@ def main(argv):
         ("native-sample-yaml-alerts-only", lambda: case_native(
             binary, plugin, sample, "native-sample-yaml-alerts-only", yaml=True,
             keep_records="false")),
+        # A threaded tail: the filter runs on the input's thread, alerts
+        # queue and go out from the filter's timer on the engine thread.
+        ("native-sample-threaded-input", lambda: case_native(
+            binary, plugin, sample, "native-sample-threaded-input",
+            input_extra=[("Threaded", "true")])),
         ("native-malformed-pass", lambda: case_malformed(binary, plugin, "pass")),
         ("native-malformed-drop", lambda: case_malformed(binary, plugin, "drop")),
         ("lua-malformed", lambda: case_lua_malformed(binary, plugin)),
@@ -359,4 +365,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    H.exit_cleanly_on_signals()
     sys.exit(main(sys.argv[1:]))
