@@ -18,6 +18,7 @@ import collections
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -141,7 +142,7 @@ def case_native(binary, plugin, input_path, label, yaml=False, timeout=900, inpu
 def gen_stream(work, n):
     path = os.path.join(work, "stream.ndjson")
     with open(path, "wb") as fh:
-        r = __import__("subprocess").run([H.env_path("T1071_GEN_STREAM"), "--ndjson", "--events",
+        r = subprocess.run([H.env_path("T1071_GEN_STREAM"), "--ndjson", "--events",
                                           str(n)], stdout=fh)
     check(r.returncode == 0, "gen-stream failed")
     return path
@@ -306,6 +307,45 @@ def case_idle(binary, plugin):
         return f"{len(alerts)} alerts released by idle_flush before shutdown"
 
 
+def case_config(binary, plugin):
+    """The example configurations pass Fluent Bit's --dry-run with the
+    plugin loaded; a bad library key or value, or a bad property, stops
+    fluent-bit at start-up with a message naming it."""
+    label = "native-config"
+    ex = os.path.join(H.repo_root(), "examples", "fluent-bit")
+    with H.Workdir(label) as work:
+        with open(os.path.join(work, "parsers.conf"), "w") as fh:
+            fh.write(H.PARSERS)
+        for name in ("fluent-bit-native.conf", "fluent-bit-native.yaml"):
+            with open(os.path.join(ex, name)) as src, open(os.path.join(work, name), "w") as dst:
+                dst.write(src.read())
+            r = subprocess.run(
+                [binary, "--dry-run", "-e", plugin, "-c", os.path.join(work, name)],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, timeout=60)
+            check(r.returncode == 0 and "configuration test is successful" in r.stdout,
+                  f"{label}: {name} fails --dry-run:\n{r.stdout[-1500:]}")
+        bad = [
+            ({"engine.latenes": "5s"}, "engine.latenes"),
+            ({"rule.runs": "0"}, "rule.runs"),
+            ({"bad_records": "maybe"}, "bad_records"),
+            ({"config": os.path.join(work, "missing.ini")}, "missing.ini"),
+        ]
+        inp = os.path.join(work, "in.ndjson")
+        with open(sample_path(), "rb") as src, open(inp, "wb") as dst:
+            dst.write(src.read())
+        for i, (props, word) in enumerate(bad):
+            sub = os.path.join(work, f"bad{i}")
+            os.mkdir(sub)
+            flt = H.native_filter("5s", **props)
+            conf = H.classic_config(sub, inp, [flt])
+            run = H.run(binary, conf, plugin=plugin, timeout=60)
+            check(run.rc not in (0, "timeout"), f"{label}: {props} did not stop fluent-bit ({run.rc})")
+            msg = [l for l in run.stderr.splitlines() if "[filter:t1071" in l and "error" in l]
+            check(any(word in l for l in msg), f"{label}: no error naming '{word}': {msg[:3]}")
+        return "example configs pass --dry-run; 4 bad settings stop the host, each named"
+
+
 def main(argv):
     try:
         binary, plugin = H.fluent_bit()
@@ -334,6 +374,7 @@ def main(argv):
         ("native-sample-threaded-input", lambda: case_native(
             binary, plugin, sample, "native-sample-threaded-input",
             input_extra=[("Threaded", "true")])),
+        ("native-config", lambda: case_config(binary, plugin)),
         ("native-malformed-pass", lambda: case_malformed(binary, plugin, "pass")),
         ("native-malformed-drop", lambda: case_malformed(binary, plugin, "drop")),
         ("lua-malformed", lambda: case_lua_malformed(binary, plugin)),
