@@ -6,6 +6,7 @@ of the fluent-bit process) per million records, for
   alone   tail (JSON lines) -> null output
   lua     tail -> examples/fluent-bit/t1071.lua (LuaJIT FFI) -> null
   native  tail -> flb-filter_t1071.so -> null (alerts to null too)
+  native-noalert  the same with rule.runs 1000: no alert, the feed alone
 
 on gen-stream's NDJSON (seed 1071).  Each configuration runs RUNS times;
 the median is reported, and the filters' cost above Fluent Bit's own.
@@ -45,6 +46,9 @@ def main():
             ("alone", [], None, None),
             ("lua", [lua_flt], None, lua_env),
             ("native", [H.native_filter(lateness)], plugin, None),
+            # The same with no alert at all (a sequence of 1000 never
+            # completes): the cost of feeding alone.
+            ("native-noalert", [H.native_filter(lateness, **{"rule.runs": "1000"})], plugin, None),
         ]
         cpu = {}
         for name, filters, plg, env in setups:
@@ -67,7 +71,7 @@ def main():
           f"engine.lateness={lateness}, median of {runs}")
     print("| pipeline | CPU s per 1M records | above Fluent Bit alone |")
     print("|---|---|---|")
-    for k in ("alone", "lua", "native"):
+    for k in ("alone", "lua", "native", "native-noalert"):
         extra = "—" if k == "alone" else f"+{per_m[k] - base:.2f} s (+{(per_m[k] - base) / base * 100:.0f} %)"
         print(f"| {k} | {per_m[k]:.2f} | {extra} |")
     lua_add, nat_add = per_m["lua"] - base, per_m["native"] - base
