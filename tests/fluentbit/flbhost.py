@@ -213,7 +213,8 @@ def lua_filter(lateness="0s"):
 def native_filter(lateness="5s", **extra):
     pairs = [("Name", "t1071"), ("Match", "ecs.*"), ("alert_tag", "t1071.alerts"),
              ("engine.lateness", lateness)]
-    pairs += [(k, v) for k, v in extra.items()]
+    more = extra.pop("_pairs", [])
+    pairs += [(k, v) for k, v in extra.items()] + list(more)
     return pairs
 
 
@@ -301,7 +302,9 @@ def read_ndjson(path):
 
 
 def alert_key(a):
-    return (a["kibana"]["alert"]["group"]["id"], tuple(a["t1071"]["event_ids"]))
+    """What must match t1071-replay: group id, member ids, rule name."""
+    k = a["kibana"]["alert"]
+    return (k["group"]["id"], tuple(a["t1071"]["event_ids"]), k["rule"]["name"])
 
 
 def replay_alerts(input_path, sets=(), extra=()):

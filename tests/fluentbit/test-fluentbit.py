@@ -139,6 +139,20 @@ def case_native(binary, plugin, input_path, label, yaml=False, timeout=900, inpu
                 f"({run.cpu:.1f} CPU s)")
 
 
+def case_settings(binary, plugin, label, props, replay_args):
+    """Profiles, INI files and rule files as properties: the alerts of
+    t1071-replay given the same as --profile, --config, --rule."""
+    with H.Workdir(label) as work:
+        flt = H.native_filter("5s", **props)
+        conf = H.classic_config(work, sample_path(), [flt])
+        run = H.run(binary, conf, plugin=plugin, timeout=300)
+        check_host(run, label)
+        alerts = H.read_ndjson(os.path.join(work, "alerts.ndjson"))
+        want = H.replay_alerts(sample_path(), ["engine.lateness=5s"], replay_args)
+        compare_alerts(alerts, want, label)
+        return f"{len(alerts)} alerts, as t1071-replay {' '.join(replay_args)}"
+
+
 def gen_stream(work, n):
     path = os.path.join(work, "stream.ndjson")
     with open(path, "wb") as fh:
@@ -375,6 +389,18 @@ def main(argv):
             binary, plugin, sample, "native-sample-threaded-input",
             input_extra=[("Threaded", "true")])),
         ("native-config", lambda: case_config(binary, plugin)),
+        ("native-profile", lambda: case_settings(
+            binary, plugin, "native-profile", {"profile": "tuned"}, ["--profile", "tuned"])),
+        ("native-config-file-and-rule", lambda: case_settings(
+            binary, plugin, "native-config-file-and-rule",
+            # Two rules side by side: every sequence alerts once per rule,
+            # each alert naming its rule.
+            {"config": os.path.join(H.repo_root(), "examples", "profiles", "faithful.ini"),
+             "_pairs": [("rule", os.path.join(H.repo_root(), "examples", "rules", r))
+                        for r in ("t1071-beaconing.eql", "t1071-beaconing.yml")]},
+            ["--config", os.path.join(H.repo_root(), "examples", "profiles", "faithful.ini"),
+             "--rule", os.path.join(H.repo_root(), "examples", "rules", "t1071-beaconing.eql"),
+             "--rule", os.path.join(H.repo_root(), "examples", "rules", "t1071-beaconing.yml")])),
         ("native-malformed-pass", lambda: case_malformed(binary, plugin, "pass")),
         ("native-malformed-drop", lambda: case_malformed(binary, plugin, "drop")),
         ("lua-malformed", lambda: case_lua_malformed(binary, plugin)),
