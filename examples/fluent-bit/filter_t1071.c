@@ -248,7 +248,9 @@ static int parse_time(const char *s, size_t n, int64_t *out)
 
 /* ===== msgpack -> compact JSON, into f->json ===== */
 
-static int jb_reserve(struct t1071_filter *f, size_t n)
+/* The slow path of jb_put: grow the buffer, never past max_event_bytes
+ * (so the fast path's room check is also the size check). */
+static __attribute__((noinline)) int jb_grow(struct t1071_filter *f, size_t n)
 {
     size_t need, cap;
     char *p;
@@ -270,6 +272,9 @@ static int jb_reserve(struct t1071_filter *f, size_t n)
     while (cap < need) {
         cap *= 2;
     }
+    if (cap > f->max_event_bytes) {
+        cap = f->max_event_bytes;
+    }
     p = flb_realloc(f->json, cap);
     if (!p) {
         f->json_over = 1;
@@ -280,30 +285,49 @@ static int jb_reserve(struct t1071_filter *f, size_t n)
     return 0;
 }
 
-static void jb_put(struct t1071_filter *f, const char *s, size_t n)
+static inline void jb_put(struct t1071_filter *f, const char *s, size_t n)
 {
-    if (jb_reserve(f, n) == 0) {
-        memcpy(f->json + f->json_len, s, n);
-        f->json_len += n;
+    if (n > f->json_cap - f->json_len && jb_grow(f, n) != 0) {
+        return;
     }
+    memcpy(f->json + f->json_len, s, n);
+    f->json_len += n;
 }
+
+static inline void jb_ch(struct t1071_filter *f, char c)
+{
+    if (f->json_len == f->json_cap && jb_grow(f, 1) != 0) {
+        return;
+    }
+    f->json[f->json_len++] = c;
+}
+
+/* 1 for the bytes a JSON string must escape: controls, '"', '\\'. */
+static const unsigned char json_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ['\\'] = 1,
+};
 
 static void jb_string(struct t1071_filter *f, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
+    size_t i = 0, run;
 
-    jb_put(f, "\"", 1);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s[i];
+    jb_ch(f, '"');
+    while (i < n) {
+        unsigned char c;
         char esc[6];
         size_t elen = 2;
 
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
+        for (run = i; i < n && !json_escape[(unsigned char) s[i]]; i++) {
         }
         jb_put(f, s + run, i - run);
-        run = i + 1;
+        if (i == n) {
+            break;
+        }
+        c = (unsigned char) s[i++];
         esc[0] = '\\';
         switch (c) {
         case '"': esc[1] = '"'; break;
@@ -320,8 +344,7 @@ static void jb_string(struct t1071_filter *f, const char *s, size_t n)
         }
         jb_put(f, esc, elen);
     }
-    jb_put(f, s + run, n - run);
-    jb_put(f, "\"", 1);
+    jb_ch(f, '"');
 }
 
 static void jb_u64(struct t1071_filter *f, uint64_t v, int neg)
@@ -386,25 +409,25 @@ static void jb_value(struct t1071_filter *f, const msgpack_object *o, int depth)
             f->json_over = 1;
             return;
         }
-        jb_put(f, "[", 1);
+        jb_ch(f, '[');
         for (i = 0; i < o->via.array.size; i++) {
             if (i) {
-                jb_put(f, ",", 1);
+                jb_ch(f, ',');
             }
             jb_value(f, &o->via.array.ptr[i], depth + 1);
         }
-        jb_put(f, "]", 1);
+        jb_ch(f, ']');
         break;
     case MSGPACK_OBJECT_MAP:
         if (depth >= MAX_DEPTH) {
             f->json_over = 1;
             return;
         }
-        jb_put(f, "{", 1);
+        jb_ch(f, '{');
         for (i = 0; i < o->via.map.size; i++) {
             const msgpack_object *k = &o->via.map.ptr[i].key;
             if (i) {
-                jb_put(f, ",", 1);
+                jb_ch(f, ',');
             }
             if (k->type == MSGPACK_OBJECT_STR) {
                 jb_string(f, k->via.str.ptr, k->via.str.size);
@@ -414,17 +437,17 @@ static void jb_value(struct t1071_filter *f, const msgpack_object *o, int depth)
             }
             else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
                      k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-                jb_put(f, "\"", 1);
+                jb_ch(f, '"');
                 jb_value(f, k, depth + 1);
-                jb_put(f, "\"", 1);
+                jb_ch(f, '"');
             }
             else {
                 jb_put(f, "\"\"", 2);
             }
-            jb_put(f, ":", 1);
+            jb_ch(f, ':');
             jb_value(f, &o->via.map.ptr[i].val, depth + 1);
         }
-        jb_put(f, "}", 1);
+        jb_ch(f, '}');
         break;
     default: /* EXT and anything newer */
         jb_put(f, "null", 4);

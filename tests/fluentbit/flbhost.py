@@ -121,11 +121,19 @@ def build_plugin(cache):
 PARSERS = """[PARSER]
     Name   json
     Format json
+
+# The record's time from its @timestamp, which leaves the record.
+[PARSER]
+    Name        json_time
+    Format      json
+    Time_Key    @timestamp
+    Time_Format %Y-%m-%dT%H:%M:%S.%LZ
+    Time_Keep   Off
 """
 
 
 def classic_config(work, input_path, filters, *, exit_on_eof=True, alerts_file=True,
-                   outputs=None, grace=10, input_extra=()):
+                   outputs=None, grace=10, input_extra=(), parser="json"):
     """A classic-format configuration: tail (JSON lines) -> filters -> file
     outputs records.ndjson (ecs.*) and alerts.ndjson (t1071.alerts)."""
     with open(os.path.join(work, "parsers.conf"), "w") as fh:
@@ -141,7 +149,7 @@ def classic_config(work, input_path, filters, *, exit_on_eof=True, alerts_file=T
         "    Name              tail",
         "    Tag               ecs.network",
         f"    Path              {input_path}",
-        "    Parser            json",
+        f"    Parser            {parser}",
         "    Read_from_Head    true",
         f"    Exit_On_Eof       {'true' if exit_on_eof else 'false'}",
         "    Refresh_Interval  1",

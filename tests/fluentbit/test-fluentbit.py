@@ -153,6 +153,26 @@ def case_settings(binary, plugin, label, props, replay_args):
         return f"{len(alerts)} alerts, as t1071-replay {' '.join(replay_args)}"
 
 
+def case_fill_timestamp(binary, plugin):
+    """fill_timestamp: the parser moves @timestamp into Fluent Bit's record
+    time and drops it from the record; the filter feeds that time as
+    @timestamp and the alerts are the sample's."""
+    label = "native-fill-timestamp"
+    with H.Workdir(label) as work:
+        flt = H.native_filter("5s", fill_timestamp="true")
+        conf = H.classic_config(work, sample_path(), [flt], parser="json_time")
+        run = H.run(binary, conf, plugin=plugin, timeout=300)
+        check_host(run, label)
+        recs = H.read_ndjson(os.path.join(work, "records.ndjson"))
+        check(recs and all("@timestamp" not in r for r in recs),
+              f"{label}: the parser did not take @timestamp out of the records")
+        c = run.counters()
+        check(c and c["fed"] == len(recs) and c["bad"] == 0, f"{label}: counters {c}")
+        alerts = H.read_ndjson(os.path.join(work, "alerts.ndjson"))
+        compare_alerts(alerts, H.replay_alerts(sample_path(), ["engine.lateness=5s"]), label)
+        return f"{len(recs)} records without @timestamp fed with their record time, {len(alerts)} alerts"
+
+
 def gen_stream(work, n):
     path = os.path.join(work, "stream.ndjson")
     with open(path, "wb") as fh:
@@ -401,6 +421,7 @@ def main(argv):
             ["--config", os.path.join(H.repo_root(), "examples", "profiles", "faithful.ini"),
              "--rule", os.path.join(H.repo_root(), "examples", "rules", "t1071-beaconing.eql"),
              "--rule", os.path.join(H.repo_root(), "examples", "rules", "t1071-beaconing.yml")])),
+        ("native-fill-timestamp", lambda: case_fill_timestamp(binary, plugin)),
         ("native-malformed-pass", lambda: case_malformed(binary, plugin, "pass")),
         ("native-malformed-drop", lambda: case_malformed(binary, plugin, "drop")),
         ("lua-malformed", lambda: case_lua_malformed(binary, plugin)),
