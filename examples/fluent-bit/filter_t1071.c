@@ -68,6 +68,7 @@
 #endif
 
 #define TICK_MS 200           /* timer: idle flush, queued alerts, shutdown */
+#define QUIET_MS 400          /* > the engine's 250 ms ring-buffer collector */
 #define MAX_DEPTH 200         /* nesting the JSON writer follows */
 #define QUEUE_FULL_TRIES 8
 
@@ -110,6 +111,7 @@ struct t1071_filter {
     int64_t advanced_ms;       /* last idle-flush watermark */
     uint64_t last_activity_ms; /* monotonic time of the last record */
     int exit_done;
+    uint64_t exit_records;     /* records when the shutdown flush ran */
     uint64_t shutdown_seen_ms; /* when the timer first saw the shutdown */
     pthread_t engine_thread;   /* cb_init and the timer run there */
     msgpack_sbuffer pending;   /* alerts from threaded inputs, encoded */
@@ -679,14 +681,19 @@ static void advance(struct t1071_filter *f, int64_t t, int direct)
 
 /* ===== The timer (engine thread): queued alerts, idle flush, shutdown ===== */
 
+/* The shutdown flush: every buffered event runs (advance to the newest
+ * event time seen: all of them are at or before it, and a record still on
+ * its way, a threaded input's ring buffer being drained, is not made late
+ * by an end of time).  Repeated when records came since the last one. */
 static void exit_flush(struct t1071_filter *f)
 {
-    if (f->exit_done) {
+    if (f->exit_done && f->records == f->exit_records) {
         return;
     }
     f->exit_done = 1;
+    f->exit_records = f->records;
     if (f->exit_flush) {
-        advance(f, INT64_MAX, FLB_TRUE);
+        advance(f, f->newest_ms > INT64_MIN ? f->newest_ms : INT64_MAX, FLB_TRUE);
     }
     else {
         drain(f, FLB_TRUE);
@@ -710,7 +717,7 @@ static void cb_tick(struct flb_config *config, void *data)
         if (f->shutdown_seen_ms == 0) {
             f->shutdown_seen_ms = now;
         }
-        if (now - f->last_activity_ms >= TICK_MS || now - f->shutdown_seen_ms >= 2000) {
+        if (now - f->last_activity_ms >= QUIET_MS || now - f->shutdown_seen_ms >= 2000) {
             exit_flush(f);
         }
     }
@@ -1297,10 +1304,11 @@ static int cb_t1071_exit(void *data, struct flb_config *config)
         return 0;
     }
     pthread_mutex_lock(&f->lock);
-    if (!f->exit_done) {
-        /* The timer never saw the shutdown (the engine stopped within one
-         * tick): the outputs are gone, what the flush releases is lost.
-         * Count it and say so. */
+    if (!f->exit_done || f->records != f->exit_records || f->exit_flush) {
+        /* What the timer did not flush (the engine stopped within a tick,
+         * or records came after its flush): the outputs are gone, what
+         * the end of time releases now is lost.  Count it and say so
+         * (normally nothing). */
         t1071_alert_batch *batch = NULL;
         uint64_t lost = f->pending_n;
         int i, rc = T1071_E_QUEUE_FULL;
