@@ -17,6 +17,7 @@ the source is an optional input, not a missing tool.
 import collections
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -171,6 +172,36 @@ def case_fill_timestamp(binary, plugin):
         alerts = H.read_ndjson(os.path.join(work, "alerts.ndjson"))
         compare_alerts(alerts, H.replay_alerts(sample_path(), ["engine.lateness=5s"]), label)
         return f"{len(recs)} records without @timestamp fed with their record time, {len(alerts)} alerts"
+
+
+class Skip(Exception):
+    pass
+
+
+def case_memcheck(binary, plugin):
+    """The whole host under valgrind memcheck with the native filter (state
+    file, idle flush, exit flush): no error, nothing definitely or
+    indirectly lost, the sample's alerts.  (A plain plugin in a plain
+    fluent-bit: no sanitizer runtime involved.)"""
+    label = "native-memcheck"
+    vg = shutil.which("valgrind")
+    if not vg:
+        raise Skip("valgrind not installed (.ci/test-sanitizers installs it)")
+    with H.Workdir(label) as work:
+        flt = H.native_filter("5s", idle_flush="1", state_file=os.path.join(work, "state"))
+        conf = H.classic_config(work, sample_path(), [flt])
+        log_path = os.path.join(work, "valgrind.txt")
+        r = subprocess.run([vg, "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                            "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+                            f"--log-file={log_path}", binary, "-e", plugin, "-c", conf],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+        with open(log_path, errors="replace") as fh:
+            text = fh.read()
+        check(r.returncode == 0, f"{label}: exit {r.returncode}; valgrind:\n" + text[-3000:])
+        check("ERROR SUMMARY: 0 errors" in text, f"{label}: valgrind errors:\n" + text[-3000:])
+        alerts = H.read_ndjson(os.path.join(work, "alerts.ndjson"))
+        compare_alerts(alerts, H.replay_alerts(sample_path(), ["engine.lateness=5s"]), label)
+        return f"0 errors, nothing lost, {len(alerts)} alerts"
 
 
 def gen_stream(work, n):
@@ -428,6 +459,7 @@ def main(argv):
         ("lua-malformed", lambda: case_lua_malformed(binary, plugin)),
         ("native-state", lambda: case_state(binary, plugin)),
         ("native-idle", lambda: case_idle(binary, plugin)),
+        ("native-memcheck", lambda: case_memcheck(binary, plugin)),
         ("lua-stream", lambda: case_lua(binary, plugin, stream(), "lua-stream")),
         ("native-stream", lambda: case_native(binary, plugin, stream(), "native-stream")),
     ])
@@ -444,6 +476,8 @@ def main(argv):
             try:
                 detail = cases[name]()
                 print(f"ok {i} - {name}: {detail} [{time.monotonic() - t0:.1f} s]", flush=True)
+            except Skip as e:
+                print(f"ok {i} - {name} # SKIP {e}", flush=True)
             except Fail as e:
                 failed += 1
                 print(f"not ok {i} - {name}: {e} [{time.monotonic() - t0:.1f} s]", flush=True)
