@@ -112,6 +112,7 @@ struct t1071_filter {
     uint64_t last_activity_ms; /* monotonic time of the last record */
     int exit_done;
     uint64_t exit_records;     /* records when the shutdown flush ran */
+    int threaded_seen;         /* records came from a threaded input */
     uint64_t shutdown_seen_ms; /* when the timer first saw the shutdown */
     pthread_t engine_thread;   /* cb_init and the timer run there */
     msgpack_sbuffer pending;   /* alerts from threaded inputs, encoded */
@@ -692,7 +693,9 @@ static void exit_flush(struct t1071_filter *f)
     }
     f->exit_done = 1;
     f->exit_records = f->records;
-    if (f->exit_flush) {
+    /* No record yet: a threaded input's may still be on their way, and an
+     * end of time now would make them all late. */
+    if (f->exit_flush && f->records > 0) {
         advance(f, f->newest_ms > INT64_MIN ? f->newest_ms : INT64_MAX, FLB_TRUE);
     }
     else {
@@ -708,16 +711,19 @@ static void cb_tick(struct flb_config *config, void *data)
     drain_pending(f);
     if (config->is_shutting_down) {
         /* Fluent Bit is stopping (SIGTERM, Exit_On_Eof...): inputs are
-         * paused, outputs still run for the grace period.  Records of a
-         * threaded input may still be coming out of its ring buffer (the
-         * engine thread filters them): once they have been quiet for a
-         * tick (or after 2 s), flush, so the alerts go out with the last
-         * chunks. */
+         * paused, outputs still run for the grace period, and the engine
+         * stops as soon as no chunk is left, a second after the stop at
+         * the earliest: flush on this tick, so the alerts go out with the
+         * last chunks.  Records of a threaded input may still be coming
+         * out of its ring buffer (the engine filters them): with such an
+         * input, flush once they have been quiet for 400 ms (at most 2 s
+         * after the stop). */
         uint64_t now = mono_ms();
         if (f->shutdown_seen_ms == 0) {
             f->shutdown_seen_ms = now;
         }
-        if (now - f->last_activity_ms >= QUIET_MS || now - f->shutdown_seen_ms >= 2000) {
+        uint64_t quiet = f->threaded_seen ? QUIET_MS : 0;
+        if (now - f->last_activity_ms >= quiet || now - f->shutdown_seen_ms >= 2000) {
             exit_flush(f);
         }
     }
@@ -1163,6 +1169,11 @@ static int cb_t1071_filter(const void *data, size_t bytes,
      * whose records the engine takes from their ring buffer) alerts are
      * appended at once; on any other thread they wait for the timer. */
     direct = pthread_equal(pthread_self(), f->engine_thread);
+    if (!direct || flb_input_is_threaded(i_ins)) {
+        /* Its records may still come after the stop: the shutdown flush
+         * waits for them to be quiet. */
+        f->threaded_seen = 1;
+    }
     rewrite = !f->keep_records || f->drop_bad;
 
     if (flb_log_event_decoder_init(&dec, (char *) data, bytes) != FLB_EVENT_DECODER_SUCCESS) {
