@@ -68,7 +68,6 @@
 #endif
 
 #define TICK_MS 200           /* timer: idle flush, queued alerts, shutdown */
-#define QUIET_MS 400          /* > the engine's 250 ms ring-buffer collector */
 #define MAX_DEPTH 200         /* nesting the JSON writer follows */
 #define QUEUE_FULL_TRIES 8
 
@@ -112,8 +111,6 @@ struct t1071_filter {
     uint64_t last_activity_ms; /* monotonic time of the last record */
     int exit_done;
     uint64_t exit_records;     /* records when the shutdown flush ran */
-    int threaded_seen;         /* records came from a threaded input */
-    uint64_t shutdown_seen_ms; /* when the timer first saw the shutdown */
     pthread_t engine_thread;   /* cb_init and the timer run there */
     msgpack_sbuffer pending;   /* alerts from threaded inputs, encoded */
     size_t pending_n;
@@ -714,18 +711,10 @@ static void cb_tick(struct flb_config *config, void *data)
          * paused, outputs still run for the grace period, and the engine
          * stops as soon as no chunk is left, a second after the stop at
          * the earliest: flush on this tick, so the alerts go out with the
-         * last chunks.  Records of a threaded input may still be coming
-         * out of its ring buffer (the engine filters them): with such an
-         * input, flush once they have been quiet for 400 ms (at most 2 s
-         * after the stop). */
-        uint64_t now = mono_ms();
-        if (f->shutdown_seen_ms == 0) {
-            f->shutdown_seen_ms = now;
-        }
-        uint64_t quiet = f->threaded_seen ? QUIET_MS : 0;
-        if (now - f->last_activity_ms >= quiet || now - f->shutdown_seen_ms >= 2000) {
-            exit_flush(f);
-        }
+         * last chunks.  Records of a threaded input may still come out of
+         * its ring buffer (the engine filters them) after the stop: each
+         * tick that saw new records flushes again. */
+        exit_flush(f);
     }
     else if (f->idle_flush > 0 && f->newest_ms > f->advanced_ms &&
              mono_ms() - f->last_activity_ms >= (uint64_t) f->idle_flush * 1000) {
@@ -1169,11 +1158,6 @@ static int cb_t1071_filter(const void *data, size_t bytes,
      * whose records the engine takes from their ring buffer) alerts are
      * appended at once; on any other thread they wait for the timer. */
     direct = pthread_equal(pthread_self(), f->engine_thread);
-    if (!direct || flb_input_is_threaded(i_ins)) {
-        /* Its records may still come after the stop: the shutdown flush
-         * waits for them to be quiet. */
-        f->threaded_seen = 1;
-    }
     rewrite = !f->keep_records || f->drop_bad;
 
     if (flb_log_event_decoder_init(&dec, (char *) data, bytes) != FLB_EVENT_DECODER_SUCCESS) {
