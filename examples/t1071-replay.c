@@ -1154,6 +1154,8 @@ main(int argc, char **argv)
         goto out;
     }
     rp_init(&r.prog, f, t0);
+    if (r.out != OUT_NONE && isatty(STDOUT_FILENO))
+        r.prog.tty = false; /* alerts on the terminal: a progress line would cut into them */
     if (time_order) {
         r.sorter = ro_new(sort_memory, RO_DEFAULT_FANIN);
         if (!r.sorter) {

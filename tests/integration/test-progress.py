@@ -98,6 +98,24 @@ ok(re.search(r"detecting: [0-9.]+[kM]? of 60k events \([0-9.]+[kM]?/s\), \d+ ale
    "terminal, file: progress while detecting, events of the total and alerts so far", text)
 ok(text.endswith("\r\033[K"), "terminal: the progress line is cleared at the end", text[-80:])
 
+# Alerts on the same terminal: no progress line cutting into them.
+master, slave = pty.openpty()
+p = subprocess.Popen([replay, "--output", "sequences", big], stdin=subprocess.DEVNULL, stdout=slave,
+                     stderr=slave, env=dict(os.environ, **now))
+os.close(slave)
+out = b""
+while True:
+    try:
+        chunk = os.read(master, 1 << 16)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+os.close(master)
+ok(p.wait() == 0 and b"\r\n" in out and b"events (" not in out and b"\x1b[K" not in out,
+   "stdout on the terminal too: sequences, no progress", out[:300])
+
 # The same on a pipe: not a word.
 rc, err, _ = run_pipe(["--output", "none", big], env=now)
 ok(rc == 0 and err == b"", "stderr a pipe: no progress at all", err)
