@@ -8,7 +8,8 @@
  *
  *   t1071-replay [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]... [--rule FILE]...
  *                [--input ndjson|pb] [--output alerts|sequences|pb|none]
- *                [--stats] [--stats-format text|json|prometheus] [--state FILE [--checkpoint-every N] [--flush]] [FILE|-]
+ *                [--stats] [--stats-format text|json|prometheus] [--state FILE [--checkpoint-every N] [--flush]]
+ *                [--order time|arrival] [--sort-memory SIZE] [FILE|-]
  *   t1071-replay --encode [FILE|-]
  *   t1071-replay --sample        (or no arguments on a terminal)
  *
@@ -25,15 +26,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ecs.pb-c.h"
+#include "replay-order.h"
+#include "replay-progress.h"
 #include "t1071/t1071detect.h"
 
 #define PROG "t1071-replay"
 #define MAX_LINE (4u << 20)     /* longer NDJSON lines are skipped as bad */
 #define BAD_LINES_SHOWN 5
+/* engine.lateness when records are detected as they arrive (stdin, pipes,
+ * --order arrival) and no profile, --config or --set says otherwise: keeps
+ * the few seconds of disorder Sysmon and Elastic Endpoint shippers show
+ * (README "Time"); the library's own default stays 0s. */
+#define REPLAY_STREAM_LATENESS "5s"
 
 extern const unsigned char t1071_sample_ndjson[];
 extern const size_t t1071_sample_ndjson_len;
@@ -51,6 +60,9 @@ struct run {
     bool flush;                 /* --flush: with --state, advance to the end at exit */
     int stats_fmt;              /* enum stats_fmt */
     uint64_t checkpoint_every;  /* events between checkpoints; 0 = only at exit */
+    struct ro_sorter *sorter;   /* --order time: records are sorted here first */
+    uint64_t sorted;            /* records handed to the sorter */
+    struct rp_state prog;       /* progress and late-event reports on stderr */
 };
 
 static void
@@ -60,7 +72,8 @@ usage(FILE *f)
             "usage: " PROG " [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...\n"
             "                    [--rule FILE]...\n"
             "                    [--input ndjson|pb] [--output alerts|sequences|pb|none]\n"
-            "                    [--stats] [--state FILE [--checkpoint-every N] [--flush]] [FILE|-]\n"
+            "                    [--stats] [--state FILE [--checkpoint-every N] [--flush]]\n"
+            "                    [--order time|arrival] [--sort-memory SIZE] [FILE|-]\n"
             "       " PROG " --encode [FILE|-]   ECS NDJSON in, length-delimited protobuf Events out\n"
             "       " PROG " --sample            replay the bundled sample and summarise it\n"
             "       " PROG " --version | --help\n"
@@ -87,6 +100,12 @@ usage(FILE *f)
             "  --checkpoint-every N  also save the state every N events (atomically)\n"
             "  --flush          with --state: the input is over for good; flush buffered\n"
             "                   events (as without --state) before saving\n"
+            "  --order time     read the whole input, then detect in event-time order\n"
+            "                   (stable: ties in input order); the default for a regular FILE\n"
+            "  --order arrival  detect as records arrive, reordering within engine.lateness\n"
+            "                   (default 5s here); the default for stdin and pipes\n"
+            "  --sort-memory SIZE  memory for --order time before it sorts on disk\n"
+            "                   ($TMPDIR); B, KiB, MiB, GiB (default 256MiB)\n"
             "Exit status: 0 success (bad lines are skipped and reported), 1 run failed,\n"
             "2 usage error.\n");
 }
@@ -355,11 +374,62 @@ load_state(struct run *r, const t1071_config *cfg)
     return 0;
 }
 
+/* ===== --order time (replay-order.c) ===== */
+
+/* Hold one encoded event for the sort, keyed by its event time and its
+ * line (or record) number. */
+static int
+order_put(struct run *r, const uint8_t *buf, size_t len, uint64_t n)
+{
+    int64_t ts;
+
+    if (!ro_event_time(buf, len, &ts))
+        ts = INT64_MIN; /* no time: the engine refuses it wherever it comes */
+    if (ro_add(r->sorter, ts, n, buf, len) != 0) {
+        fprintf(stderr, PROG ": sorting by event time: %s\n", ro_error(r->sorter));
+        return -1;
+    }
+    rp_tick(&r->prog, NULL, ++r->sorted);
+    return 0;
+}
+
+static int feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n);
+
+/* The input is read: feed every held event in (event time, line) order. */
+static int
+feed_sorted(struct run *r, const char *what)
+{
+    struct ro_sorter *s = r->sorter;
+    const uint8_t *d;
+    size_t len;
+    int64_t ts;
+    uint64_t ord;
+    int rc;
+
+    r->sorter = NULL; /* feed() now feeds */
+    rp_phase(&r->prog, "sorting", 0);
+    if (ro_finish(s) != 0) {
+        fprintf(stderr, PROG ": sorting by event time: %s\n", ro_error(s));
+        ro_free(s);
+        return -1;
+    }
+    rp_phase(&r->prog, "detecting", r->sorted);
+    while ((rc = ro_next(s, &ts, &ord, &d, &len)) > 0)
+        if (feed(r, d, len, what, ord) != 0)
+            break;
+    if (rc < 0)
+        fprintf(stderr, PROG ": sorting by event time: %s\n", ro_error(s));
+    ro_free(s);
+    return rc == 0 ? 0 : -1;
+}
+
 /* Feed one encoded event, draining the alert queue whenever it is full.
  * Returns -1 when the run must stop. */
 static int
 feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n)
 {
+    if (r->sorter)
+        return order_put(r, buf, len, n);
     for (;;) {
         int rc = t1071_feed_event(r->ctx, buf, len);
         if (rc == T1071_E_QUEUE_FULL) {
@@ -373,6 +443,7 @@ feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n
             report_bad(r, what, n, rc, t1071_errmsg(r->ctx));
         else
             r->events++;
+        rp_tick(&r->prog, r->ctx, r->events);
         if (r->state && r->checkpoint_every && rc == T1071_OK &&
             r->events % r->checkpoint_every == 0)
             return save_state(r);
@@ -628,7 +699,7 @@ stat_is_gauge(int id)
 {
     return id == T1071_STAT_ALERTS_QUEUED || id == T1071_STAT_KEYS || id == T1071_STAT_HOSTS ||
            id == T1071_STAT_EVENTS_BUFFERED || id == T1071_STAT_MEMORY_BYTES ||
-           id == T1071_STAT_MEMORY_PEAK_BYTES;
+           id == T1071_STAT_MEMORY_PEAK_BYTES || id == T1071_STAT_LATENESS_MAX_MS;
 }
 
 static void
@@ -836,6 +907,9 @@ main(int argc, char **argv)
     const char *file = NULL, *profile = NULL;
     bool stats = false, encode = false, sample = false, any_arg = argc > 1;
     unsigned n_rules = 0;
+    const char *order = NULL, *pre_file = NULL; /* --order; the input as the first pass sees it */
+    bool pre_sample = !any_arg && isatty(STDIN_FILENO), time_order;
+    size_t sort_memory = RO_DEFAULT_BUDGET;
     FILE *f = stdin;
     int rc, exit_code = 0;
     double t0;
@@ -868,8 +942,31 @@ main(int argc, char **argv)
                    !strcmp(argv[i], "--rule") ||
                    !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output") ||
                    !strcmp(argv[i], "--state") || !strcmp(argv[i], "--checkpoint-every") ||
-                   !strcmp(argv[i], "--stats-format")) {
+                   !strcmp(argv[i], "--stats-format") || !strcmp(argv[i], "--sort-memory")) {
             i++;
+        } else if (!strcmp(argv[i], "--order")) {
+            if (i + 1 < argc)
+                order = argv[++i];
+        } else if (!strcmp(argv[i], "--sample") || !strcmp(argv[i], "--encode")) {
+            pre_sample = true; /* no detection from an input: no streaming default */
+        } else if (argv[i][0] != '-' || !strcmp(argv[i], "-")) {
+            pre_file = argv[i];
+        }
+    }
+    /* A regular FILE is read whole and detected in event-time order; stdin
+     * and pipes stream, and a stream gets the CLI's own default lateness
+     * (README "Time"), set before the profile, --config and --set so that
+     * any of them overrides it. */
+    {
+        struct stat st;
+        time_order = order ? !strcmp(order, "time")
+                           : pre_file && strcmp(pre_file, "-") && stat(pre_file, &st) == 0 &&
+                                 S_ISREG(st.st_mode);
+        if (!time_order && !pre_sample &&
+            t1071_config_set(cfg, "engine.lateness", REPLAY_STREAM_LATENESS) != T1071_OK) {
+            fprintf(stderr, PROG ": %s\n", t1071_config_errmsg(cfg));
+            t1071_config_free(cfg);
+            return 1;
         }
     }
     if (profile && (rc = load_profile(cfg, profile)) != 0) {
@@ -882,7 +979,8 @@ main(int argc, char **argv)
         bool takes = !strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--set") ||
                      !strcmp(a, "--rule") ||
                      !strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--state") ||
-                     !strcmp(a, "--checkpoint-every") || !strcmp(a, "--stats-format");
+                     !strcmp(a, "--checkpoint-every") || !strcmp(a, "--stats-format") ||
+                     !strcmp(a, "--order") || !strcmp(a, "--sort-memory");
         if (takes && !v) {
             fprintf(stderr, PROG ": %s needs a value\n", a);
             usage(stderr);
@@ -979,6 +1077,21 @@ main(int argc, char **argv)
             }
             stats = true;
             i++;
+        } else if (!strcmp(a, "--order")) {
+            if (strcmp(v, "time") && strcmp(v, "arrival")) {
+                fprintf(stderr, PROG ": --order must be time or arrival, got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--sort-memory")) {
+            if (!ro_parse_size(v, &sort_memory) || sort_memory < 1024) {
+                fprintf(stderr, PROG ": --sort-memory expects a size of at least 1KiB (B, KiB, MiB, "
+                                "GiB), got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            i++;
         } else if (!strcmp(a, "--flush")) {
             r.flush = true;
         } else if (!strcmp(a, "--stats")) {
@@ -1040,9 +1153,24 @@ main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
+    rp_init(&r.prog, f, t0);
+    if (r.out != OUT_NONE && isatty(STDOUT_FILENO))
+        r.prog.tty = false; /* alerts on the terminal: a progress line would cut into them */
+    if (time_order) {
+        r.sorter = ro_new(sort_memory, RO_DEFAULT_FANIN);
+        if (!r.sorter) {
+            fprintf(stderr, PROG ": out of memory\n");
+            exit_code = 1;
+            goto out;
+        }
+        rp_phase(&r.prog, "reading", 0);
+    }
     rc = in == IN_PB ? read_pb(&r, f) : for_each_line(&r, f, ndjson_line);
+    if (rc == 0 && r.sorter)
+        rc = feed_sorted(&r, in == IN_PB ? "record" : "line");
     if (rc == 0)
         rc = finish(&r);
+    rp_end(&r.prog, r.ctx);
     if (r.bad)
         fprintf(stderr, PROG ": %" PRIu64 " bad %s skipped\n", r.bad,
                 in == IN_PB ? "records" : "lines");
@@ -1054,6 +1182,7 @@ main(int argc, char **argv)
     }
     exit_code = rc == 0 ? 0 : 1;
 out:
+    ro_free(r.sorter);
     if (f && f != stdin)
         fclose(f);
     t1071_free(r.ctx);

@@ -654,7 +654,7 @@ func TestStats(t *testing.T) {
 		"events_suspect_dropped", "queue_full_refusals", "alerts_emitted", "alerts_polled",
 		"alerts_queued", "keys_tracked", "hosts_tracked", "events_buffered", "keys_expired",
 		"memory_bytes", "memory_peak_bytes", "keys_evicted", "events_dropped_memory",
-		"key_values_dropped", "alerts_suppressed"}
+		"key_values_dropped", "alerts_suppressed", "lateness_max_ms"}
 	if len(names) < len(pinned) || !reflect.DeepEqual(names[:len(pinned)], pinned) {
 		t.Fatalf("stat names %v", names)
 	}
@@ -673,6 +673,17 @@ func TestStats(t *testing.T) {
 	}
 	if _, err := d.Stat("nope"); !errors.Is(err, t1071.ErrRange) {
 		t.Errorf("Stat(nope): %v", err)
+	}
+	// A late event (default lateness 0s) is counted, and the gauge gives
+	// the engine.lateness that would have kept it.
+	if err := d.FeedMessage(beacon(3)); err != nil {
+		t.Fatal(err)
+	}
+	if late, _ := d.Stat("events_late"); late != 1 {
+		t.Errorf("events_late %d", late)
+	}
+	if lat, _ := d.Stat("lateness_max_ms"); lat != 8*60000 {
+		t.Errorf("lateness_max_ms %d", lat)
 	}
 	js, err := d.PollAlertsJSON()
 	if err != nil || len(js) != 3 {

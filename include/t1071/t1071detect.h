@@ -434,7 +434,10 @@ enum t1071_stat {
     T1071_STAT_KEYS_EVICTED,        /**< keys evicted at engine.memory_limit (cold keys first) */
     T1071_STAT_EVENTS_DROPPED_MEMORY, /**< events dropped: nothing left to evict at the limit */
     T1071_STAT_KEY_VALUES_DROPPED,  /**< key values past the 64 one event may join */
-    T1071_STAT_ALERTS_SUPPRESSED    /**< sequences suppressed by tuning (emitted only with tuning.emit_suppressed) @since 0.1 */
+    T1071_STAT_ALERTS_SUPPRESSED,   /**< sequences suppressed by tuning (emitted only with tuning.emit_suppressed) @since 0.1 */
+    T1071_STAT_LATENESS_MAX_MS      /**< gauge: the largest lateness seen, in ms: how far an event came
+                                         behind its host's newest time (late or not); an
+                                         engine.lateness of at least this keeps every event seen @since 0.1 */
 };
 
 /**

@@ -56,6 +56,7 @@ static const char *const stat_names[] = {
     [T1071_STAT_EVENTS_DROPPED_MEMORY] = "events_dropped_memory",
     [T1071_STAT_KEY_VALUES_DROPPED] = "key_values_dropped",
     [T1071_STAT_ALERTS_SUPPRESSED] = "alerts_suppressed",
+    [T1071_STAT_LATENESS_MAX_MS] = "lateness_max_ms",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == T1071I_STAT_COUNT,

@@ -131,6 +131,10 @@ admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct rec *p)
     int64_t w;
     int rc;
 
+    /* lateness_max_ms: how far behind its host's newest time an event
+     * came, kept or not (the engine.lateness that would keep them all). */
+    if (h->has_max && ts < h->max_ts && (uint64_t)(h->max_ts - ts) > ctx->stats[T1071_STAT_LATENESS_MAX_MS])
+        ctx->stats[T1071_STAT_LATENESS_MAX_MS] = (uint64_t)(h->max_ts - ts);
     if (watermark(ctx, h, &w) && ts < w) {
         ctx->stats[T1071_STAT_EVENTS_LATE]++;
         t1071i_pev_unref(ctx, p);

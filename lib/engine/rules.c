@@ -191,6 +191,7 @@ t1071i_rules_stat(const struct t1071_ctx *ctx, int id)
     case T1071_STAT_EVENTS_SUSPECT:
     case T1071_STAT_SUSPECT_DROPPED:
     case T1071_STAT_HOSTS:
+    case T1071_STAT_LATENESS_MAX_MS:
         return ctx->rules[0]->stats[id];
     case T1071_STAT_MEMORY_BYTES:
     case T1071_STAT_MEMORY_PEAK_BYTES:

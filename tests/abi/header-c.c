@@ -70,5 +70,13 @@ main(void)
                 T1071_VERSION_NUMBER, t1071_version_string(), t1071_version_number());
         return 4;
     }
+    /* Stats are appended, never renumbered: the lateness gauge (issue 12)
+     * comes after every older id and the library names it. */
+    {
+        enum t1071_stat lat = T1071_STAT_LATENESS_MAX_MS;
+        if ((int)lat <= (int)T1071_STAT_ALERTS_SUPPRESSED || T1071_STAT_ALERTS_SUPPRESSED != 27 ||
+            !t1071_stat_name((int)lat) || strcmp(t1071_stat_name((int)lat), "lateness_max_ms") != 0)
+            return 5;
+    }
     return 0;
 }

@@ -346,6 +346,78 @@ restore_resigned(const T1071__Ecs__V1__Snapshot *s)
     return rc;
 }
 
+/* lateness_max_ms (issue 12) is state: a snapshot carries it, and a
+ * snapshot written before it existed (one stat fewer) still restores, the
+ * gauge starting from 0 and every other counter as saved. */
+static void
+test_snapshot_carries_lateness_max_old_snapshot_restores(void **state)
+{
+    static const int mins[] = {5, 0, 1, 7, 6};
+    t1071_ctx *ctx = NULL, *r = NULL;
+    t1071_buffer *snap = NULL;
+    T1071__Ecs__V1__Snapshot *s;
+    uint64_t v;
+    char ev[512];
+
+    (void)state;
+    assert_int_equal(t1071_init(&ctx, NULL), T1071_OK); /* engine.lateness 0s */
+    for (size_t i = 0; i < sizeof(mins) / sizeof(mins[0]); i++) {
+        snprintf(ev, sizeof(ev),
+                 "{\"@timestamp\":\"2024-01-01T00:%02d:00Z\",\"event\":{\"id\":\"e%zu\","
+                 "\"category\":[\"network\"],\"type\":[\"start\"]},\"host\":{\"name\":\"h\"},"
+                 "\"network\":{\"direction\":\"egress\"},\"destination\":{\"ip\":\"8.8.8.8\","
+                 "\"port\":443},\"process\":{\"name\":\"a\",\"entity_id\":\"E\"}}",
+                 mins[i], i);
+        assert_int_equal(t1071_feed_json(ctx, ev, strlen(ev)), T1071_OK);
+    }
+    assert_int_equal(t1071_stats_get(ctx, T1071_STAT_EVENTS_LATE, &v), T1071_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(t1071_stats_get(ctx, T1071_STAT_LATENESS_MAX_MS, &v), T1071_OK);
+    assert_int_equal(v, 5 * 60000); /* e1 came 5 minutes behind e0 */
+    assert_int_equal(t1071_snapshot(ctx, &snap), T1071_OK);
+    assert_int_equal(t1071_restore(&r, t1071_buffer_data(snap), t1071_buffer_size(snap)), T1071_OK);
+    assert_int_equal(t1071_stats_get(r, T1071_STAT_LATENESS_MAX_MS, &v), T1071_OK);
+    assert_int_equal(v, 5 * 60000);
+    t1071_free(r);
+    r = NULL;
+    /* As an older library wrote it: the stats end before lateness_max_ms. */
+    s = t1071__ecs__v1__snapshot__unpack(NULL, t1071_buffer_size(snap) - 48,
+                                         t1071_buffer_data(snap) + 48);
+    assert_non_null(s);
+    assert_int_equal(s->n_stats, T1071_STAT_LATENESS_MAX_MS + 1);
+    s->n_stats = T1071_STAT_LATENESS_MAX_MS;
+    {
+        size_t plen = t1071__ecs__v1__snapshot__get_packed_size(s), dlen = 32;
+        uint8_t *buf = calloc(1, 48 + plen);
+        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+        assert_non_null(buf);
+        memcpy(buf, "T1071SNP", 8);
+        buf[8] = T1071_SNAPSHOT_VERSION;
+        t1071__ecs__v1__snapshot__pack(s, buf + 48);
+        g_checksum_update(sum, buf + 48, (gssize)plen);
+        g_checksum_get_digest(sum, buf + 16, &dlen);
+        g_checksum_free(sum);
+        assert_int_equal(t1071_restore(&r, buf, 48 + plen), T1071_OK);
+        free(buf);
+    }
+    assert_int_equal(t1071_stats_get(r, T1071_STAT_LATENESS_MAX_MS, &v), T1071_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(t1071_stats_get(r, T1071_STAT_EVENTS_LATE, &v), T1071_OK);
+    assert_int_equal(v, 3);
+    /* and it goes on measuring: e5 comes 2 minutes behind e3 */
+    snprintf(ev, sizeof(ev),
+             "{\"@timestamp\":\"2024-01-01T00:05:00Z\",\"event\":{\"id\":\"e5\","
+             "\"category\":[\"network\"],\"type\":[\"start\"]},\"host\":{\"name\":\"h\"},"
+             "\"process\":{\"name\":\"a\",\"entity_id\":\"E\"}}");
+    assert_int_equal(t1071_feed_json(r, ev, strlen(ev)), T1071_OK);
+    assert_int_equal(t1071_stats_get(r, T1071_STAT_LATENESS_MAX_MS, &v), T1071_OK);
+    assert_int_equal(v, 2 * 60000);
+    t1071__ecs__v1__snapshot__free_unpacked(s, NULL);
+    t1071_buffer_free(snap);
+    t1071_free(r);
+    t1071_free(ctx);
+}
+
 /* Regressions (fuzzing): a correctly signed snapshot that states a huge
  * reorder-buffer capacity must not make restore allocate it; undelivered
  * alerts that do not decode are refused; so is one that would overflow a
@@ -501,6 +573,7 @@ main(void)
         cmocka_unit_test(test_restore_corrupt_beacon_state_refused),
         cmocka_unit_test(test_restore_bad_snapshots_refused),
         cmocka_unit_test(test_restore_hostile_but_signed_snapshots),
+        cmocka_unit_test(test_snapshot_carries_lateness_max_old_snapshot_restores),
     };
     return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@ STAT_NAMES = (
     "queue_full_refusals", "alerts_emitted", "alerts_polled", "alerts_queued", "keys_tracked",
     "hosts_tracked", "events_buffered", "keys_expired", "memory_bytes", "memory_peak_bytes",
     "keys_evicted", "events_dropped_memory", "key_values_dropped", "alerts_suppressed",
+    "lateness_max_ms",
 )
 
 
@@ -355,6 +356,16 @@ def test_advance_flushes_reorder_buffer():
         det.advance(T0 + 2 * 60000)
         got = list(det.alerts())
         assert [m.event_id for m in got[0].members] == ["E1-00", "E1-01", "E1-02"]
+        assert det.stats()["lateness_max_ms"] == 2 * 60000  # E1-00 came 2 min behind E1-02
+
+
+def test_late_drop_reports_the_lateness_that_would_keep_it():
+    with t.Detector({"rule.runs": 3}) as det:  # the library's default lateness: 0s
+        for i in (5, 0, 4, 2):
+            det.feed_json(json.dumps(beacon(i)))
+        st = det.stats()
+        assert st["events_late"] == 3
+        assert st["lateness_max_ms"] == 5 * 60000
 
 
 # ===== Helpers =====
