@@ -428,7 +428,8 @@ T1071_API int t1071_prevalence_export(const t1071_ctx *ctx, uint64_t since, t107
  * @return T1071_OK; T1071_E_SNAPSHOT (not a delta, corrupted, truncated,
  *         or another fleet key; nothing merged; t1071_errmsg() says which);
  *         T1071_E_UNSUPPORTED (no fleet key, prevalence off, or several
- *         rules); T1071_E_INVALID_ARG.
+ *         rules); T1071_E_INVALID_ARG; T1071_E_NOMEM (merged in part:
+ *         merging the same delta again completes it).
  * @since 0.2
  */
 T1071_API int t1071_prevalence_merge(t1071_ctx *ctx, const uint8_t *buf, size_t len);

@@ -147,7 +147,7 @@ greater(int64_t ts_a, uint64_t h_a, int64_t ts_b, uint64_t h_b)
     return ts_a > ts_b || (ts_a == ts_b && h_a > h_b);
 }
 
-bool
+int
 t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h,
                      uint64_t hh, int64_t ts)
 {
@@ -155,7 +155,7 @@ t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint
     uint32_t slot;
 
     if (ts < t->floor)
-        return false;
+        return 0;
     e = t1071i_prev_find(t, key, len, h);
     if (!e) {
         if (t->n_entries >= T1071I_PREVALENCE_MAX && t->heap_n) {
@@ -164,10 +164,10 @@ t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint
                 least = ts;
             raise_floor(t, least < INT64_MAX ? least + 1 : least);
             if (ts < t->floor)
-                return false;
+                return 0;
         }
         if (t->heap_n >= T1071I_PREVALENCE_MAX || !(e = t1071i_prev_insert(t, key, len, h)))
-            return false;
+            return -1;
         e->n = 1;
         e->host_hash[0] = hh;
         e->host_ts[0] = ts;
@@ -175,7 +175,7 @@ t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint
         t1071i_prev_sync(t, e)->time = ts;
         t->heap[t->heap_n] = e;
         sift_up(t, t->heap_n++);
-        return true;
+        return 1;
     }
     for (slot = 0; slot < e->n; slot++)
         if (e->host_hash[slot] == hh)
@@ -183,7 +183,7 @@ t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint
     if (slot < e->n) {
         /* Known (a slot below the floor is taken back the same way). */
         if (e->host_ts[slot] >= ts && e->host_ts[slot] >= t->floor)
-            return false;
+            return 0;
         if (e->host_ts[slot] < ts)
             e->host_ts[slot] = ts;
         goto changed;
@@ -198,7 +198,7 @@ t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint
                 slot = i;
         if (e->host_ts[slot] >= t->floor &&
             !greater(ts, hh, e->host_ts[slot], e->host_hash[slot]))
-            return false;
+            return 0;
     }
     e->host_hash[slot] = hh;
     e->host_ts[slot] = ts;
@@ -209,7 +209,7 @@ changed:
         t1071i_prev_sync(t, e)->time = ts;
         sift_down(t, t1071i_prev_sync(t, e)->idx);
     }
-    return true;
+    return 1;
 }
 
 /* ===== Deltas ===== */
@@ -386,6 +386,7 @@ t1071i_prev_merge(struct t1071i_tracker *t, const uint8_t *buf, size_t len, cons
 {
     const uint8_t *p;
     size_t n = 0;
+    bool nomem = false;
 
     *why = NULL;
     *changed = 0;
@@ -402,8 +403,17 @@ t1071i_prev_merge(struct t1071i_tracker *t, const uint8_t *buf, size_t len, cons
         const char *key = (const char *)p + 2;
         uint64_t h = t1071i_hash(t->seed, key, kl);
         p += 4 + kl;
-        for (size_t k = 0; k < nh; k++, p += 16)
-            *changed += t1071i_prev_sync_add(t, key, kl, h, get_le(p, 8), (int64_t)get_le(p + 8, 8));
+        for (size_t k = 0; k < nh; k++, p += 16) {
+            int c = t1071i_prev_sync_add(t, key, kl, h, get_le(p, 8), (int64_t)get_le(p + 8, 8));
+            if (c < 0)
+                nomem = true;
+            else
+                *changed += (uint64_t)c;
+        }
+    }
+    if (nomem) {
+        *why = "out of memory: the delta is merged in part; merging it again completes it";
+        return T1071_E_NOMEM;
     }
     return T1071_OK;
 }

@@ -182,8 +182,10 @@ void t1071i_prev_drop(struct t1071i_tracker *t, struct prev_entry *e);
 int t1071i_prev_sync_init(struct t1071i_tracker *t);
 void t1071i_prev_sync_free(struct t1071i_tracker *t);
 void t1071i_prev_sync_restored(struct t1071i_tracker *t, struct prev_entry *e);
-bool t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h,
-                          uint64_t hh, int64_t ts);
+/* One observation under the order-free rules: 1 when it changed the
+ * table, 0 when not, -1 when out of memory (nothing changed). */
+int t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h,
+                         uint64_t hh, int64_t ts);
 
 /* lib/score/allowlist.c */
 bool t1071i_dest_allowlisted(const struct t1071i_tuning_cfg *tun, const struct t1071i_pev *p);
