@@ -569,6 +569,45 @@ func Restore(data []byte) (*Detector, error) {
 	return d, nil
 }
 
+// PrevalenceExport returns the prevalence entries changed after change
+// number since (t1071_prevalence_export) as a delta, and the cursor to pass
+// as since next time (one per receiver); since = 0 gives the whole table.
+// Needs tuning.fleet_key and prevalence (ErrUnsupported otherwise).  See the
+// top-level README, "Fleet prevalence across contexts".
+func (d *Detector) PrevalenceExport(since uint64) ([]byte, uint64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.p == nil {
+		return nil, 0, ErrClosed
+	}
+	var buf *C.t1071_buffer
+	var cursor C.uint64_t
+	if rc := C.t1071_prevalence_export(d.p, C.uint64_t(since), &buf, &cursor); rc != C.T1071_OK {
+		return nil, 0, d.fail(rc, "PrevalenceExport")
+	}
+	defer C.t1071_buffer_free(buf)
+	return C.GoBytes(unsafe.Pointer(C.t1071_buffer_data(buf)), C.int(C.t1071_buffer_size(buf))),
+		uint64(cursor), nil
+}
+
+// PrevalenceMerge merges a PrevalenceExport delta of any Detector with the
+// same tuning.fleet_key (t1071_prevalence_merge): commutative and
+// idempotent, so deltas may come late, twice or reordered.  A corrupted,
+// truncated or other-fleet delta gives an error wrapping ErrSnapshot and
+// merges nothing.
+func (d *Detector) PrevalenceMerge(delta []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.p == nil {
+		return ErrClosed
+	}
+	p, n := bytesArg(delta)
+	if rc := C.t1071_prevalence_merge(d.p, p, n); rc != C.T1071_OK {
+		return d.fail(rc, "PrevalenceMerge")
+	}
+	return nil
+}
+
 // Close frees the context (alerts still queued in it are lost).
 func (d *Detector) Close() {
 	d.mu.Lock()

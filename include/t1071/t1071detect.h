@@ -85,7 +85,7 @@ T1071_API const char *t1071_version_string(void);
 #define T1071_E_SNAPSHOT     (-13) /**< snapshot truncated, corrupted or inconsistent */
 #define T1071_E_VERSION      (-14) /**< snapshot written by a newer format version */
 #define T1071_E_RULE         (-15) /**< rule text does not parse or uses unsupported syntax */
-#define T1071_E_UNSUPPORTED  (-16) /**< not supported in this configuration (reserved: not returned yet) */
+#define T1071_E_UNSUPPORTED  (-16) /**< not supported in this configuration (t1071_prevalence_export/_merge) */
 
 /**
  * @return a static English description of @p status; "unknown error" for a
@@ -399,6 +399,40 @@ T1071_API int t1071_snapshot(const t1071_ctx *ctx, t1071_buffer **out);
  * @since 0.1
  */
 T1071_API int t1071_restore(t1071_ctx **out, const uint8_t *buf, size_t len);
+
+/**
+ * Fleet prevalence across contexts (README "Fleet prevalence across
+ * contexts"): with tuning.fleet_key set (and tuning.prevalence_hosts or
+ * tuning.prevalence_suppress_hosts), write the prevalence entries that
+ * changed after change number @p since as a self-checking delta, for
+ * t1071_prevalence_merge() in any other context of the same fleet key.
+ * Pass 0 for the whole table; keep *cursor per receiver and pass it next
+ * time.  Deltas from @p since = 0 of two equal tables are byte-identical
+ * but for the checksum (bytes 16..47) and the cursor (bytes 64..71).
+ * No I/O, no wall clock.
+ * @param[out] out     the delta; NULL on failure.
+ * @param[out] cursor  the context's last change number.
+ * @return T1071_OK; T1071_E_UNSUPPORTED (no fleet key, prevalence off, or
+ *         several rules); T1071_E_INVALID_ARG; T1071_E_NOMEM.
+ * Caller owns *out; free with t1071_buffer_free().
+ * @since 0.2
+ */
+T1071_API int t1071_prevalence_export(const t1071_ctx *ctx, uint64_t since, t1071_buffer **out,
+                                      uint64_t *cursor);
+
+/**
+ * Merge a delta from t1071_prevalence_export() (of this or any context with
+ * the same tuning.fleet_key): union by host, latest event time wins, the
+ * order-free cap.  Commutative and idempotent: deltas may arrive late,
+ * twice or in any order.  @p buf is borrowed for the call only.
+ * @return T1071_OK; T1071_E_SNAPSHOT (not a delta, corrupted, truncated,
+ *         or another fleet key; nothing merged; t1071_errmsg() says which);
+ *         T1071_E_UNSUPPORTED (no fleet key, prevalence off, or several
+ *         rules); T1071_E_INVALID_ARG; T1071_E_NOMEM (merged in part:
+ *         merging the same delta again completes it).
+ * @since 0.2
+ */
+T1071_API int t1071_prevalence_merge(t1071_ctx *ctx, const uint8_t *buf, size_t len);
 
 /* ===== Statistics ===== */
 

@@ -460,6 +460,7 @@ static const struct key_desc keys[] = {
     {"tuning.suppress_period", "0s", set_duration, OFF(tun.suppress_period_ms), 0,
      (uint64_t)(30 * DAY_MS)},
     {"tuning.emit_suppressed", "false", set_bool, OFF(tun.emit_suppressed), 0, 0},
+    {"tuning.fleet_key", "", set_string, OFF(tun.fleet_key), 0, 256},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -648,6 +649,7 @@ t1071i_config_free(t1071_config *cfg)
     g_free(cfg->severity);
     g_free(cfg->profile);
     g_free(cfg->filter.category);
+    g_free(cfg->tun.fleet_key);
     g_free(cfg->filter.direction);
     g_strfreev(cfg->filter.event_types);
     g_strfreev(cfg->tun.allow_exes);

@@ -44,6 +44,7 @@ struct t1071i_tuning_cfg {
     bool fallback_key;            /* tuning.fallback_key */
     int64_t suppress_period_ms;   /* tuning.suppress_period; 0 = off */
     bool emit_suppressed;         /* tuning.emit_suppressed */
+    char *fleet_key;              /* tuning.fleet_key: "" = off (score/prevalence-sync.c) */
 };
 
 struct t1071_config {

@@ -43,7 +43,7 @@ t1071i_prev_find(const struct t1071i_tracker *t, const char *key, size_t len, ui
 {
     for (struct prev_entry *e = t->buckets[h & (t->n_buckets - 1)]; e; e = e->chain)
         if (e->hash == h && e->len == len &&
-            !memcmp((const char *)(e->host_ts + t->slots), key, len))
+            !memcmp(t1071i_prev_kptr(t, e), key, len))
             return e;
     return NULL;
 }
@@ -59,7 +59,7 @@ prev_find_front(struct t1071i_tracker *t, const char *key, size_t len, uint64_t 
 
     for (struct prev_entry **pp = head, *e; (e = *pp) != NULL; pp = &e->chain)
         if (e->hash == h && e->len == len &&
-            !memcmp((const char *)(e->host_ts + t->slots), key, len)) {
+            !memcmp(t1071i_prev_kptr(t, e), key, len)) {
             if (pp != head) {
                 *pp = e->chain;
                 e->chain = *head;
@@ -170,7 +170,7 @@ t1071i_prev_insert(struct t1071i_tracker *t, const char *key, size_t len, uint64
     e->host_hash = (uint64_t *)(e + 1);
     e->host_ts = (int64_t *)(e->host_hash + t->slots);
     {
-        char *k = (char *)(e->host_ts + t->slots);
+        char *k = t1071i_prev_kptr(t, e);
         memcpy(k, key, len);
         k[len] = '\0';
     }
@@ -187,7 +187,7 @@ t1071i_prev_insert(struct t1071i_tracker *t, const char *key, size_t len, uint64
 const char *
 t1071i_prev_entry_key(const struct t1071i_tracker *t, const struct prev_entry *e)
 {
-    return (const char *)(e->host_ts + t->slots);
+    return t1071i_prev_kptr(t, e);
 }
 
 void
@@ -206,6 +206,13 @@ t1071i_tracker_observe_event(struct t1071i_tracker *t, const struct t1071i_pev *
         return;
     before = t->bytes;
     h = t1071i_hash(t->seed, key, len);
+    if (t->sync) {
+        /* tuning.fleet_key: the order-free rules of score/prevalence-sync.c. */
+        (void)t1071i_prev_sync_add(t, key, len, h, t1071i_hash(t->host_seed, host, strlen(host)),
+                                   p->ts);
+        *mem_delta = (int64_t)t->bytes - (int64_t)before;
+        return;
+    }
     hh = t1071i_hash(t->seed, host, strlen(host));
     e = prev_find_front(t, key, len, h);
     if (e)
@@ -249,8 +256,16 @@ t1071i_prevalence_hosts(const struct t1071i_tracker *t, const struct t1071i_pev 
         return 0;
     /* A host seen "later" than a window ahead is a forged clock (a
      * retracted first event): it does not count. */
+    if (t->sync && t->floor > horizon)
+        horizon = t->floor; /* hosts before the floor are absent */
     for (uint32_t i = 0; i < e->n; i++)
         if (e->host_ts[i] >= horizon && e->host_ts[i] - p->ts <= t->tun->prevalence_window_ms)
             n++;
     return n;
+}
+
+void
+t1071i_prev_drop(struct t1071i_tracker *t, struct prev_entry *e)
+{
+    prev_drop(t, e);
 }

@@ -115,9 +115,48 @@ struct t1071i_tracker {
      * memory counters and engine.memory_limit read as they did. */
     char *fk;
     size_t fk_cap;
+    /* tuning.fleet_key set (score/prevalence-sync.c): the table is
+     * mergeable.  Then host hashes use host_seed (from the fleet key, the
+     * same in every context), each entry carries the change number it was
+     * last changed at (u64, after host_ts), the list is ordered by each
+     * entry's latest host time instead of by use, and hosts before @c floor
+     * count as absent.  Left out of TRACKER_BYTES like fk. */
+    bool sync;
+    uint64_t host_seed;
+    uint64_t fleet_id;                /* fingerprint of the fleet key, in deltas */
+    uint64_t change;                  /* last change number handed out */
+    int64_t floor;                    /* INT64_MIN: none yet */
+    struct prev_entry **heap;         /* min-heap on entry time, counted in bytes */
+    size_t heap_n;
 };
 
 #define TRACKER_BYTES offsetof(struct t1071i_tracker, fk)
+
+/* Sync mode (tuning.fleet_key): after an entry's host slots, before its
+ * key.  The entries are also in a min-heap on their time. */
+struct prev_sync {
+    uint64_t change;  /* the change number it was last changed at */
+    int64_t time;     /* its latest host's time */
+    uint64_t idx;     /* its index in t->heap */
+};
+
+static inline struct prev_sync *
+t1071i_prev_sync(const struct t1071i_tracker *t, const struct prev_entry *e)
+{
+    return (struct prev_sync *)(e->host_ts + t->slots);
+}
+
+static inline uint64_t *
+t1071i_prev_change(const struct t1071i_tracker *t, const struct prev_entry *e)
+{
+    return &t1071i_prev_sync(t, e)->change;
+}
+
+static inline char *
+t1071i_prev_kptr(const struct t1071i_tracker *t, const struct prev_entry *e)
+{
+    return (char *)(e->host_ts + t->slots) + (t->sync ? sizeof(struct prev_sync) : 0);
+}
 
 /* Bytes of one pair slot in a key's array (pointer and tag). */
 #define SLOT_BYTES (sizeof(struct bpair *) + sizeof(uint32_t))
@@ -137,6 +176,16 @@ const char * t1071i_prev_entry_key(const struct t1071i_tracker *t, const struct 
 struct prev_entry * t1071i_prev_find(const struct t1071i_tracker *t, const char *key, size_t len, uint64_t h);
 struct prev_entry * t1071i_prev_insert(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h);
 uint32_t t1071i_prevalence_hosts(const struct t1071i_tracker *t, const struct t1071i_pev *p);
+void t1071i_prev_drop(struct t1071i_tracker *t, struct prev_entry *e);
+
+/* lib/score/prevalence-sync.c */
+int t1071i_prev_sync_init(struct t1071i_tracker *t);
+void t1071i_prev_sync_free(struct t1071i_tracker *t);
+void t1071i_prev_sync_restored(struct t1071i_tracker *t, struct prev_entry *e);
+/* One observation under the order-free rules: 1 when it changed the
+ * table, 0 when not, -1 when out of memory (nothing changed). */
+int t1071i_prev_sync_add(struct t1071i_tracker *t, const char *key, size_t len, uint64_t h,
+                         uint64_t hh, int64_t ts);
 
 /* lib/score/allowlist.c */
 bool t1071i_dest_allowlisted(const struct t1071i_tuning_cfg *tun, const struct t1071i_pev *p);

@@ -304,6 +304,14 @@ t1071i_tracker_snap(const struct t1071i_tracker *t, T1071__Ecs__V1__Snapshot *s,
     T1071__Ecs__V1__SnapshotPrevalence **v;
     size_t i = 0;
 
+    if (t && t->sync) {
+        s->has_prevalence_change = true;
+        s->prevalence_change = t->change;
+        if (t->floor != INT64_MIN) {
+            s->has_prevalence_floor = true;
+            s->prevalence_floor = t->floor;
+        }
+    }
     if (!t || !t->n_entries)
         return;
     v = keep(to_free, g_new(T1071__Ecs__V1__SnapshotPrevalence *, t->n_entries));
@@ -315,6 +323,10 @@ t1071i_tracker_snap(const struct t1071i_tracker *t, T1071__Ecs__V1__Snapshot *s,
         m->n_host_hash = m->n_host_ts = e->n;
         m->host_hash = e->host_hash;
         m->host_ts = e->host_ts;
+        if (t->sync) {
+            m->has_change = true;
+            m->change = *t1071i_prev_change(t, e);
+        }
         v[i++] = m;
     }
     s->n_prevalence = i;
@@ -324,6 +336,10 @@ t1071i_tracker_snap(const struct t1071i_tracker *t, T1071__Ecs__V1__Snapshot *s,
 int
 t1071i_tracker_restore(struct t1071i_tracker *t, const T1071__Ecs__V1__Snapshot *s)
 {
+    if (t && t->sync) {
+        t->change = s->has_prevalence_change ? s->prevalence_change : 0;
+        t->floor = s->has_prevalence_floor ? s->prevalence_floor : INT64_MIN;
+    }
     if (!s->n_prevalence)
         return T1071_OK;
     if (!t || !t->slots || s->n_prevalence > T1071I_PREVALENCE_MAX)
@@ -348,6 +364,14 @@ t1071i_tracker_restore(struct t1071i_tracker *t, const T1071__Ecs__V1__Snapshot 
         for (uint32_t k = 0; k < e->n; k++) {
             e->host_hash[k] = m->host_hash[k];
             e->host_ts[k] = m->host_ts[k];
+        }
+        if (t->sync) {
+            /* Written without a fleet key: changed at the restored cursor. */
+            uint64_t c = m->has_change ? m->change : t->change;
+            if (!e->n || c > t->change)
+                return T1071_E_SNAPSHOT;
+            *t1071i_prev_change(t, e) = c;
+            t1071i_prev_sync_restored(t, e);
         }
     }
     return T1071_OK;

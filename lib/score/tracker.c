@@ -29,7 +29,8 @@ t1071i_tracker_pair_bytes(size_t len, bool promoted)
 size_t
 t1071i_prev_entry_bytes(const struct t1071i_tracker *t, size_t len)
 {
-    return sizeof(struct prev_entry) + t->slots * (sizeof(uint64_t) + sizeof(int64_t)) + len + 1;
+    return sizeof(struct prev_entry) + t->slots * (sizeof(uint64_t) + sizeof(int64_t)) +
+           (t->sync ? sizeof(struct prev_sync) : 0) + len + 1;
 }
 
 /* Any tuning key set: the tracker then exists even without the score
@@ -61,6 +62,10 @@ t1071i_tracker_new(const struct t1071_config *cfg, uint64_t seed, struct t1071i_
                    ? cfg->tun.prevalence_hosts
                    : cfg->tun.prevalence_suppress_hosts;
     t->bytes = TRACKER_BYTES;
+    if (t1071i_prev_sync_init(t) != T1071_OK) {
+        free(t);
+        return T1071_E_NOMEM;
+    }
     if (t->slots) {
         t->buckets = calloc(PREV_BUCKETS_MIN, sizeof(*t->buckets));
         if (!t->buckets) {
@@ -84,6 +89,7 @@ t1071i_tracker_free(struct t1071i_tracker *t)
         free(e);
     }
     free(t->buckets);
+    t1071i_prev_sync_free(t);
     g_free(t->fk);
     free(t);
 }

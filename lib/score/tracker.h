@@ -109,6 +109,18 @@ int t1071i_tracker_restore(struct t1071i_tracker *t, const T1071__Ecs__V1__Snaps
  * present (Sysmon).  Negative counts are treated as absent. */
 bool t1071i_event_xfer(const t1071i_event *ev, int64_t *out);
 
+/* ===== Fleet prevalence (score/prevalence-sync.c, tuning.fleet_key) ===== */
+
+/* The entries changed after change number @p since, as a delta
+ * (README "Fleet prevalence across contexts"); *cursor receives the last
+ * change number.  T1071_E_UNSUPPORTED without a fleet key. */
+int t1071i_prev_export(const struct t1071i_tracker *t, uint64_t since,
+                       struct t1071_buffer **out, uint64_t *cursor);
+/* Merge a delta; on error *why says what in a sentence.  *changed counts
+ * the hosts that changed the table. */
+int t1071i_prev_merge(struct t1071i_tracker *t, const uint8_t *buf, size_t len,
+                      const char **why, uint64_t *changed);
+
 /* Bytes of one pair, tier 0 and promoted, for a destination of @p len. */
 size_t t1071i_tracker_pair_bytes(size_t len, bool promoted);
 

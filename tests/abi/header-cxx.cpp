@@ -19,10 +19,13 @@ main()
     int (*getj)(t1071_alert_batch *, size_t, const char **, size_t *) =
         &t1071_alert_batch_get_json;
     int (*add)(t1071_config *, const char *, const char *) = &t1071_config_add_rule;
+    int (*pexp)(const t1071_ctx *, uint64_t, t1071_buffer **, uint64_t *) =
+        &t1071_prevalence_export;
+    int (*pmerge)(t1071_ctx *, const uint8_t *, size_t) = &t1071_prevalence_merge;
     t1071_stat s = T1071_STAT_EVENTS_LATE;
     char want[32];
 
-    if (!init || !fr || !feed || !get || !getj || !add || s != 11)
+    if (!init || !fr || !feed || !get || !getj || !add || !pexp || !pmerge || s != 11)
         return 1;
     if (std::strcmp(t1071_strerror(T1071_E_QUEUE_FULL), t1071_strerror(12345)) == 0)
         return 2;

@@ -279,6 +279,39 @@ class Detector:
         self._p = p
         return self
 
+    # -- fleet prevalence (tuning.fleet_key) --
+
+    def prevalence_export(self, since=0):
+        """The prevalence entries changed after change number ``since``
+        (t1071_prevalence_export) as ``(delta bytes, cursor)``: pass the
+        cursor as ``since`` next time, one per receiver; 0 gives the whole
+        table.  Needs tuning.fleet_key and prevalence (Unsupported
+        otherwise).  README "Fleet prevalence across contexts"."""
+        lib = self._lib
+        buf = N.buffer_p()
+        cursor = ctypes.c_uint64()
+        with self._lock:
+            rc = lib.t1071_prevalence_export(self._ptr(), int(since), ctypes.byref(buf),
+                                             ctypes.byref(cursor))
+            if rc != N.OK:
+                self._fail(rc)
+        try:
+            return (ctypes.string_at(lib.t1071_buffer_data(buf), lib.t1071_buffer_size(buf)),
+                    cursor.value)
+        finally:
+            lib.t1071_buffer_free(buf)
+
+    def prevalence_merge(self, delta):
+        """Merge prevalence_export() bytes of any Detector with the same
+        tuning.fleet_key (t1071_prevalence_merge): commutative and idempotent,
+        so deltas may come late, twice or reordered.  SnapshotError for a
+        corrupted, truncated or other-fleet delta (nothing merged)."""
+        data = _as_bytes(delta, "delta")
+        with self._lock:
+            rc = self._lib.t1071_prevalence_merge(self._ptr(), data, len(data))
+            if rc != N.OK:
+                self._fail(rc)
+
     # -- plumbing --
 
     def _ptr(self):

@@ -111,8 +111,9 @@ class RuleError(T1071Error, ValueError):
 
 
 class Unsupported(T1071Error):
-    """Not supported in this configuration (reserved: the library returns
-    it nowhere yet)."""
+    """Not supported in this configuration: Detector.prevalence_export() /
+    prevalence_merge() without tuning.fleet_key and prevalence, or with
+    several rules."""
     code = -16
 
 

@@ -105,6 +105,9 @@ _PROTOTYPES = [
     ("t1071_buffer_free", None, [buffer_p]),
     ("t1071_snapshot", c_int, [ctx_p, ctypes.POINTER(buffer_p)]),
     ("t1071_restore", c_int, [ctypes.POINTER(ctx_p), c_str, c_size]),
+    ("t1071_prevalence_export", c_int, [ctx_p, ctypes.c_uint64, ctypes.POINTER(buffer_p),
+                                        ctypes.POINTER(ctypes.c_uint64)]),
+    ("t1071_prevalence_merge", c_int, [ctx_p, c_str, c_size]),
     ("t1071_stat_name", c_str, [c_int]),
     ("t1071_stats_get", c_int, [ctx_p, c_int, ctypes.POINTER(ctypes.c_uint64)]),
 ]
