@@ -808,6 +808,8 @@ t1071i_shape_account(uint64_t *stats, const event_t *ev)
         return false; /* goes on to its timestamp error, as before */
     }
     if (ev->passed_over) {
+        /* Decoded, then passed over: never filtered, keyed or timed. */
+        stats[T1071_STAT_EVENTS_DECODED]++;
         stats[T1071_STAT_RECORDS_NOT_NETWORK]++;
         return true;
     }
