@@ -96,13 +96,25 @@ set_string(char **slot, const char *v, size_t n, char *err, size_t errlen)
     return 0;
 }
 
+static int header_line(struct zeek_tsv *z, const char *line, size_t len, char *err,
+                       size_t errlen);
+
 int
 zeek_tsv_header(struct zeek_tsv *z, const char *line, size_t len, char *err, size_t errlen)
+{
+    int rc = header_line(z, line, len, err, errlen);
+
+    if (rc == 0)
+        z->seen_header = true; /* from now on, a line not starting with '{' is TSV data */
+    return rc;
+}
+
+static int
+header_line(struct zeek_tsv *z, const char *line, size_t len, char *err, size_t errlen)
 {
     const char *v;
     size_t vn;
 
-    z->seen_header = true;
     if (len >= 11 && !memcmp(line, "#separator ", 11)) {
         /* "#separator \x09": the separator itself written as an escape. */
         size_t n;
@@ -159,8 +171,18 @@ zeek_tsv_header(struct zeek_tsv *z, const char *line, size_t len, char *err, siz
     }
     if (len >= 7 && !memcmp(line, "#fields", 7))
         return ERR("#fields with no field names");
-    /* #set_separator, #types, #open, #close, comments: nothing to keep. */
-    return 0;
+    {
+        /* Nothing to keep from the others; any other '#' line is no Zeek header. */
+        static const char *const known[] = {"#set_separator", "#types", "#open", "#close",
+                                            "#unset_field", "#empty_field", "#path"};
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+            size_t k = strlen(known[i]);
+            if (len >= k && !memcmp(line, known[i], k) && (len == k || line[k] == z->sep))
+                return 0;
+        }
+    }
+    return ERR("a line starting with # that is no Zeek TSV header (#separator, #fields, "
+               "#types, ...)");
 }
 
 /* Append @p s (n bytes) as a JSON string body (quotes not included). */

@@ -15,7 +15,7 @@
 #define ZEEK_TSV_MAX_FIELDS 256
 
 struct zeek_tsv {
-    bool seen_header;      /* any '#' line so far */
+    bool seen_header;      /* any Zeek header line so far */
     char sep;              /* #separator (default tab) */
     char *unset;           /* #unset_field (default "-") */
     char *empty;           /* #empty_field (default "(empty)") */
@@ -29,7 +29,7 @@ void zeek_tsv_free(struct zeek_tsv *z);
 
 /* One '#' line (without its newline).  0, or -1 with a sentence in @p err
  * (a malformed #separator, a #fields line with no or too many names, an
- * empty or duplicate name). */
+ * empty or duplicate name, a '#' line that is no Zeek header). */
 int zeek_tsv_header(struct zeek_tsv *z, const char *line, size_t len, char *err, size_t errlen);
 
 /* One data line as a JSON object (malloc'ed, NUL-terminated, *json_len

@@ -181,6 +181,11 @@ bad_fields = "#separator \\x09\n#fields\n1709539200.1\tC1\n"
 rc, out, err = run(["-"], stdin=bad_fields)
 ok(rc == 3 and "#fields with no field names" in err, "Zeek TSV with an empty #fields: said, exit 3", err)
 
+rc, out, err = run(["-"], stdin="# exported by hand\n" + open(zj, encoding="utf-8").readline())
+ok(rc == 0 and "line 1: a line starting with # that is no Zeek TSV header" in err and
+   "1 bad lines skipped" in err,
+   "a '#' line that is no Zeek header is a bad line that says so; the rest runs", err)
+
 with open(zj, encoding="utf-8") as f:
     zeek_lines = f.readlines()
 ecs_line = ('{"@timestamp":"2024-03-04T08:00:00Z","event":{"category":["network"],'
