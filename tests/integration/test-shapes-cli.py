@@ -177,6 +177,20 @@ ok(rc == 3 and "Zeek TSV data line before any #fields header" in err and
    "no network connection event in 1 record" in err,
    "Zeek TSV without #fields: the line is named, exit 3", err)
 
+# Zeek TSV details: another separator, escapes, unset fields, a short line.
+csv = ("#separator \\x2c\n#unset_field,-\n#path,conn\n"
+       "#fields,ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,service,conn_state\n"
+       "1709539200.5,C\\x2c1,10.1.2.3,50000,203.0.113.50,443,tcp,-,SF\n"
+       "1709539201.5,C2,10.1.2.3,50001\n")
+rc, out, err = run(["--output", "none", "--stats", "-"], stdin=csv)
+ok(rc == 0 and "line 6: 4 columns where #fields names 9" in err and
+   "records_zeek             1" in err,
+   "Zeek TSV with ',' as #separator: read; a short line is named with its column count", err)
+rc, out, err = run(["--set", "rule.derive=true", "--set", "rule.runs=1", "--output", "sequences",
+                    "-"], stdin=csv)
+ok(rc == 0 and out.strip() == '["C,1"]',
+   "Zeek TSV: \\x2c in a value decodes to ',' (the uid is the event id)", out + err)
+
 bad_fields = "#separator \\x09\n#fields\n1709539200.1\tC1\n"
 rc, out, err = run(["-"], stdin=bad_fields)
 ok(rc == 3 and "#fields with no field names" in err, "Zeek TSV with an empty #fields: said, exit 3", err)
