@@ -451,7 +451,7 @@ enum t1071_stat {
     T1071_STAT_RECORDS_SURICATA,    /**< records read as Suricata EVE @since 0.1 */
     T1071_STAT_RECORDS_SYSMON,      /**< records read as raw Sysmon (NXLog, Winlogbeat without ECS mapping) @since 0.1 */
     T1071_STAT_RECORDS_ZEEK,        /**< records read as Zeek conn logs (JSON or TSV) @since 0.1 */
-    T1071_STAT_RECORDS_UNRECOGNISED, /**< JSON records of no known shape (no @timestamp; rejected with T1071_E_TIMESTAMP) @since 0.1 */
+    T1071_STAT_RECORDS_UNRECOGNISED, /**< records of no known shape: no @timestamp (timestamp_ms) and no other shape's keys; rejected with T1071_E_TIMESTAMP @since 0.1 */
     T1071_STAT_RECORDS_NO_TIME,     /**< records of a known shape without a usable time (rejected with T1071_E_TIMESTAMP) @since 0.1 */
     T1071_STAT_RECORDS_NOT_NETWORK, /**< records that are not network events (raw shapes: passed over; ECS: still offered to the rule) @since 0.1 */
     T1071_STAT_EVENTS_NETWORK       /**< network events (event.category network) with a usable time @since 0.1 */
