@@ -165,7 +165,7 @@ fuzz_check_counters(const t1071_ctx *ctx)
                       fuzz_stat(ctx, T1071_STAT_EVENTS_NO_KEY) +
                       fuzz_stat(ctx, T1071_STAT_ERR_TIMESTAMP);
 
-    /* Every decoded record is counted once by shape (lib/shapes.c). */
+    /* Every decoded record is counted once by shape (lib/input/shapes.c). */
     uint64_t shaped = fuzz_stat(ctx, T1071_STAT_RECORDS_ECS) +
                       fuzz_stat(ctx, T1071_STAT_RECORDS_SURICATA) +
                       fuzz_stat(ctx, T1071_STAT_RECORDS_SYSMON) +

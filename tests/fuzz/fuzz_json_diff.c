@@ -51,7 +51,7 @@ pack(const t1071i_event *ev, size_t *n)
     return b;
 }
 
-/* A raw shape (lib/shapes.c), which the frozen reference does not know:
+/* A raw shape (lib/input/shapes.c), which the frozen reference does not know:
  * today's two readers must agree with each other.  True when it is one. */
 static bool
 raw_shape(const char *json, size_t len, uint64_t recno)

@@ -57,7 +57,7 @@ differs(const char *what, const char *json, size_t len)
     fail();
 }
 
-/* A raw shape (lib/shapes.c: Sysmon, Zeek), which the frozen reference
+/* A raw shape (lib/input/shapes.c: Sysmon, Zeek), which the frozen reference
  * does not know: the two readers of today must agree with each other
  * (arena and packed against malloc'ed and protobuf-c).  True when @p json
  * is one (and was checked so). */
