@@ -14,7 +14,8 @@
  *   t1071-replay --sample        (or no arguments on a terminal)
  *
  * Exit status: 0 on success (bad lines included), 1 when the run itself
- * fails, 2 on a usage error. */
+ * fails, 2 on a usage error, 3 when no input record was a network
+ * connection event (replay-shapes.c says what the input was). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -33,6 +34,7 @@
 #include "ecs.pb-c.h"
 #include "replay-order.h"
 #include "replay-progress.h"
+#include "replay-shapes.h"
 #include "t1071/t1071detect.h"
 
 #define PROG "t1071-replay"
@@ -63,6 +65,7 @@ struct run {
     struct ro_sorter *sorter;   /* --order time: records are sorted here first */
     uint64_t sorted;            /* records handed to the sorter */
     struct rp_state prog;       /* progress and late-event reports on stderr */
+    struct replay_shapes shapes; /* --source, Zeek TSV (replay-shapes.c) */
 };
 
 static void
@@ -72,6 +75,7 @@ usage(FILE *f)
             "usage: " PROG " [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]...\n"
             "                    [--rule FILE]...\n"
             "                    [--input ndjson|pb] [--output alerts|sequences|pb|none]\n"
+            "                    [--source auto|ecs|sysmon|zeek|suricata]\n"
             "                    [--stats] [--state FILE [--checkpoint-every N] [--flush]]\n"
             "                    [--order time|arrival] [--sort-memory SIZE] [FILE|-]\n"
             "       " PROG " --encode [FILE|-]   ECS NDJSON in, length-delimited protobuf Events out\n"
@@ -89,6 +93,11 @@ usage(FILE *f)
             "                   run several rules at once, each alert naming its rule\n"
             "  --input          ndjson (default; one ECS JSON event per line) or pb\n"
             "                   (length-delimited t1071.ecs.v1.Event records)\n"
+            "  --source         how ndjson records are read: auto (default: each record's\n"
+            "                   shape, ECS, Suricata EVE, raw Sysmon from NXLog or\n"
+            "                   Winlogbeat, Zeek conn JSON; a Zeek TSV log with its #fields\n"
+            "                   header is recognised too) or one shape for every record\n"
+            "                   (the input.source key)\n"
             "  --output         alerts (default; ECS JSON, one per line), sequences\n"
             "                   (JSON array of member event.ids), pb (length-delimited\n"
             "                   t1071.ecs.v1.Alert records) or none\n"
@@ -107,7 +116,8 @@ usage(FILE *f)
             "  --sort-memory SIZE  memory for --order time before it sorts on disk\n"
             "                   ($TMPDIR); B, KiB, MiB, GiB (default 256MiB)\n"
             "Exit status: 0 success (bad lines are skipped and reported), 1 run failed,\n"
-            "2 usage error.\n");
+            "2 usage error, 3 no input record was a network connection event (stderr\n"
+            "says what the input was).\n");
 }
 
 /* ===== Output ===== */
@@ -279,8 +289,9 @@ report_bad(struct run *r, const char *what, uint64_t n, int rc, const char *deta
 {
     r->bad++;
     if (r->bad <= BAD_LINES_SHOWN)
-        fprintf(stderr, PROG ": %s %" PRIu64 ": %s%s%s\n", what, n, t1071_strerror(rc),
-                detail && *detail ? ": " : "", detail ? detail : "");
+        fprintf(stderr, PROG ": %s %" PRIu64 ": %s%s%s\n", what, n,
+                rc != T1071_OK ? t1071_strerror(rc) : "",
+                rc != T1071_OK && detail && *detail ? ": " : "", detail ? detail : "");
     else if (r->bad == BAD_LINES_SHOWN + 1)
         fprintf(stderr, PROG ": more bad %ss follow; counted, not shown\n", what);
 }
@@ -549,16 +560,20 @@ static int
 ndjson_line(struct run *r, const char *line, size_t len, uint64_t lineno)
 {
     t1071_buffer *ev = NULL;
-    int rc = t1071_event_from_json(line, len, lineno, &ev);
+    char err[160];
+    int rc = replay_line_event(&r->shapes, line, len, lineno, &ev, err, sizeof(err));
 
     if (rc == T1071_E_NOMEM) {
         fprintf(stderr, PROG ": line %" PRIu64 ": out of memory\n", lineno);
         return -1;
     }
     if (rc != T1071_OK) {
-        report_bad(r, "line", lineno, rc, NULL);
+        /* A Zeek TSV line the header cannot explain: the sentence says why. */
+        report_bad(r, "line", lineno, err[0] ? T1071_OK : rc, err[0] ? err : NULL);
         return 0;
     }
+    if (!ev)
+        return 0; /* a Zeek TSV header line */
     rc = feed(r, t1071_buffer_data(ev), t1071_buffer_size(ev), "line", lineno);
     t1071_buffer_free(ev);
     return rc;
@@ -568,14 +583,17 @@ static int
 encode_line(struct run *r, const char *line, size_t len, uint64_t lineno)
 {
     t1071_buffer *ev = NULL;
-    int rc = t1071_event_from_json(line, len, lineno, &ev);
+    char err[160];
+    int rc = replay_line_event(&r->shapes, line, len, lineno, &ev, err, sizeof(err));
 
     if (rc == T1071_E_NOMEM)
         return -1;
     if (rc != T1071_OK) {
-        report_bad(r, "line", lineno, rc, NULL);
+        report_bad(r, "line", lineno, err[0] ? T1071_OK : rc, err[0] ? err : NULL);
         return 0;
     }
+    if (!ev)
+        return 0; /* a Zeek TSV header line */
     put_varint(r, t1071_buffer_size(ev));
     put_bytes(r, t1071_buffer_data(ev), t1071_buffer_size(ev));
     t1071_buffer_free(ev);
@@ -873,6 +891,7 @@ run_sample(t1071_config *cfg, bool stats)
 
     if (t1071_init(&r.ctx, cfg) != T1071_OK)
         return 1;
+    replay_shapes_init(&r.shapes, cfg);
     r.out = OUT_SUMMARY;
     printf("libt1071detect %s: replaying the bundled sample (%zu bytes of ECS NDJSON:\n"
            "an implant beaconing among browsers, DNS, SSH and inbound RDP)\n\n",
@@ -895,6 +914,7 @@ run_sample(t1071_config *cfg, bool stats)
     if (stats)
         print_stats(&r, now_s() - t0);
     t1071_free(r.ctx);
+    replay_shapes_free(&r.shapes);
     return rc == 0 ? 0 : 1;
 }
 
@@ -942,7 +962,8 @@ main(int argc, char **argv)
                    !strcmp(argv[i], "--rule") ||
                    !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output") ||
                    !strcmp(argv[i], "--state") || !strcmp(argv[i], "--checkpoint-every") ||
-                   !strcmp(argv[i], "--stats-format") || !strcmp(argv[i], "--sort-memory")) {
+                   !strcmp(argv[i], "--stats-format") || !strcmp(argv[i], "--sort-memory") ||
+                   !strcmp(argv[i], "--source")) {
             i++;
         } else if (!strcmp(argv[i], "--order")) {
             if (i + 1 < argc)
@@ -980,7 +1001,8 @@ main(int argc, char **argv)
                      !strcmp(a, "--rule") ||
                      !strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--state") ||
                      !strcmp(a, "--checkpoint-every") || !strcmp(a, "--stats-format") ||
-                     !strcmp(a, "--order") || !strcmp(a, "--sort-memory");
+                     !strcmp(a, "--order") || !strcmp(a, "--sort-memory") ||
+                     !strcmp(a, "--source");
         if (takes && !v) {
             fprintf(stderr, PROG ": %s needs a value\n", a);
             usage(stderr);
@@ -1020,6 +1042,14 @@ main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--rule")) {
             if (add_rule_file(cfg, v, n_rules++ == 0) != 0) {
+                exit_code = 2;
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--source")) {
+            if (t1071_config_set(cfg, "input.source", v) != T1071_OK) {
+                fprintf(stderr, PROG ": --source must be auto, ecs, sysmon, zeek or suricata, "
+                                "got \"%s\"\n", v);
                 exit_code = 2;
                 goto out;
             }
@@ -1114,6 +1144,7 @@ main(int argc, char **argv)
         }
     }
 
+    replay_shapes_init(&r.shapes, cfg);
     if (sample || (!any_arg && isatty(STDIN_FILENO))) {
         exit_code = run_sample(cfg, stats);
         goto out;
@@ -1180,9 +1211,10 @@ main(int argc, char **argv)
         fprintf(stderr, PROG ": write error: %s\n", strerror(errno));
         rc = -1;
     }
-    exit_code = rc == 0 ? 0 : 1;
+    exit_code = rc == 0 ? replay_shapes_report(&r.shapes, r.ctx, r.alerts, stderr) : 1;
 out:
     ro_free(r.sorter);
+    replay_shapes_free(&r.shapes);
     if (f && f != stdin)
         fclose(f);
     t1071_free(r.ctx);

@@ -638,6 +638,25 @@ func EventFromJSON(line []byte, recordNumber uint64) ([]byte, error) {
 	return C.GoBytes(unsafe.Pointer(C.t1071_buffer_data(buf)), C.int(size)), nil
 }
 
+// EventFromJSONAs is EventFromJSON reading the record as source, a value of
+// the input.source config key: "auto" (each record's shape: ECS, Suricata
+// EVE, raw Sysmon, Zeek conn JSON), "ecs", "sysmon", "zeek" or "suricata".
+func EventFromJSONAs(line []byte, recordNumber uint64, source string) ([]byte, error) {
+	p, n := charsArg(line)
+	cs := C.CString(source)
+	defer C.free(unsafe.Pointer(cs))
+	var buf *C.t1071_buffer
+	if rc := C.t1071_event_from_json_as(p, n, C.uint64_t(recordNumber), cs, &buf); rc != C.T1071_OK {
+		return nil, newError(rc, "EventFromJSONAs", source)
+	}
+	defer C.t1071_buffer_free(buf)
+	size := C.t1071_buffer_size(buf)
+	if size == 0 {
+		return []byte{}, nil
+	}
+	return C.GoBytes(unsafe.Pointer(C.t1071_buffer_data(buf)), C.int(size)), nil
+}
+
 // EventShard returns the shard in [0, nshards) of an encoded event, by host.
 func EventShard(event []byte, nshards uint32) (uint32, error) {
 	p, n := bytesArg(event)

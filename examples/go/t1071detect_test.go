@@ -853,3 +853,30 @@ func TestBeaconVerdict(t *testing.T) {
 		t.Fatalf("alerts_suppressed %d", n)
 	}
 }
+
+// Raw Sysmon (NXLog) is read as Sysmon; EventFromJSONAs forces a shape.
+func TestEventFromJSONAs(t *testing.T) {
+	line := []byte(`{"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational",` +
+		`"Hostname":"WS5","UtcTime":"2020-10-09 22:27:50.747","Image":"C:\\x\\a.exe",` +
+		`"ProcessGuid":"{g}","Initiated":"true","Protocol":"tcp","DestinationIp":"8.8.8.8",` +
+		`"DestinationPort":"443","@timestamp":"2020-10-09T22:30:08.595Z"}`)
+	for _, c := range []struct {
+		source, shape string
+		ts            int64
+	}{{"auto", "sysmon", 1602282470747}, {"ecs", "", 1602282608595}} {
+		raw, err := t1071.EventFromJSONAs(line, 0, c.source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev ecsv1.Event
+		if err := proto.Unmarshal(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetInputShape() != c.shape || ev.GetTimestampMs() != c.ts {
+			t.Fatalf("%s: input_shape %q timestamp %d", c.source, ev.GetInputShape(), ev.GetTimestampMs())
+		}
+	}
+	if _, err := t1071.EventFromJSONAs(line, 0, "netflow"); !errors.Is(err, t1071.ErrInvalidArg) {
+		t.Fatalf("unknown source: %v", err)
+	}
+}

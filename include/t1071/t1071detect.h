@@ -359,6 +359,18 @@ T1071_API void t1071_alert_batch_free(t1071_alert_batch *batch);
 T1071_API int t1071_event_from_json(const char *json, size_t len, uint64_t record_number,
                                     t1071_buffer **out);
 
+/**
+ * t1071_event_from_json() reading the record as @p source, the values of
+ * the `input.source` key: "auto" (or NULL: per record, ECS, Suricata EVE,
+ * raw Sysmon, Zeek conn JSON, as t1071_event_from_json() does), "ecs",
+ * "sysmon", "zeek" or "suricata" (that shape only).
+ * @return as t1071_event_from_json(); T1071_E_INVALID_ARG for an unknown
+ *         @p source.
+ * @since 0.2
+ */
+T1071_API int t1071_event_from_json_as(const char *json, size_t len, uint64_t record_number,
+                                       const char *source, t1071_buffer **out);
+
 /** @return the bytes of @p buf (NULL for NULL); valid until t1071_buffer_free(). @since 0.1 */
 T1071_API const uint8_t *t1071_buffer_data(const t1071_buffer *buf);
 
@@ -469,9 +481,17 @@ enum t1071_stat {
     T1071_STAT_EVENTS_DROPPED_MEMORY, /**< events dropped: nothing left to evict at the limit */
     T1071_STAT_KEY_VALUES_DROPPED,  /**< key values past the 64 one event may join */
     T1071_STAT_ALERTS_SUPPRESSED,   /**< sequences suppressed by tuning (emitted only with tuning.emit_suppressed) @since 0.1 */
-    T1071_STAT_LATENESS_MAX_MS      /**< gauge: the largest lateness seen, in ms: how far an event came
+    T1071_STAT_LATENESS_MAX_MS,     /**< gauge: the largest lateness seen, in ms: how far an event came
                                          behind its host's newest time (late or not); an
                                          engine.lateness of at least this keeps every event seen @since 0.1 */
+    T1071_STAT_RECORDS_ECS,         /**< records read as ECS (JSON, or protobuf Events) @since 0.1 */
+    T1071_STAT_RECORDS_SURICATA,    /**< records read as Suricata EVE @since 0.1 */
+    T1071_STAT_RECORDS_SYSMON,      /**< records read as raw Sysmon (NXLog, Winlogbeat without ECS mapping) @since 0.1 */
+    T1071_STAT_RECORDS_ZEEK,        /**< records read as Zeek conn logs (JSON or TSV) @since 0.1 */
+    T1071_STAT_RECORDS_UNRECOGNISED, /**< records of no known shape: no @timestamp (timestamp_ms) and no other shape's keys; rejected with T1071_E_TIMESTAMP @since 0.1 */
+    T1071_STAT_RECORDS_NO_TIME,     /**< records of a known shape without a usable time (rejected with T1071_E_TIMESTAMP) @since 0.1 */
+    T1071_STAT_RECORDS_NOT_NETWORK, /**< records that are not network events (raw shapes: passed over; ECS: still offered to the rule) @since 0.1 */
+    T1071_STAT_EVENTS_NETWORK       /**< network events (event.category network) with a usable time @since 0.1 */
 };
 
 /**

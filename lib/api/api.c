@@ -8,6 +8,7 @@
 #include "input/ecs-json.h"
 #include "util/buffer.h"
 #include "util/status.h"
+#include "input/shapes.h"
 
 T1071_API unsigned
 t1071_version_number(void)
@@ -57,6 +58,14 @@ static const char *const stat_names[] = {
     [T1071_STAT_KEY_VALUES_DROPPED] = "key_values_dropped",
     [T1071_STAT_ALERTS_SUPPRESSED] = "alerts_suppressed",
     [T1071_STAT_LATENESS_MAX_MS] = "lateness_max_ms",
+    [T1071_STAT_RECORDS_ECS] = "records_ecs",
+    [T1071_STAT_RECORDS_SURICATA] = "records_suricata",
+    [T1071_STAT_RECORDS_SYSMON] = "records_sysmon",
+    [T1071_STAT_RECORDS_ZEEK] = "records_zeek",
+    [T1071_STAT_RECORDS_UNRECOGNISED] = "records_unrecognised",
+    [T1071_STAT_RECORDS_NO_TIME] = "records_no_time",
+    [T1071_STAT_RECORDS_NOT_NETWORK] = "records_not_network",
+    [T1071_STAT_EVENTS_NETWORK] = "events_network",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == T1071I_STAT_COUNT,
@@ -75,18 +84,26 @@ T1071_API int
 t1071_event_from_json(const char *json, size_t len, uint64_t record_number,
                       t1071_buffer **out)
 {
+    return t1071_event_from_json_as(json, len, record_number, NULL, out);
+}
+
+T1071_API int
+t1071_event_from_json_as(const char *json, size_t len, uint64_t record_number,
+                         const char *source, t1071_buffer **out)
+{
     uint8_t *block = NULL;
     size_t n = 0;
-    int rc;
+    int rc, src = source ? t1071i_source_parse(source) : T1071I_SOURCE_AUTO;
 
     if (out)
         *out = NULL;
-    if (!out || (!json && len))
+    if (!out || (!json && len) || src < 0)
         return T1071_E_INVALID_ARG;
     if (len > T1071I_JSON_MAX_BYTES)
         return T1071_E_TOO_LARGE;
-    rc = t1071i_ecs_json_to_packed(json ? json : "", len, record_number, T1071_MAX_EVENT_BYTES,
-                                   &block, &n, offsetof(struct t1071_buffer, data));
+    rc = t1071i_json_to_packed_as(json ? json : "", len, src, record_number,
+                                  T1071_MAX_EVENT_BYTES, &block, &n,
+                                  offsetof(struct t1071_buffer, data));
     if (rc != T1071_OK)
         return rc;
     ((struct t1071_buffer *)(void *)block)->len = n;

@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "config/config.h"
+#include "input/shapes.h"
 #include "rule/rule.h"
 #include "util/timefmt.h"
 
@@ -156,6 +157,20 @@ set_bool(struct t1071_config *cfg, const struct key_desc *d, const char *v, char
         *slot = false;
     else
         return ERR("expected true or false, got \"%s\"", v);
+    return T1071_OK;
+}
+
+/* input.source: auto, ecs, sysmon, zeek, suricata (lib/input/shapes.h). */
+static int
+set_source(struct t1071_config *cfg, const struct key_desc *d, const char *v, char *err,
+           size_t errlen)
+{
+    int src = t1071i_source_parse(v);
+
+    (void)d;
+    if (src < 0)
+        return ERR("expected auto, ecs, sysmon, zeek or suricata, got \"%s\"", v);
+    cfg->input_source = src;
     return T1071_OK;
 }
 
@@ -461,6 +476,7 @@ static const struct key_desc keys[] = {
      (uint64_t)(30 * DAY_MS)},
     {"tuning.emit_suppressed", "false", set_bool, OFF(tun.emit_suppressed), 0, 0},
     {"tuning.fleet_key", "", set_string, OFF(tun.fleet_key), 0, 256},
+    {"input.source", "auto", set_source, OFF(input_source), 0, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -69,6 +69,7 @@ struct t1071_config {
     uint32_t max_event_bytes;
     uint64_t hash_seed;           /* 0 = draw one at init */
     uint64_t memory_limit;        /* bytes of state; 0 = unlimited */
+    int input_source;             /* input.source (input/shapes.h) */
     /* [beacon] [tuning] */
     struct t1071i_tuning_cfg tun;
     /* rule.query (lib/rule/): when set, its compiled tree replaces the

@@ -8,7 +8,7 @@
 
 #include "t1071/t1071detect.h"
 
-#define T1071I_STAT_COUNT (T1071_STAT_LATENESS_MAX_MS + 1)
+#define T1071I_STAT_COUNT (T1071_STAT_EVENTS_NETWORK + 1)
 
 /* Longest bucket chain of a context's keyed tables (0: keys, 1: hosts):
  * lets the hash-flood test measure the real tables, not a model. */

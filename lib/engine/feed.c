@@ -2,6 +2,7 @@
 /* The feed entry points: decode (zero-copy reader or protobuf-c), check
  * time, derive, filter, extract the key values, then the clock. */
 #include "engine/engine-priv.h"
+#include "input/shapes.h"
 
 /* ===== Keys of an event ===== */
 
@@ -122,13 +123,15 @@ t1071i_process_event(struct t1071_ctx *ctx, const t1071i_event *ev)
     uint64_t seq = ctx->stats[T1071_STAT_RECORDS_IN];
     int rc;
 
+    if (t1071i_shape_account(ctx->stats, ev))
+        return T1071_OK; /* passed over (input/shapes.c): counted, not an error */
     if (ctx->n_rules)
         return t1071i_rules_event(ctx, ev);
     ctx->stats[T1071_STAT_EVENTS_DECODED]++;
     if (!ev->has_timestamp_ms || ev->timestamp_ms < MIN_TS || ev->timestamp_ms > MAX_TS) {
         ctx->stats[T1071_STAT_ERR_TIMESTAMP]++;
         t1071i_set_err(ctx, "record %" PRIu64 ": %s", seq,
-                ev->has_timestamp_ms ? "@timestamp outside 1970..9999" : "no @timestamp");
+                ev->has_timestamp_ms ? "@timestamp outside 1970..9999" : t1071i_shape_no_time(ev));
         return T1071_E_TIMESTAMP;
     }
     /* rule.derive fills gaps (entity id, direction, flow key) in place:
@@ -304,7 +307,8 @@ t1071_feed_json(t1071_ctx *ctx, const char *json, size_t len)
         return T1071_E_TOO_LARGE;
     }
     err[0] = '\0';
-    rc = t1071i_ecs_json_to_event(json ? json : "", len, &ev, err, sizeof(err));
+    rc = t1071i_json_to_event_as(json ? json : "", len, ctx->cfg->input_source, &ev, err,
+                                 sizeof(err));
     if (rc == T1071_OK && t1071__ecs__v1__event__get_packed_size(ev) > ctx->cfg->max_event_bytes) {
         /* Same limit as the protobuf path: the event as it would be encoded. */
         snprintf(err, sizeof(err), "event encodes to more than engine.max_event_bytes (%" PRIu32 ")",

@@ -184,6 +184,14 @@ t1071i_rules_stat(const struct t1071_ctx *ctx, int id)
     case T1071_STAT_ALERTS_POLLED:
     case T1071_STAT_ALERTS_QUEUED:
     case T1071_STAT_ALERTS:
+    case T1071_STAT_RECORDS_ECS:          /* shapes: counted once, before the fan-out */
+    case T1071_STAT_RECORDS_SURICATA:
+    case T1071_STAT_RECORDS_SYSMON:
+    case T1071_STAT_RECORDS_ZEEK:
+    case T1071_STAT_RECORDS_UNRECOGNISED:
+    case T1071_STAT_RECORDS_NO_TIME:
+    case T1071_STAT_RECORDS_NOT_NETWORK:
+    case T1071_STAT_EVENTS_NETWORK:
         return ctx->stats[id];
     case T1071_STAT_EVENTS_DECODED:
     case T1071_STAT_ERR_TIMESTAMP:

@@ -49,6 +49,7 @@
 
 #include "input/ecs-json.h"
 #include "input/json.h"
+#include "input/shapes.h"
 #include "util/timefmt.h"
 #include "util/varint.h"
 
@@ -340,6 +341,7 @@ struct top_keys {
     bool timestamp;  /* "@timestamp" */
     bool event_type; /* "event_type" */
     bool src_ip;     /* "src_ip" */
+    unsigned hints;  /* keys of a raw shape (shapes.h) */
 };
 
 /* The EVE values kept aside until the walk ends. */
@@ -679,6 +681,8 @@ note_top_key(struct top_keys *top, const char *k, size_t n)
         top->event_type = true;
     else if (n == 6 && !memcmp(k, "src_ip", 6))
         top->src_ip = true;
+    else
+        top->hints |= t1071i_shape_hint(k, n);
 }
 
 /* Walk the object that comes next, whose keys are looked up from @p kids.
@@ -831,12 +835,54 @@ map_eve_line(struct jmem *m, struct t1071i_json_reader *r, const char *json, siz
     return rc;
 }
 
+static void *
+shape_alloc(void *m, size_t n)
+{
+    return jm_alloc(m, n);
+}
+
+static void
+shape_free(void *m, void *p)
+{
+    jm_free(m, p);
+}
+
+/* After the ECS walk: read the record again as the shape it is (see
+ * lib/input/shapes.c); ECS and EVE records come out exactly as before. */
 static int
-to_event(struct jmem *m, const char *json, size_t len, t1071i_event **out, char *errbuf,
-         size_t errlen)
+reshape(struct jmem *m, struct t1071i_json_reader *r, const char *json, size_t len, int source,
+        const struct top_keys *top, event_t **evp)
+{
+    bool eve = top->event_type && top->src_ip && !top->timestamp;
+    bool ecs_net = (*evp)->n_event_category > 0 || (*evp)->n_destination_ip > 0;
+    struct t1071i_shape_mem sm = {shape_alloc, shape_free, m};
+    event_t *nev = NULL;
+    int rc;
+
+    switch (t1071i_shape_pick(source, top->hints, top->timestamp, eve, ecs_net)) {
+    case T1071I_PICK_EVE:
+        return map_eve_line(m, r, json, len, evp);
+    case T1071I_PICK_RAW:
+        rc = t1071i_shape_read(json, len, source, &sm, &nev);
+        if (nev && rc == T1071_OK) {
+            jm_free_event(m, *evp);
+            *evp = nev;
+            return T1071_OK;
+        }
+        if (nev)
+            jm_free_event(m, nev);
+        return rc;
+    default:
+        return T1071_OK;
+    }
+}
+
+static int
+to_event(struct jmem *m, const char *json, size_t len, int source, t1071i_event **out,
+         char *errbuf, size_t errlen)
 {
     struct t1071i_json_reader r;
-    struct top_keys top = {false, false, false};
+    struct top_keys top = {false, false, false, 0};
     event_t *ev = NULL;
     int rc;
 
@@ -871,8 +917,8 @@ to_event(struct jmem *m, const char *json, size_t len, t1071i_event **out, char 
     rc = map_object(m, &r, ev, root_kids, sizeof(root_kids) / sizeof(root_kids[0]), &top, NULL);
     if (rc == T1071_OK && !t1071i_json_finish(&r))
         rc = T1071_E_JSON;
-    if (rc == T1071_OK && top.event_type && top.src_ip && !top.timestamp)
-        rc = map_eve_line(m, &r, json, len, &ev);
+    if (rc == T1071_OK)
+        rc = reshape(m, &r, json, len, source, &top, &ev);
 
 out:
     if (rc == T1071_OK) {
@@ -895,9 +941,16 @@ int
 t1071i_ecs_json_to_event(const char *json, size_t len, t1071i_event **out, char *errbuf,
                          size_t errlen)
 {
+    return t1071i_json_to_event_as(json, len, T1071I_SOURCE_AUTO, out, errbuf, errlen);
+}
+
+int
+t1071i_json_to_event_as(const char *json, size_t len, int source, t1071i_event **out,
+                        char *errbuf, size_t errlen)
+{
     struct jmem m = {false, NULL, NULL, 0, 0};
 
-    return to_event(&m, json, len, out, errbuf, errlen);
+    return to_event(&m, json, len, source, out, errbuf, errlen);
 }
 
 /* ===== Packing =====
@@ -959,6 +1012,8 @@ static const struct pfield pfields[] = {
     PF_STR(31, tls_client_server_name),
     PF_STR(32, agent_type),
     PF_INT(100, record_number),
+    PF_STR(101, input_shape),
+    PF_STR(102, passed_over),
 };
 
 #define N_PFIELDS (sizeof(pfields) / sizeof(pfields[0]))
@@ -1126,6 +1181,14 @@ int
 t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
                           size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
 {
+    return t1071i_json_to_packed_as(json, len, T1071I_SOURCE_AUTO, record_number, max_bytes,
+                                    out, out_len, headroom);
+}
+
+int
+t1071i_json_to_packed_as(const char *json, size_t len, int source, uint64_t record_number,
+                         size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
+{
     /* A typical ECS line needs a few hundred bytes of arena: start on the
      * stack, spill into heap chunks for big ones. */
     max_align_t stack[4096 / sizeof(max_align_t)];
@@ -1136,7 +1199,7 @@ t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
 
     *out = NULL;
     *out_len = 0;
-    rc = to_event(&m, json, len, &ev, NULL, 0);
+    rc = to_event(&m, json, len, source, &ev, NULL, 0);
     if (rc == T1071_OK) {
         if (record_number) {
             ev->has_record_number = 1;

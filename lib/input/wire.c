@@ -48,6 +48,10 @@ static const char *const engine_fields[] = {
     "user_name", "tls_client_server_name", "record_number",
     /* beacon tracker (sizes) and rule.derive (entity id from pid + start) */
     "source_bytes", "destination_bytes", "process_pid", "process_start_ms",
+    /* the tracker's flow identity (engine/record.c: a flow reported again counts once) */
+    "network_community_id",
+    /* input shape accounting (lib/shapes.c) */
+    "input_shape", "passed_over", "event_module", "event_dataset",
 };
 
 enum kind { K_INT, K_STR, K_RINT, K_RSTR };

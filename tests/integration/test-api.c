@@ -167,7 +167,7 @@ test_api_ctx_null_args_fail_and_clear_out_params(void **state)
     assert_int_equal(t1071_stats_get(ctx, -1, &v), T1071_E_RANGE);
     assert_int_equal(v, 0);
     v = 99;
-    assert_int_equal(t1071_stats_get(ctx, T1071_STAT_LATENESS_MAX_MS + 1, &v), T1071_E_RANGE);
+    assert_int_equal(t1071_stats_get(ctx, T1071_STAT_EVENTS_NETWORK + 1, &v), T1071_E_RANGE);
     assert_int_equal(v, 0);
     /* a failed call leaves a message */
     assert_int_equal(t1071_feed_event(ctx, one, 1), T1071_E_DECODE);
@@ -300,6 +300,14 @@ test_api_stat_names_dense_unique_snake_case(void **state)
         {T1071_STAT_KEY_VALUES_DROPPED, "key_values_dropped"},
         {T1071_STAT_ALERTS_SUPPRESSED, "alerts_suppressed"},
         {T1071_STAT_LATENESS_MAX_MS, "lateness_max_ms"},
+        {T1071_STAT_RECORDS_ECS, "records_ecs"},
+        {T1071_STAT_RECORDS_SURICATA, "records_suricata"},
+        {T1071_STAT_RECORDS_SYSMON, "records_sysmon"},
+        {T1071_STAT_RECORDS_ZEEK, "records_zeek"},
+        {T1071_STAT_RECORDS_UNRECOGNISED, "records_unrecognised"},
+        {T1071_STAT_RECORDS_NO_TIME, "records_no_time"},
+        {T1071_STAT_RECORDS_NOT_NETWORK, "records_not_network"},
+        {T1071_STAT_EVENTS_NETWORK, "events_network"},
     };
     t1071_ctx *ctx = NULL;
     int n = 0;
@@ -309,7 +317,7 @@ test_api_stat_names_dense_unique_snake_case(void **state)
     assert_null(t1071_stat_name(INT_MIN));
     while (t1071_stat_name(n))
         n++;
-    assert_int_equal(n, T1071_STAT_LATENESS_MAX_MS + 1);
+    assert_int_equal(n, T1071_STAT_EVENTS_NETWORK + 1);
     assert_null(t1071_stat_name(INT_MAX));
     assert_int_equal(t1071_init(&ctx, NULL), T1071_OK);
     for (int i = 0; i < n; i++) {

@@ -508,12 +508,20 @@ def event_shard(data, nshards):
     return out.value
 
 
-def event_from_json(line, record_number=0):
-    """The library's own ECS JSON -> protobuf Event encoding (bytes)."""
+def event_from_json(line, record_number=0, source=None):
+    """The library's own JSON -> protobuf Event encoding (bytes).
+
+    source: None or "auto" recognises each record's shape (ECS, Suricata
+    EVE, raw Sysmon, Zeek conn JSON); "ecs", "sysmon", "zeek" or "suricata"
+    reads it as that shape (the input.source config key's values)."""
     data = line.encode("utf-8") if isinstance(line, str) else _as_bytes(line, "line")
     lib = N.lib()
     buf = N.buffer_p()
-    rc = lib.t1071_event_from_json(data, len(data), int(record_number), ctypes.byref(buf))
+    if source is None:
+        rc = lib.t1071_event_from_json(data, len(data), int(record_number), ctypes.byref(buf))
+    else:
+        rc = lib.t1071_event_from_json_as(data, len(data), int(record_number),
+                                          str(source).encode("utf-8"), ctypes.byref(buf))
     if rc != N.OK:
         _raise(rc)
     try:

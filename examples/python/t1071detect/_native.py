@@ -100,6 +100,8 @@ _PROTOTYPES = [
     ("t1071_alert_batch_free", None, [batch_p]),
     ("t1071_event_from_json", c_int, [c_str, c_size, ctypes.c_uint64,
                                       ctypes.POINTER(buffer_p)]),
+    ("t1071_event_from_json_as", c_int, [c_str, c_size, ctypes.c_uint64, c_str,
+                                         ctypes.POINTER(buffer_p)]),
     ("t1071_buffer_data", c_void, [buffer_p]),
     ("t1071_buffer_size", c_size, [buffer_p]),
     ("t1071_buffer_free", None, [buffer_p]),

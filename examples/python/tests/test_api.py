@@ -474,3 +474,21 @@ def test_expected_format_helper():
     assert first == b'["e00","e01","e02","e03","e04","e05","e06","e07","e08","e09"]'
     assert len(vector_lines(name)) == 25
     assert os.path.basename(t.__file__) == "__init__.py"
+
+
+SYSMON_NXLOG = ('{"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational",'
+                '"Hostname":"WS5","UtcTime":"2020-10-09 22:27:50.747","Image":"C:\\\\x\\\\a.exe",'
+                '"ProcessGuid":"{g}","Initiated":"true","Protocol":"tcp","DestinationIp":"8.8.8.8",'
+                '"DestinationPort":"443","@timestamp":"2020-10-09T22:30:08.595Z"}')
+
+
+def test_event_from_json_reads_raw_sysmon_and_source_forces_a_shape():
+    ev = t.Event.FromString(t.event_from_json(SYSMON_NXLOG))
+    assert ev.input_shape == "sysmon"
+    assert ev.timestamp_ms == 1602282470747  # UtcTime, not the shipper's @timestamp
+    assert list(ev.process_name) == ["a.exe"] and list(ev.network_direction) == ["egress"]
+    forced = t.Event.FromString(t.event_from_json(SYSMON_NXLOG, source="ecs"))
+    assert not forced.HasField("input_shape") and forced.timestamp_ms == 1602282608595
+    with pytest.raises(t.T1071Error):
+        t.event_from_json(SYSMON_NXLOG, source="netflow")
+    assert "records_sysmon" in t.stat_names() and "events_network" in t.stat_names()
