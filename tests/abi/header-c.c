@@ -36,6 +36,7 @@ main(void)
         (any_fn)t1071_buffer_free,      (any_fn)t1071_stat_name,
         (any_fn)t1071_stats_get,        (any_fn)t1071_config_set_rule,
         (any_fn)t1071_config_add_rule,  (any_fn)t1071_config_rule_count,
+        (any_fn)t1071_key_history,
     };
     const int codes[] = {T1071_OK,          T1071_E_INVALID_ARG, T1071_E_NOMEM,
                          T1071_E_DECODE,    T1071_E_TOO_LARGE,   T1071_E_TRUNCATED,

@@ -474,3 +474,24 @@ def test_expected_format_helper():
     assert first == b'["e00","e01","e02","e03","e04","e05","e06","e07","e08","e09"]'
     assert len(vector_lines(name)) == 25
     assert os.path.basename(t.__file__) == "__init__.py"
+
+
+def test_key_history():
+    """t1071_key_history: the key's intervals and verdict; its summary reading
+    is the alert's t1071.beacon.reading; an unknown key is RangeError."""
+    with t.Detector({"engine.hash_seed": "1"}) as det:
+        alerts = []
+        for i in range(12):
+            det.feed_json(json.dumps(beacon(i)))
+            alerts += det.alerts_json()
+        assert alerts
+        h = det.key_history("E1")
+        assert h["key"] == "E1"
+        (d,) = h["beacon"]["destinations"]
+        assert d["destination"] == "8.8.8.8:443"
+        assert d["intervals_ms"] == [60000] * 11
+        assert len(d["beats_ms"]) == 12
+        last = json.loads(alerts[-1]) if isinstance(alerts[-1], str) else alerts[-1]
+        assert last["t1071"]["beacon"]["reading"] == d["readings"]["summary"]
+        with pytest.raises(t.RangeError):
+            det.key_history("nope")
