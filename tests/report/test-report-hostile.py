@@ -10,6 +10,7 @@ usage: test-report-hostile.py T1071_REPLAY"""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,41 @@ if m:
     for k in range(len(NAMES)):
         check('EID<script>%d</script>"\u2028' % k in keys, 'key %d not given back' % k)
 check(len(raw) <= 5 * 1024 * 1024, 'over 5 MB')
+# The key bound: --report-keys 2 keeps two keys and says how many it left out.
+out2 = os.path.join(work, 'r2.html')
+p = subprocess.run([replay, '--profile', 'tuned', '--set', 'tuning.emit_suppressed=true',
+                    '--set', 'tuning.suppress_period=0s', '--output', 'none', '--report', out2,
+                    '--report-keys', '2', inp], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+check(p.returncode == 0, '--report-keys 2 failed')
+if p.returncode == 0:
+    src2 = open(out2, encoding='utf-8').read()
+    m2 = re.search(r'<script type="application/json" id="t1071-data">(.*?)</script>', src2, re.S)
+    d2 = json.loads(m2.group(1))
+    check(len(d2['keys']) == 2, '--report-keys 2 kept %d keys' % len(d2['keys']))
+    total = d2['keys_total']
+    check('2 of %d alerting keys shown' % total in src2 and '%d left out' % (total - 2) in src2,
+          'the report does not say how many keys it left out')
+# Rendered, when Chromium is here (the chromium tests require it): the
+# hostile strings stay text, no element they name exists.
+chromium = shutil.which('chromium')
+if chromium:
+    prof = tempfile.mkdtemp(prefix='t1071-chromium-')
+    r = subprocess.run([chromium, '--headless', '--no-sandbox', '--disable-gpu',
+                        '--disable-background-networking', '--disable-component-update',
+                        '--disable-sync', '--no-first-run', '--user-data-dir=' + prof,
+                        '--enable-logging=stderr', '--v=0', '--window-size=1366,768',
+                        '--dump-dom', 'file://' + out],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    dom = r.stdout
+    check('data-rendered="' in dom, 'the script did not finish on hostile input')
+    for tag in ('<img', '<foreignobject', '<b ', '<i>'):
+        check(tag not in dom.lower(), 'rendered DOM holds %r' % tag)
+    check(len(re.findall(r'<script', dom, re.I)) == 2, 'rendered DOM has extra scripts')
+    check('&lt;script&gt;alert(1)&lt;/script&gt;.exe' in dom, 'hostile name not shown as text')
+    errs = [l for l in r.stderr.splitlines() if re.search(r'CONSOLE|Uncaught|Refused to', l)]
+    check(not errs, 'console: %s' % errs[:3])
+    shutil.rmtree(prof, ignore_errors=True)
+shutil.rmtree(work, ignore_errors=True)
 if bad:
     print('FAIL:\n  ' + '\n  '.join(bad))
     sys.exit(1)
