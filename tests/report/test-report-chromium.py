@@ -109,6 +109,9 @@ ok = True
 if 'data-rendered' not in dom:
     print('FAIL: the script did not finish (no data-rendered)')
     ok = False
+if 'data-hscroll="false"' not in dom:
+    print('FAIL: the page scrolls horizontally at 1366 px')
+    ok = False
 if expected not in w.table_keys:
     print('FAIL: key %r not in the table (%s)' % (expected, w.table_keys[:10]))
     ok = False
@@ -142,6 +145,15 @@ if not os.path.exists(shot) or os.path.getsize(shot) == 0:
     ok = False
 else:
     print('%s: screenshot %s (%d bytes)' % (name, shot, os.path.getsize(shot)))
+pdf = os.path.join(logdir, 'report-%s.pdf' % name)
+subprocess.run(base + ['--user-data-dir=' + prof, '--no-pdf-header-footer',
+                       '--print-to-pdf=' + pdf, 'file://' + out],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+if not os.path.exists(pdf) or open(pdf, 'rb').read(5) != b'%PDF-':
+    print('FAIL: no printed PDF (print stylesheet)')
+    ok = False
+else:
+    print('%s: printed %s (%d bytes)' % (name, pdf, os.path.getsize(pdf)))
 shutil.copy(out, os.path.join(logdir, 'report-%s.html' % name))
 shutil.rmtree(prof, ignore_errors=True)
 shutil.rmtree(work, ignore_errors=True)
