@@ -495,3 +495,16 @@ def test_key_history():
         assert last["t1071"]["beacon"]["reading"] == d["readings"]["summary"]
         with pytest.raises(t.RangeError):
             det.key_history("nope")
+
+
+def test_key_history_errors():
+    """No beacon state: StateError; a key with a NUL byte: InvalidArgument."""
+    with t.Detector({"beacon.enabled": "false"}) as det:
+        for i in range(3):
+            det.feed_json(json.dumps(beacon(i)))
+        with pytest.raises(t.StateError):
+            det.key_history("E1")
+    with t.Detector() as det:
+        det.feed_json(json.dumps(beacon(0)))
+        with pytest.raises(t.InvalidArgument):
+            det.key_history("E\x001")
