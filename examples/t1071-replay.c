@@ -35,6 +35,7 @@
 #include "replay-order.h"
 #include "replay-progress.h"
 #include "replay-shapes.h"
+#include "replay-report.h"
 #include "t1071/t1071detect.h"
 
 #define PROG "t1071-replay"
@@ -66,6 +67,7 @@ struct run {
     uint64_t sorted;            /* records handed to the sorter */
     struct rp_state prog;       /* progress and late-event reports on stderr */
     struct replay_shapes shapes; /* --source, Zeek TSV (replay-shapes.c) */
+    struct report *report;      /* --report FILE.html, or NULL */
 };
 
 static void
@@ -77,7 +79,8 @@ usage(FILE *f)
             "                    [--input ndjson|pb] [--output alerts|sequences|pb|none]\n"
             "                    [--source auto|ecs|sysmon|zeek|suricata]\n"
             "                    [--stats] [--state FILE [--checkpoint-every N] [--flush]]\n"
-            "                    [--order time|arrival] [--sort-memory SIZE] [FILE|-]\n"
+            "                    [--order time|arrival] [--sort-memory SIZE]\n"
+            "                    [--report FILE.html [--report-keys N]] [FILE|-]\n"
             "       " PROG " --encode [FILE|-]   ECS NDJSON in, length-delimited protobuf Events out\n"
             "       " PROG " --sample            replay the bundled sample and summarise it\n"
             "       " PROG " --version | --help\n"
@@ -107,6 +110,10 @@ usage(FILE *f)
             "                   the state there at exit instead of flushing, so the next\n"
             "                   run continues exactly (the saved config is used)\n"
             "  --checkpoint-every N  also save the state every N events (atomically)\n"
+            "  --report FILE.html  also write a self-contained HTML triage report: summary,\n"
+            "                   alerting keys, per key its timeline, intervals, hours and\n"
+            "                   score components (README \"The triage report\")\n"
+            "  --report-keys N  at most N keys in the report, highest scores first (50)\n"
             "  --flush          with --state: the input is over for good; flush buffered\n"
             "                   events (as without --state) before saving\n"
             "  --order time     read the whole input, then detect in event-time order\n"
@@ -228,6 +235,16 @@ drain(struct run *r)
         const uint8_t *pb;
         size_t len;
         r->alerts++;
+        if (r->report) {
+            const char *json;
+            size_t jlen;
+            if (t1071_alert_batch_get_json(b, i, &json, &jlen) == T1071_OK &&
+                t1071_alert_batch_get(b, i, &pb, &len) == T1071_OK &&
+                report_alert(r->report, r->ctx, json, jlen, pb, len) != 0) {
+                rc = T1071_E_NOMEM;
+                break;
+            }
+        }
         if (r->out == OUT_NONE)
             continue;
         if (r->out == OUT_ALERTS) {
@@ -455,6 +472,13 @@ feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n
         else
             r->events++;
         rp_tick(&r->prog, r->ctx, r->events);
+        /* --report: take each alert's key history while the key is live. */
+        if (r->report) {
+            uint64_t queued = 0;
+            if (t1071_stats_get(r->ctx, T1071_STAT_ALERTS_QUEUED, &queued) == T1071_OK && queued &&
+                drain(r) != T1071_OK)
+                return -1;
+        }
         if (r->state && r->checkpoint_every && rc == T1071_OK &&
             r->events % r->checkpoint_every == 0)
             return save_state(r);
@@ -924,7 +948,8 @@ main(int argc, char **argv)
     t1071_config *cfg = NULL;
     enum input_fmt in = IN_NDJSON;
     struct run r = {0};
-    const char *file = NULL, *profile = NULL;
+    const char *file = NULL, *profile = NULL, *report_path = NULL, *config_file = NULL;
+    unsigned long long report_keys = REPORT_DEFAULT_KEYS;
     bool stats = false, encode = false, sample = false, any_arg = argc > 1;
     unsigned n_rules = 0;
     const char *order = NULL, *pre_file = NULL; /* --order; the input as the first pass sees it */
@@ -963,7 +988,8 @@ main(int argc, char **argv)
                    !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output") ||
                    !strcmp(argv[i], "--state") || !strcmp(argv[i], "--checkpoint-every") ||
                    !strcmp(argv[i], "--stats-format") || !strcmp(argv[i], "--sort-memory") ||
-                   !strcmp(argv[i], "--source")) {
+                   !strcmp(argv[i], "--source") ||
+                   !strcmp(argv[i], "--report") || !strcmp(argv[i], "--report-keys")) {
             i++;
         } else if (!strcmp(argv[i], "--order")) {
             if (i + 1 < argc)
@@ -1002,7 +1028,8 @@ main(int argc, char **argv)
                      !strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--state") ||
                      !strcmp(a, "--checkpoint-every") || !strcmp(a, "--stats-format") ||
                      !strcmp(a, "--order") || !strcmp(a, "--sort-memory") ||
-                     !strcmp(a, "--source");
+                     !strcmp(a, "--source") ||
+                     !strcmp(a, "--report") || !strcmp(a, "--report-keys");
         if (takes && !v) {
             fprintf(stderr, PROG ": %s needs a value\n", a);
             usage(stderr);
@@ -1023,6 +1050,7 @@ main(int argc, char **argv)
                 exit_code = 2;
                 goto out;
             }
+            config_file = v;
             i++;
         } else if (!strcmp(a, "--set")) {
             char *eq = strchr(v, '='), *key;
@@ -1107,6 +1135,19 @@ main(int argc, char **argv)
             }
             stats = true;
             i++;
+        } else if (!strcmp(a, "--report")) {
+            report_path = v;
+            i++;
+        } else if (!strcmp(a, "--report-keys")) {
+            char *end;
+            errno = 0;
+            report_keys = strtoull(v, &end, 10);
+            if (errno || *end || !*v || v[0] == '-' || report_keys == 0) {
+                fprintf(stderr, PROG ": --report-keys expects a positive integer, got \"%s\"\n", v);
+                exit_code = 2;
+                goto out;
+            }
+            i++;
         } else if (!strcmp(a, "--order")) {
             if (strcmp(v, "time") && strcmp(v, "arrival")) {
                 fprintf(stderr, PROG ": --order must be time or arrival, got \"%s\"\n", v);
@@ -1184,6 +1225,11 @@ main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
+    if (report_path && !(r.report = report_new(report_path, (size_t)report_keys))) {
+        fprintf(stderr, PROG ": out of memory\n");
+        exit_code = 1;
+        goto out;
+    }
     rp_init(&r.prog, f, t0);
     if (r.out != OUT_NONE && isatty(STDOUT_FILENO))
         r.prog.tty = false; /* alerts on the terminal: a progress line would cut into them */
@@ -1202,6 +1248,15 @@ main(int argc, char **argv)
     if (rc == 0)
         rc = finish(&r);
     rp_end(&r.prog, r.ctx);
+    if (rc == 0 && r.report) {
+        struct report_run run = {
+            .input = file ? file : "-",
+            .profile = profile ? profile : config_file ? config_file : "faithful",
+            .lines = r.lines, .events = r.events, .bad = r.bad, .seconds = now_s() - t0,
+        };
+        if (report_write(r.report, r.ctx, &run) != 0)
+            rc = -1;
+    }
     if (r.bad)
         fprintf(stderr, PROG ": %" PRIu64 " bad %s skipped\n", r.bad,
                 in == IN_PB ? "records" : "lines");
@@ -1217,6 +1272,7 @@ out:
     replay_shapes_free(&r.shapes);
     if (f && f != stdin)
         fclose(f);
+    report_free(r.report);
     t1071_free(r.ctx);
     t1071_config_free(cfg);
     return exit_code;

@@ -553,6 +553,28 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	return C.GoBytes(unsafe.Pointer(C.t1071_buffer_data(buf)), C.int(size)), nil
 }
 
+// KeyHistory returns a tracked key's beacon history as JSON
+// (t1071_key_history, README "Key history"): per destination and for the
+// aggregate, beat starts, the intervals the scorer uses, hourly counts, the
+// verdict and its one-line readings.  Take it when the key's alert is
+// polled: an expired key gives an error wrapping ErrRange, a key without
+// beacon state one wrapping ErrState.
+func (d *Detector) KeyHistory(key string) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.p == nil {
+		return nil, ErrClosed
+	}
+	ck := C.CString(key)
+	defer C.free(unsafe.Pointer(ck))
+	var buf *C.t1071_buffer
+	if rc := C.t1071_key_history(d.p, ck, C.size_t(len(key)), &buf); rc != C.T1071_OK {
+		return nil, d.fail(rc, "KeyHistory")
+	}
+	defer C.t1071_buffer_free(buf)
+	return C.GoBytes(unsafe.Pointer(C.t1071_buffer_data(buf)), C.int(C.t1071_buffer_size(buf))), nil
+}
+
 // Restore creates a Detector from Snapshot bytes (t1071_restore), with the
 // snapshot's own config; data is only read during the call.  A truncated,
 // corrupted or inconsistent snapshot gives an error wrapping ErrSnapshot,

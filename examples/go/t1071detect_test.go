@@ -880,3 +880,52 @@ func TestEventFromJSONAs(t *testing.T) {
 		t.Fatalf("unknown source: %v", err)
 	}
 }
+
+// KeyHistory (t1071_key_history): the key's intervals and verdict, the
+// same reading as the alert; an unknown key is ErrRange.
+func TestKeyHistory(t *testing.T) {
+	d, err := t1071.NewWith(map[string]string{"engine.hash_seed": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var alerts []*ecsv1.Alert
+	for i := 0; i < 12; i++ {
+		if err := d.FeedMessage(beacon(i)); err != nil {
+			t.Fatal(err)
+		}
+		alerts = append(alerts, poll(t, d)...)
+	}
+	if len(alerts) == 0 {
+		t.Fatal("no alerts")
+	}
+	js, err := d.KeyHistory("E1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Key    string `json:"key"`
+		Beacon struct {
+			Destinations []struct {
+				Destination string            `json:"destination"`
+				Intervals   []uint32          `json:"intervals_ms"`
+				Readings    map[string]string `json:"readings"`
+			} `json:"destinations"`
+		} `json:"beacon"`
+	}
+	if err := json.Unmarshal(js, &h); err != nil {
+		t.Fatalf("%v: %s", err, js)
+	}
+	if h.Key != "E1" || len(h.Beacon.Destinations) != 1 ||
+		h.Beacon.Destinations[0].Destination != "8.8.8.8:443" ||
+		len(h.Beacon.Destinations[0].Intervals) != 11 || h.Beacon.Destinations[0].Intervals[0] != 60000 {
+		t.Fatalf("history %s", js)
+	}
+	if last := alerts[len(alerts)-1].GetBeacon().GetReading(); last == "" ||
+		last != h.Beacon.Destinations[0].Readings["summary"] {
+		t.Fatalf("alert reading %q, history %q", last, h.Beacon.Destinations[0].Readings["summary"])
+	}
+	if _, err := d.KeyHistory("nope"); !errors.Is(err, t1071.ErrRange) {
+		t.Fatalf("unknown key: %v", err)
+	}
+}

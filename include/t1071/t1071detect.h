@@ -446,6 +446,28 @@ T1071_API int t1071_prevalence_export(const t1071_ctx *ctx, uint64_t since, t107
  */
 T1071_API int t1071_prevalence_merge(t1071_ctx *ctx, const uint8_t *buf, size_t len);
 
+/* ===== Key history (the beacon behind an alert) ===== */
+
+/**
+ * A tracked key's beacon history as one JSON object (README "Key
+ * history"): per destination and for the key's aggregate, the beat starts
+ * and the intervals the scorer uses (its last 128), the hourly beat counts
+ * (its last 48 hours), the verdict and one-line readings from the same
+ * function as the alert's t1071.beacon.reading.  Every string is escaped so
+ * the text can be embedded in HTML <script> as it is (<, >, &, ', U+2028,
+ * U+2029 and control characters as \u escapes).  Take it when the alert is
+ * polled: a key that expired or was evicted has no history.
+ * @param key      the key value (t1071.key of an alert), @p key_len bytes.
+ * @param[out] out the JSON text (not NUL-terminated); NULL on failure.
+ * @return T1071_OK; T1071_E_RANGE when no such key is tracked;
+ *         T1071_E_STATE when the key has no beacon state (beacon.enabled =
+ *         false and no tuning); T1071_E_INVALID_ARG; T1071_E_NOMEM.
+ * Caller owns *out; free with t1071_buffer_free().
+ * @since 0.2
+ */
+T1071_API int t1071_key_history(const t1071_ctx *ctx, const char *key, size_t key_len,
+                                t1071_buffer **out);
+
 /* ===== Statistics ===== */
 
 /**

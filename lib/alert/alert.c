@@ -15,6 +15,7 @@
 
 #include "alert/alert.h"
 #include "alert/alert-pack.h"
+#include "score/reading.h"
 #include "util/sha256.h"
 #include "util/timefmt.h"
 
@@ -221,6 +222,7 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
                       void *(*alloc)(size_t), size_t head, uint8_t **out, size_t *out_len)
 {
     T1071__Ecs__V1__AlertBeacon beacon = T1071__ECS__V1__ALERT_BEACON__INIT;
+    char reading[256];
     T1071__Ecs__V1__AlertTuning tuning = T1071__ECS__V1__ALERT_TUNING__INIT;
     T1071__Ecs__V1__Alert a = T1071__ECS__V1__ALERT__INIT;
     T1071__Ecs__V1__AlertThreat threat = T1071__ECS__V1__ALERT_THREAT__INIT;
@@ -360,6 +362,8 @@ t1071i_alert_build_at(const struct t1071_config *cfg, const char *key,
         beacon.hourly = j->v.hourly;
         beacon.has_rita_ts_score = true;
         beacon.rita_ts_score = j->rita_ts;
+        t1071i_beacon_reading(&j->v, T1071I_READING_SUMMARY, reading, sizeof(reading));
+        beacon.reading = reading;
         a.beacon = &beacon;
     }
     if (j) {
@@ -637,6 +641,11 @@ render_beacon(GString *o, const T1071__Ecs__V1__AlertBeacon *b)
                            b->size_known ? "true" : "false", b->hourly ? "true" : "false");
     g_string_append(o, ",\"rita_ts_score\":");
     jnum3(o, b->rita_ts_score);
+    if (b->reading) {
+        g_string_append_c(o, ',');
+        jkey(o, "reading");
+        jstr(o, b->reading);
+    }
     g_string_append_c(o, '}');
 }
 

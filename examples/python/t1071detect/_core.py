@@ -263,6 +263,27 @@ class Detector:
         finally:
             lib.t1071_buffer_free(buf)
 
+    def key_history(self, key):
+        """A tracked key's beacon history (t1071_key_history, README "Key
+        history") as a dict: per destination and for the aggregate, beat
+        starts, the intervals the scorer uses, hourly counts, the verdict and
+        its one-line readings.  Take it when the key's alert is polled: an
+        expired key raises RangeError (T1071_E_RANGE), a key without beacon
+        state StateError."""
+        import json
+        key = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+        lib = self._lib
+        buf = N.buffer_p()
+        with self._lock:
+            rc = lib.t1071_key_history(self._ptr(), key, len(key), ctypes.byref(buf))
+            if rc != N.OK:
+                self._fail(rc)
+        try:
+            return json.loads(ctypes.string_at(lib.t1071_buffer_data(buf),
+                                               lib.t1071_buffer_size(buf)).decode("utf-8"))
+        finally:
+            lib.t1071_buffer_free(buf)
+
     @classmethod
     def restore(cls, data, *, auto_drain=False):
         """A new Detector from snapshot() bytes (t1071_restore), with the

@@ -492,3 +492,37 @@ def test_event_from_json_reads_raw_sysmon_and_source_forces_a_shape():
     with pytest.raises(t.T1071Error):
         t.event_from_json(SYSMON_NXLOG, source="netflow")
     assert "records_sysmon" in t.stat_names() and "events_network" in t.stat_names()
+
+
+def test_key_history():
+    """t1071_key_history: the key's intervals and verdict; its summary reading
+    is the alert's t1071.beacon.reading; an unknown key is RangeError."""
+    with t.Detector({"engine.hash_seed": "1"}) as det:
+        alerts = []
+        for i in range(12):
+            det.feed_json(json.dumps(beacon(i)))
+            alerts += det.alerts_json()
+        assert alerts
+        h = det.key_history("E1")
+        assert h["key"] == "E1"
+        (d,) = h["beacon"]["destinations"]
+        assert d["destination"] == "8.8.8.8:443"
+        assert d["intervals_ms"] == [60000] * 11
+        assert len(d["beats_ms"]) == 12
+        last = json.loads(alerts[-1]) if isinstance(alerts[-1], str) else alerts[-1]
+        assert last["t1071"]["beacon"]["reading"] == d["readings"]["summary"]
+        with pytest.raises(t.RangeError):
+            det.key_history("nope")
+
+
+def test_key_history_errors():
+    """No beacon state: StateError; a key with a NUL byte: InvalidArgument."""
+    with t.Detector({"beacon.enabled": "false"}) as det:
+        for i in range(3):
+            det.feed_json(json.dumps(beacon(i)))
+        with pytest.raises(t.StateError):
+            det.key_history("E1")
+    with t.Detector() as det:
+        det.feed_json(json.dumps(beacon(0)))
+        with pytest.raises(t.InvalidArgument):
+            det.key_history("E\x001")
