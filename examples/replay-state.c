@@ -101,7 +101,7 @@ rs_open_output(struct rs *s, const char *path, bool state_existed, const char *p
         close(fd);
         return -1;
     }
-    fflush(stdout);
+    /* Nothing is written to stdout yet (its buffer is set up after this). */
     if (dup2(fd, STDOUT_FILENO) < 0) {
         fprintf(stderr, "%s: --output-file %s: %s\n", prog, path, strerror(errno));
         close(fd);
