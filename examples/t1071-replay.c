@@ -1246,6 +1246,10 @@ main(int argc, char **argv)
 
     replay_shapes_init(&r.shapes, cfg);
     if (sample || (!any_arg && isatty(STDIN_FILENO))) {
+        if (output_file && rs_open_output(&r.rs, output_file, false, PROG) != 0) {
+            exit_code = 1;
+            goto out;
+        }
         exit_code = run_sample(cfg, stats);
         goto out;
     }
@@ -1259,6 +1263,10 @@ main(int argc, char **argv)
     }
     t0 = now_s();
     if (encode) {
+        if (output_file && rs_open_output(&r.rs, output_file, false, PROG) != 0) {
+            exit_code = 1;
+            goto out;
+        }
         rc = for_each_line(&r, f, encode_line);
         if (r.bad)
             fprintf(stderr, PROG ": %" PRIu64 " bad lines skipped\n", r.bad);
