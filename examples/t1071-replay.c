@@ -9,6 +9,7 @@
  *   t1071-replay [--profile NAME] [--config FILE] [--set SECTION.KEY=VALUE]... [--rule FILE]...
  *                [--input ndjson|pb] [--output alerts|sequences|pb|none]
  *                [--stats] [--stats-format text|json|prometheus] [--state FILE [--checkpoint-every N] [--flush]]
+ *                [--output-file F]
  *                [--order time|arrival] [--sort-memory SIZE] [FILE|-]
  *   t1071-replay --encode [FILE|-]
  *   t1071-replay --sample        (or no arguments on a terminal)
@@ -33,6 +34,7 @@
 
 #include "ecs.pb-c.h"
 #include "replay-order.h"
+#include "replay-state.h"
 #include "replay-progress.h"
 #include "replay-shapes.h"
 #include "replay-report.h"
@@ -68,6 +70,8 @@ struct run {
     struct rp_state prog;       /* progress and late-event reports on stderr */
     struct replay_shapes shapes; /* --source, Zeek TSV (replay-shapes.c) */
     struct report *report;      /* --report FILE.html, or NULL */
+    struct rs rs;               /* --state's input position, --output-file (replay-state.c) */
+    FILE *in;                   /* the input, for the position record */
 };
 
 static void
@@ -79,6 +83,7 @@ usage(FILE *f)
             "                    [--input ndjson|pb] [--output alerts|sequences|pb|none]\n"
             "                    [--source auto|ecs|sysmon|zeek|suricata]\n"
             "                    [--stats] [--state FILE [--checkpoint-every N] [--flush]]\n"
+            "                    [--output-file F]\n"
             "                    [--order time|arrival] [--sort-memory SIZE]\n"
             "                    [--report FILE.html [--report-keys N]] [FILE|-]\n"
             "       " PROG " --encode [FILE|-]   ECS NDJSON in, length-delimited protobuf Events out\n"
@@ -116,6 +121,8 @@ usage(FILE *f)
             "  --report-keys N  at most N keys in the report, highest scores first (50)\n"
             "  --flush          with --state: the input is over for good; flush buffered\n"
             "                   events (as without --state) before saving\n"
+            "  --output-file F  write the output to F; with --state, F is cut back to the\n"
+            "                   last checkpoint on resume, so a crash repeats nothing\n"
             "  --order time     read the whole input, then detect in event-time order\n"
             "                   (stable: ties in input order); the default for a regular FILE\n"
             "  --order arrival  detect as records arrive, reordering within engine.lateness\n"
@@ -234,6 +241,8 @@ drain(struct run *r)
     for (size_t i = 0; i < t1071_alert_batch_count(b); i++) {
         const uint8_t *pb;
         size_t len;
+        if (r->out != OUT_PB && fflush(stdout) != 0)
+            r->write_failed = true; /* the last alert's line, in one write() */
         r->alerts++;
         if (r->report) {
             const char *json;
@@ -294,6 +303,8 @@ drain(struct run *r)
         }
     }
     t1071_alert_batch_free(b);
+    if (r->out != OUT_PB && fflush(stdout) != 0)
+        r->write_failed = true;
     if (ferror(stdout))
         r->write_failed = true;
     return rc;
@@ -323,9 +334,14 @@ save_state(struct run *r)
     int fd, rc;
     size_t off = 0, n;
     const uint8_t *d;
+    uint8_t pos[RS_RECORD_LEN];
 
     if (drain(r) != T1071_OK || fflush(stdout) != 0)
         return -1;
+    if (rs_record(&r->rs, r->in, r->lines, pos) != 0) {
+        fprintf(stderr, PROG ": --output-file: %s\n", strerror(errno));
+        return -1;
+    }
     rc = t1071_snapshot(r->ctx, &snap);
     if (rc != T1071_OK) {
         fprintf(stderr, PROG ": snapshot: %s\n", t1071_strerror(rc));
@@ -349,6 +365,18 @@ save_state(struct run *r)
         off += (size_t)w;
     }
     t1071_buffer_free(snap);
+    /* The input position and output size after the snapshot, in the same
+     * file, so one rename() commits all three. */
+    for (size_t o = 0; off == n && o < sizeof(pos);) {
+        ssize_t w = write(fd, pos + o, sizeof(pos) - o);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            off = 0;
+            break;
+        }
+        o += (size_t)w;
+    }
     if (off != n || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, r->state) != 0) {
         fprintf(stderr, PROG ": writing state %s: %s\n", r->state, strerror(errno));
         unlink(tmp);
@@ -393,7 +421,7 @@ load_state(struct run *r, const t1071_config *cfg)
             break;
     }
     fclose(f);
-    rc = t1071_restore(&r->ctx, buf, len);
+    rc = t1071_restore(&r->ctx, buf, rs_split(&r->rs, buf, len));
     free(buf);
     if (rc != T1071_OK) {
         fprintf(stderr, PROG ": --state %s: %s\n", r->state, t1071_strerror(rc));
@@ -443,7 +471,7 @@ feed_sorted(struct run *r, const char *what)
     }
     rp_phase(&r->prog, "detecting", r->sorted);
     while ((rc = ro_next(s, &ts, &ord, &d, &len)) > 0)
-        if (feed(r, d, len, what, ord) != 0)
+        if (!rs_skip_sorted(&r->rs) && feed(r, d, len, what, ord) != 0)
             break;
     if (rc < 0)
         fprintf(stderr, PROG ": sorting by event time: %s\n", ro_error(s));
@@ -495,6 +523,10 @@ blank(const char *s, size_t n)
     return true;
 }
 
+/* for_each_line() and read_pb() stop: a resumed time-ordered run has
+ * read the interrupted run's range (not an error). */
+#define STOP_READING 2
+
 /* Call @p fn on every line of @p f (without its newline).  Lines longer
  * than MAX_LINE are reported and skipped without being held in memory. */
 typedef int (*line_fn)(struct run *r, const char *line, size_t len, uint64_t lineno);
@@ -505,6 +537,19 @@ static int
 end_line(struct run *r, line_fn fn, const char *line, size_t len, bool skipped)
 {
     r->lines++;
+    switch (rs_line(&r->rs, r->lines)) {
+    case RS_SKIP:
+        /* Read by the run this one resumes; a '#' line still goes through:
+         * a Zeek TSV header says how the lines after it read. */
+        if (skipped || !len || line[0] != '#')
+            return 0;
+        break;
+    case RS_STOP:
+        r->lines--;
+        return STOP_READING; /* past the interrupted run's range */
+    case RS_FEED:
+        break;
+    }
     if (skipped)
         report_bad(r, "line", r->lines, T1071_E_TOO_LARGE, "line longer than 4 MiB");
     else if (!blank(line, len))
@@ -659,6 +704,10 @@ read_pb(struct run *r, FILE *f)
         }
         if (c == EOF && shift == 0)
             break; /* clean end */
+        if (rs_line(&r->rs, r->lines + 1) == RS_STOP) {
+            rc = STOP_READING;
+            break;
+        }
         rec++;
         r->lines++;
         if (bad_prefix || c == EOF) {
@@ -690,6 +739,8 @@ read_pb(struct run *r, FILE *f)
             report_bad(r, "record", rec, T1071_E_TRUNCATED, "input ends inside a record");
             break;
         }
+        if (rs_line(&r->rs, r->lines) == RS_SKIP)
+            continue; /* read by the run this one resumes */
         if (feed(r, buf, (size_t)len, "record", rec) != 0) {
             rc = -1;
             break;
@@ -956,10 +1007,13 @@ main(int argc, char **argv)
     bool pre_sample = !any_arg && isatty(STDIN_FILENO), time_order;
     size_t sort_memory = RO_DEFAULT_BUDGET;
     FILE *f = stdin;
+    const char *output_file = NULL; /* --output-file */
+    bool state_existed;
     int rc, exit_code = 0;
     double t0;
 
     r.out = OUT_ALERTS;
+    rs_init(&r.rs);
 #if defined(M_TRIM_THRESHOLD)
     /* Each poll hands over up to engine.alert_queue alerts and their JSON
      * (some 10 MB), freed together once written.  glibc would give that
@@ -987,6 +1041,7 @@ main(int argc, char **argv)
                    !strcmp(argv[i], "--rule") ||
                    !strcmp(argv[i], "--input") || !strcmp(argv[i], "--output") ||
                    !strcmp(argv[i], "--state") || !strcmp(argv[i], "--checkpoint-every") ||
+                   !strcmp(argv[i], "--output-file") ||
                    !strcmp(argv[i], "--stats-format") || !strcmp(argv[i], "--sort-memory") ||
                    !strcmp(argv[i], "--source") ||
                    !strcmp(argv[i], "--report") || !strcmp(argv[i], "--report-keys")) {
@@ -1027,6 +1082,7 @@ main(int argc, char **argv)
                      !strcmp(a, "--rule") ||
                      !strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--state") ||
                      !strcmp(a, "--checkpoint-every") || !strcmp(a, "--stats-format") ||
+                     !strcmp(a, "--output-file") ||
                      !strcmp(a, "--order") || !strcmp(a, "--sort-memory") ||
                      !strcmp(a, "--source") ||
                      !strcmp(a, "--report") || !strcmp(a, "--report-keys");
@@ -1111,6 +1167,9 @@ main(int argc, char **argv)
         } else if (!strcmp(a, "--state")) {
             r.state = v;
             i++;
+        } else if (!strcmp(a, "--output-file")) {
+            output_file = v;
+            i++;
         } else if (!strcmp(a, "--checkpoint-every")) {
             char *end;
             errno = 0;
@@ -1187,6 +1246,10 @@ main(int argc, char **argv)
 
     replay_shapes_init(&r.shapes, cfg);
     if (sample || (!any_arg && isatty(STDIN_FILENO))) {
+        if (output_file && rs_open_output(&r.rs, output_file, false, PROG) != 0) {
+            exit_code = 1;
+            goto out;
+        }
         exit_code = run_sample(cfg, stats);
         goto out;
     }
@@ -1200,6 +1263,10 @@ main(int argc, char **argv)
     }
     t0 = now_s();
     if (encode) {
+        if (output_file && rs_open_output(&r.rs, output_file, false, PROG) != 0) {
+            exit_code = 1;
+            goto out;
+        }
         rc = for_each_line(&r, f, encode_line);
         if (r.bad)
             fprintf(stderr, PROG ": %" PRIu64 " bad lines skipped\n", r.bad);
@@ -1215,6 +1282,7 @@ main(int argc, char **argv)
         exit_code = 2;
         goto out;
     }
+    state_existed = r.state && access(r.state, F_OK) == 0;
     if (r.state) {
         if (load_state(&r, cfg) != 0) {
             exit_code = 1;
@@ -1230,6 +1298,17 @@ main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
+    /* Exactly-once resume (replay-state.c): where this input starts, and
+     * the output file cut back to the last checkpoint.  Alerts are written
+     * one whole line per write() (drain()). */
+    if ((r.state && rs_begin(&r.rs, f, file ? file : "stdin", time_order, PROG) != 0) ||
+        (output_file && rs_open_output(&r.rs, output_file, state_existed, PROG) != 0)) {
+        exit_code = 1;
+        goto out;
+    }
+    r.in = f;
+    if (r.out != OUT_PB)
+        setvbuf(stdout, NULL, _IOFBF, 4u << 20); /* a line up to 4 MiB is one write() */
     rp_init(&r.prog, f, t0);
     if (r.out != OUT_NONE && isatty(STDOUT_FILENO))
         r.prog.tty = false; /* alerts on the terminal: a progress line would cut into them */
@@ -1243,10 +1322,14 @@ main(int argc, char **argv)
         rp_phase(&r.prog, "reading", 0);
     }
     rc = in == IN_PB ? read_pb(&r, f) : for_each_line(&r, f, ndjson_line);
+    if (rc == STOP_READING)
+        rc = 0;
     if (rc == 0 && r.sorter)
         rc = feed_sorted(&r, in == IN_PB ? "record" : "line");
-    if (rc == 0)
+    if (rc == 0) {
+        r.rs.completed = true;
         rc = finish(&r);
+    }
     rp_end(&r.prog, r.ctx);
     if (rc == 0 && r.report) {
         struct report_run run = {
