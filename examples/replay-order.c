@@ -390,7 +390,8 @@ spill(struct ro_sorter *s)
         s->runs = nr;
         s->runs_cap = nc;
     }
-    qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
+    if (s->n > 1) /* qsort: the array must not be NULL, even when empty */
+        qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
     f = spill_file(s);
     if (!f)
         return -1;
@@ -511,7 +512,8 @@ ro_finish(struct ro_sorter *s)
         return -1;
     }
     s->finished = true;
-    qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
+    if (s->n > 1) /* qsort: the array must not be NULL, even when empty */
+        qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
     /* At most fanin inputs to the final merge, the in-memory run being
      * one: merge the newest (smallest) runs together until they fit. */
     while (s->n_runs + 1 > s->fanin) {

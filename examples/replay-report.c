@@ -340,7 +340,8 @@ report_write(struct report *rep, const t1071_ctx *ctx, const struct report_run *
     }
     for (size_t i = 0; i < rep->n_keys; i++)
         order[i] = &rep->keys[i];
-    qsort(order, rep->n_keys, sizeof(*order), by_score);
+    if (rep->n_keys > 1)
+        qsort(order, rep->n_keys, sizeof(*order), by_score);
 
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", rep->path, (long)getpid());
     f = fopen(tmp, "w");

@@ -289,7 +289,8 @@ t1071i_prev_export(const struct t1071i_tracker *t, uint64_t since, struct t1071_
         n++;
         size += 4 + e->len + (size_t)live * 16;
     }
-    qsort(v, n, sizeof(*v), cmp_ent);
+    if (n > 1) /* v may be NULL when n is 0 */
+        qsort(v, n, sizeof(*v), cmp_ent);
     *out = t1071i_buffer_new(size);
     if (!*out) {
         free(v);
@@ -312,7 +313,8 @@ t1071i_prev_export(const struct t1071i_tracker *t, uint64_t since, struct t1071_
         for (uint32_t k = 0; k < e->n && k < 64; k++)
             if (e->host_ts[k] >= t->floor)
                 hs[live].h = e->host_hash[k], hs[live++].ts = e->host_ts[k];
-        qsort(hs, live, sizeof(hs[0]), cmp_host);
+        if (live > 1)
+            qsort(hs, live, sizeof(hs[0]), cmp_host);
         put_le(p, v[i].len, 2);
         memcpy(p + 2, v[i].key, v[i].len);
         p += 2 + v[i].len;
