@@ -35,6 +35,7 @@
 #include "rule/rule.h"
 #include "score/tracker.h"
 #include "util/buffer.h"
+#include "util/bytes.h"
 #include "util/hash.h"
 #include "util/pool.h"
 
@@ -275,21 +276,6 @@ int t1071i_advance(struct t1071_ctx *ctx, int64_t event_time_ms);
  * little-endian.  open: T1071_OK, T1071_E_VERSION (newer than max_ver),
  * T1071_E_SNAPSHOT (short, wrong magic, version 0, bad checksum). */
 #define T1071I_ENVELOPE_HEADER 48
-static inline void
-t1071i_put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint64_t
-t1071i_get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 void t1071i_envelope_seal(uint8_t *b, size_t len, const char magic[8], uint32_t ver, uint32_t aux);
 int t1071i_envelope_open(const uint8_t *b, size_t len, const char magic[8], uint32_t max_ver,
                          uint32_t *ver, uint32_t *aux);

@@ -25,6 +25,7 @@
 
 #include "score/tracker-priv.h"
 #include "util/buffer.h"
+#include "util/bytes.h"
 #include "util/hash.h"
 #include "util/sha256.h"
 
@@ -243,23 +244,6 @@ cmp_host(const void *a, const void *b)
     return (x->h > y->h) - (x->h < y->h);
 }
 
-static void
-put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 int
 t1071i_prev_export(const struct t1071i_tracker *t, uint64_t since, struct t1071_buffer **out,
                    uint64_t *cursor)
@@ -298,14 +282,14 @@ t1071i_prev_export(const struct t1071i_tracker *t, uint64_t since, struct t1071_
     }
     base = (uint8_t *)t1071_buffer_data(*out);
     memcpy(base, DELTA_MAGIC, 8);
-    put_le(base + 8, DELTA_VERSION, 4);
-    put_le(base + 12, t->slots, 4);
-    put_le(base + 48, t->fleet_id, 8);
-    put_le(base + 56, since, 8);
-    put_le(base + 64, t->change, 8);
-    put_le(base + 72, (uint64_t)t->floor, 8);
-    put_le(base + 80, n, 4);
-    put_le(base + 84, 0, 4);
+    t1071i_put_le(base + 8, DELTA_VERSION, 4);
+    t1071i_put_le(base + 12, t->slots, 4);
+    t1071i_put_le(base + 48, t->fleet_id, 8);
+    t1071i_put_le(base + 56, since, 8);
+    t1071i_put_le(base + 64, t->change, 8);
+    t1071i_put_le(base + 72, (uint64_t)t->floor, 8);
+    t1071i_put_le(base + 80, n, 4);
+    t1071i_put_le(base + 84, 0, 4);
     p = base + DELTA_HEAD;
     for (size_t i = 0; i < n; i++) {
         const struct prev_entry *e = v[i].e;
@@ -315,14 +299,14 @@ t1071i_prev_export(const struct t1071i_tracker *t, uint64_t since, struct t1071_
                 hs[live].h = e->host_hash[k], hs[live++].ts = e->host_ts[k];
         if (live > 1)
             qsort(hs, live, sizeof(hs[0]), cmp_host);
-        put_le(p, v[i].len, 2);
+        t1071i_put_le(p, v[i].len, 2);
         memcpy(p + 2, v[i].key, v[i].len);
         p += 2 + v[i].len;
-        put_le(p, live, 2);
+        t1071i_put_le(p, live, 2);
         p += 2;
         for (uint32_t k = 0; k < live; k++, p += 16) {
-            put_le(p, hs[k].h, 8);
-            put_le(p + 8, (uint64_t)hs[k].ts, 8);
+            t1071i_put_le(p, hs[k].h, 8);
+            t1071i_put_le(p + 8, (uint64_t)hs[k].ts, 8);
         }
     }
     free(v);
@@ -345,7 +329,7 @@ delta_check(const struct t1071i_tracker *t, const uint8_t *buf, size_t len, size
 
     if (len < DELTA_HEAD || memcmp(buf, DELTA_MAGIC, 8))
         return "not a prevalence delta (bad magic or too short)";
-    if (get_le(buf + 8, 4) != DELTA_VERSION)
+    if (t1071i_get_le(buf + 8, 4) != DELTA_VERSION)
         return "prevalence delta of an unknown version";
     t1071i_sha256_init(&sum, T1071I_SHA256_AUTO);
     t1071i_sha256_update(&sum, buf, 16);
@@ -353,9 +337,9 @@ delta_check(const struct t1071i_tracker *t, const uint8_t *buf, size_t len, size
     t1071i_sha256_digest(&sum, digest);
     if (memcmp(digest, buf + 16, 32))
         return "prevalence delta checksum mismatch (corrupted or truncated)";
-    if (get_le(buf + 48, 8) != t->fleet_id)
+    if (t1071i_get_le(buf + 48, 8) != t->fleet_id)
         return "prevalence delta from a context with another tuning.fleet_key";
-    n = get_le(buf + 80, 4);
+    n = t1071i_get_le(buf + 80, 4);
     if (n > T1071I_PREVALENCE_MAX * 64ull)
         return "prevalence delta with too many entries";
     p = buf + DELTA_HEAD;
@@ -363,12 +347,12 @@ delta_check(const struct t1071i_tracker *t, const uint8_t *buf, size_t len, size
         size_t kl, nh;
         if (end - p < 2)
             return "prevalence delta truncated inside an entry";
-        kl = get_le(p, 2);
+        kl = t1071i_get_le(p, 2);
         if (kl == 0 || kl >= 512 || (size_t)(end - p) < 4 + kl)
             return "prevalence delta with a bad key length";
         if (memchr(p + 2, '\0', kl))
             return "prevalence delta with a NUL inside a key";
-        nh = get_le(p + 2 + kl, 2);
+        nh = t1071i_get_le(p + 2 + kl, 2);
         if (nh == 0 || nh > 64)
             return "prevalence delta with a bad host count";
         p += 4 + kl;
@@ -398,15 +382,15 @@ t1071i_prev_merge(struct t1071i_tracker *t, const uint8_t *buf, size_t len, cons
     }
     if ((*why = delta_check(t, buf, len, &n)) != NULL)
         return T1071_E_SNAPSHOT;
-    raise_floor(t, (int64_t)get_le(buf + 72, 8));
+    raise_floor(t, (int64_t)t1071i_get_le(buf + 72, 8));
     p = buf + DELTA_HEAD;
     for (size_t i = 0; i < n; i++) {
-        size_t kl = get_le(p, 2), nh = get_le(p + 2 + kl, 2);
+        size_t kl = t1071i_get_le(p, 2), nh = t1071i_get_le(p + 2 + kl, 2);
         const char *key = (const char *)p + 2;
         uint64_t h = t1071i_hash(t->seed, key, kl);
         p += 4 + kl;
         for (size_t k = 0; k < nh; k++, p += 16) {
-            int c = t1071i_prev_sync_add(t, key, kl, h, get_le(p, 8), (int64_t)get_le(p + 8, 8));
+            int c = t1071i_prev_sync_add(t, key, kl, h, t1071i_get_le(p, 8), (int64_t)t1071i_get_le(p + 8, 8));
             if (c < 0)
                 nomem = true;
             else
