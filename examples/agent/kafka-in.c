@@ -469,6 +469,8 @@ part_open(struct agent *a, int32_t partition, int64_t *offset)
             p.restored = true;
             p.next_offset = p.ckpt_offset = off;
             *offset = off;
+            fprintf(stderr, PROG ": %s[%d]: restored the checkpoint at offset %" PRId64 "\n",
+                    a->o->topic, (int)partition, off);
         }
     }
     free(snap);
@@ -490,6 +492,20 @@ part_open(struct agent *a, int32_t partition, int64_t *offset)
     p.ckpt_at_ms = now_ms();
     a->parts[a->nparts++] = p;
     return 0;
+}
+
+/* "t1071-agent: assigned ev[0,2], 2 owned" */
+static void
+log_parts(struct agent *a, const char *what, const rd_kafka_topic_partition_list_t *l)
+{
+    char buf[512];
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; i < l->cnt && n < sizeof buf - 16; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", i ? "," : "", (int)l->elems[i].partition);
+    fprintf(stderr, PROG ": %s %s[%s%s], %zu owned\n", what, a->o->topic, buf,
+            n >= sizeof buf - 16 ? ",..." : "", a->nparts);
 }
 
 static void
@@ -517,8 +533,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
             e = rd_kafka_incremental_assign(rk, l);
         else
             rd_kafka_assign(rk, l);
-        fprintf(stderr, PROG ": assigned %d partition(s) of %s, %zu owned\n", l->cnt, a->o->topic,
-                a->nparts);
+        log_parts(a, "assigned", l);
     } else {
         /* Revoked: checkpoint and drop; lost (the session timed out): only
          * drop, another member may own the partition and checkpoint it. */
@@ -535,8 +550,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
             e = rd_kafka_incremental_unassign(rk, l);
         else
             rd_kafka_assign(rk, NULL);
-        fprintf(stderr, PROG ": %s %d partition(s) of %s, %zu owned\n", lost ? "lost" : "revoked",
-                l->cnt, a->o->topic, a->nparts);
+        log_parts(a, lost ? "lost" : "revoked", l);
     }
     if (e) {
         fprintf(stderr, PROG ": rebalance: %s\n", rd_kafka_error_string(e));
