@@ -14,7 +14,13 @@
  * Produces "PARTITION<TAB>KEY<TAB>VALUE" lines (PARTITION -1: by the key,
  * librdkafka's default partitioner) in order with an idempotent producer,
  * then prints "end P OFFSET" (the next offset) for every partition it
- * wrote to; exit 1 if any record was not delivered. */
+ * wrote to; exit 1 if any record was not delivered.  With "hex" after
+ * TOPIC, VALUE is hexadecimal (binary records: protobuf Events).
+ *
+ *   kafka-mock --consume BOOTSTRAP TOPIC PARTITIONS [hex]
+ *
+ * Prints every record of the topic as "PARTITION<TAB>KEY<TAB>VALUE" (VALUE
+ * in hexadecimal with "hex"), up to the end of each partition. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -56,7 +62,76 @@ dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 static int
-produce(const char *bootstrap, const char *topic)
+unhex(char *s)
+{
+    size_t n = strlen(s), j = 0;
+
+    if (n % 2)
+        return -1;
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned v;
+        if (sscanf(s + i, "%2x", &v) != 1)
+            return -1;
+        s[j++] = (char)v;
+    }
+    return (int)j;
+}
+
+static int
+consume(const char *bootstrap, const char *topic, int parts, int hex)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *l;
+    int eof = 0, rc = 0;
+
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) ||
+        rd_kafka_conf_set(conf, "group.id", "kafka-mock-reader", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err)) {
+        fprintf(stderr, "kafka-mock: %s\n", err);
+        return 1;
+    }
+    if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err))) {
+        fprintf(stderr, "kafka-mock: %s\n", err);
+        return 1;
+    }
+    l = rd_kafka_topic_partition_list_new(parts);
+    for (int i = 0; i < parts; i++)
+        rd_kafka_topic_partition_list_add(l, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    while (eof < parts) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
+        if (!m) {
+            fprintf(stderr, "kafka-mock: no end of partition within 10 s\n");
+            rc = 1;
+            break;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eof++;
+        } else if (m->err) {
+            fprintf(stderr, "kafka-mock: %s\n", rd_kafka_message_errstr(m));
+            rc = 1;
+        } else {
+            printf("%d\t%.*s\t", (int)m->partition, (int)m->key_len, (const char *)m->key);
+            if (hex)
+                for (size_t i = 0; i < m->len; i++)
+                    printf("%02x", ((const unsigned char *)m->payload)[i]);
+            else
+                fwrite(m->payload, 1, m->len, stdout);
+            putchar('\n');
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+static int
+produce(const char *bootstrap, const char *topic, int hex)
 {
     char err[512];
     char *line = NULL;
@@ -91,10 +166,16 @@ produce(const char *bootstrap, const char *topic)
         }
         key = end + 1;
         *val++ = '\0';
+        int vlen = hex ? unhex(val) : (int)strlen(val);
+        if (vlen < 0) {
+            fprintf(stderr, "kafka-mock: VALUE is not hexadecimal\n");
+            failed++;
+            break;
+        }
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION((int32_t)part),
-                RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(val, strlen(val)),
+                RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(val, (size_t)vlen),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 50);
@@ -130,8 +211,10 @@ main(int argc, char **argv)
     rd_kafka_t *rk;
     rd_kafka_mock_cluster_t *mc;
 
-    if (argc == 4 && !strcmp(argv[1], "--produce"))
-        return produce(argv[2], argv[3]);
+    if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--produce"))
+        return produce(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "hex"));
+    if ((argc == 5 || argc == 6) && !strcmp(argv[1], "--consume"))
+        return consume(argv[2], argv[3], atoi(argv[4]), argc == 6 && !strcmp(argv[5], "hex"));
     brokers = argc > 1 ? atoi(argv[1]) : 3;
     if (brokers < 1 || brokers > 16) {
         fprintf(stderr, "kafka-mock: BROKERS must be 1..16\n");
