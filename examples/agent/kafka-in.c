@@ -40,6 +40,7 @@
 #define POLL_MS 100
 #define PUBLISH_MS 500
 #define FLUSH_MS 30000
+#define CKPT_RETRY_MS 1000
 #define SKIP_LOGGED 100 /* the first skipped records logged one by one */
 
 enum skip_reason { SKIP_NOT_JSON, SKIP_NOT_EVENT, SKIP_OVERSIZED, SKIP_N };
@@ -52,6 +53,7 @@ struct part {
     int64_t ckpt_offset;   /* the last checkpoint's; -1: none */
     uint64_t since_ckpt;   /* records fed since */
     int64_t ckpt_at_ms;    /* monotonic time of the last checkpoint (or assignment) */
+    int64_t retry_at_ms;   /* after a failed checkpoint, not before this */
     uint64_t records, skipped, alerts;
     bool restored;
 };
@@ -407,6 +409,7 @@ checkpoint(struct agent *a, struct part *p, const char *why)
     if ((rc = t1071_snapshot(p->ctx, &snap)) != T1071_OK) {
         fprintf(stderr, PROG ": %s[%d]: snapshot: %s\n", a->o->topic, (int)p->partition, t1071_strerror(rc));
         a->ckpt_failed++;
+        p->retry_at_ms = now_ms() + CKPT_RETRY_MS;
         return -1;
     }
     rc = a->store->ops->put(a->store->impl, a->o->group, a->o->topic, p->partition,
@@ -414,9 +417,12 @@ checkpoint(struct agent *a, struct part *p, const char *why)
                             sizeof err);
     t1071_buffer_free(snap);
     if (rc != 0) {
-        fprintf(stderr, PROG ": %s[%d]: checkpoint (%s) not stored: %s\n", a->o->topic,
-                (int)p->partition, why, err);
-        a->ckpt_failed++;
+        /* Nothing is committed: the records since the last checkpoint are
+         * read again by the next owner.  Try again in a second. */
+        if (a->ckpt_failed++ < 20 || a->ckpt_failed % 100 == 0)
+            fprintf(stderr, PROG ": %s[%d]: checkpoint (%s) not stored: %s\n", a->o->topic,
+                    (int)p->partition, why, err);
+        p->retry_at_ms = now_ms() + CKPT_RETRY_MS;
         return -1;
     }
     a->ckpt_written++;
@@ -834,7 +840,7 @@ t1071a_kafka_run(const struct t1071a_kafka_opts *o, const t1071_config *cfg,
         now = now_ms();
         for (size_t i = 0; i < a.nparts && !a.fatal; i++) {
             struct part *p = &a.parts[i];
-            if (p->since_ckpt &&
+            if (p->since_ckpt && now >= p->retry_at_ms &&
                 (p->since_ckpt >= o->ckpt_records || now - p->ckpt_at_ms >= (int64_t)o->ckpt_ms))
                 checkpoint(&a, p, "periodic");
         }

@@ -447,6 +447,31 @@ def main():
         ok(d.term() == 0, "corrupt: the agent stops cleanly", d.stderr()[-2000:])
         ok("snapshots_refused 2" in d.stderr(), "corrupt: --stats says snapshots_refused 2")
 
+        # g. a checkpoint that cannot be stored commits nothing, is counted,
+        # and is tried again: a directory in the way of partition 0's
+        # temporary file (root ignores permissions; EISDIR does not).
+        mock.topic("ckfail")
+        ckf = os.path.join(tmp, "ck-fail")
+        g = Agent(tmp, "g", mock, "ckfail", "gf", ckf, ["--checkpoint-interval", "200ms"])
+        blocker = os.path.join(ckf, "gf.ckfail.0.ckpt.tmp.%d" % g.p.pid)
+        os.makedirs(blocker)
+        ok(wait_until(lambda: g.value("t1071_agent_partitions_assigned") == PARTITIONS, 30, 0.2),
+           "store failure: the agent owns the 4 partitions", g.stderr())
+        fe = mock.produce("ckfail", [(-1, k, l) for k, l in zip(keys[:2000], stream[:2000])])
+        ok(wait_until(lambda: g.done(fe) and all(
+            g.partitions("t1071_agent_partition_checkpoint_offset").get(p) == fe[p] for p in fe if p),
+            30, 0.2), "store failure: the other partitions are checkpointed",
+           g.partitions("t1071_agent_partition_checkpoint_offset"))
+        ok(g.value("t1071_agent_checkpoints_failed_total") >= 1 and
+           g.partitions("t1071_agent_partition_checkpoint_offset").get(0) == -1 and
+           "ckfail[0]: checkpoint (periodic) not stored" in g.stderr(),
+           "store failure: partition 0's checkpoint failed, counted (%d), logged, nothing committed"
+           % g.value("t1071_agent_checkpoints_failed_total"), g.stderr()[-2000:])
+        os.rmdir(blocker)
+        ok(wait_until(lambda: g.partitions("t1071_agent_partition_checkpoint_offset").get(0) == fe[0],
+                      10, 0.2), "store failure: retried once the store works again")
+        ok(g.term() == 0, "store failure: the agent stops cleanly", g.stderr()[-2000:])
+
         # f. protobuf Events in, alerts out to a Kafka topic keyed by group id
         # (ref: the default profile's, the last above).
         pbs = subprocess.run([REPLAY, "--encode", os.path.join(tmp, "s.ndjson")],
