@@ -464,13 +464,19 @@ part_open(struct agent *a, int32_t partition, int64_t *offset)
         fprintf(stderr, PROG ": %s[%d]: checkpoint refused (%s); starting from the committed offset "
                 "with a fresh context\n", a->o->topic, (int)partition, err);
     } else if (rc == 1) {
-        int r = t1071_restore(&p.ctx, snap, len);
+        int r = off < 0 ? T1071_E_RANGE : t1071_restore(&p.ctx, snap, len);
+        if (r == T1071_E_NOMEM) {
+            /* Not the snapshot's fault: refusing it would drop good state. */
+            fprintf(stderr, PROG ": %s[%d]: restore: out of memory\n", a->o->topic, (int)partition);
+            free(snap);
+            return -1;
+        }
         if (r != T1071_OK) {
             a->snap_refused++;
             p.ctx = NULL;
             fprintf(stderr, PROG ": %s[%d]: snapshot refused by t1071_restore (%s); starting from "
                     "the committed offset with a fresh context\n", a->o->topic, (int)partition,
-                    t1071_strerror(r));
+                    off < 0 ? "negative offset" : t1071_strerror(r));
         } else {
             p.restored = true;
             p.next_offset = p.ckpt_offset = off;
