@@ -39,7 +39,8 @@
 #define PROG "t1071-agent"
 #define POLL_MS 100
 #define PUBLISH_MS 500
-#define FLUSH_MS 30000
+#define FLUSH_MS 10000
+#define CLOSE_TIMEOUT_S 10 /* leaving the group, once the checkpoints are written */
 #define CKPT_RETRY_MS 1000
 #define SKIP_LOGGED 100 /* the first skipped records logged one by one */
 
@@ -81,10 +82,19 @@ struct agent {
 
 static volatile sig_atomic_t stop_flag;
 
+/* A second SIGTERM or SIGINT, or SIGALRM while leaving the group (brokers
+ * unreachable), ends the process at once: every checkpoint written so far
+ * is durable, and a commit that did not happen is only a later start. */
 static void
 on_signal(int sig)
 {
-    (void)sig;
+    static const char msg[] = PROG ": stopping now, without leaving the group cleanly\n";
+
+    if (stop_flag || sig == SIGALRM) {
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        _exit(1);
+    }
     stop_flag = 1;
 }
 
@@ -395,14 +405,21 @@ checkpoint(struct agent *a, struct part *p, const char *why)
         return -1;
     if (a->prod) {
         rd_kafka_resp_err_t e = rd_kafka_flush(a->prod, FLUSH_MS);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR || a->delivery_failed) {
+        if (a->delivery_failed) {
             /* Never commit past an alert that is not in the topic: stop, and
              * the next owner emits it again from the last checkpoint. */
-            fprintf(stderr, PROG ": %s[%d]: alerts not delivered (%s); stopping without a checkpoint\n",
-                    a->o->topic, (int)p->partition,
-                    e ? rd_kafka_err2str(e) : "delivery failed");
+            fprintf(stderr, PROG ": %s[%d]: alerts not delivered; stopping without a checkpoint\n",
+                    a->o->topic, (int)p->partition);
             a->ckpt_failed++;
             a->fatal = true;
+            return -1;
+        }
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* Still on their way (brokers slow or away): no checkpoint yet. */
+            if (a->ckpt_failed++ < 20 || a->ckpt_failed % 100 == 0)
+                fprintf(stderr, PROG ": %s[%d]: checkpoint (%s) deferred: alerts not yet delivered "
+                        "(%s)\n", a->o->topic, (int)p->partition, why, rd_kafka_err2str(e));
+            p->retry_at_ms = now_ms() + CKPT_RETRY_MS;
             return -1;
         }
     }
@@ -430,19 +447,36 @@ checkpoint(struct agent *a, struct part *p, const char *why)
     p->since_ckpt = 0;
     p->ckpt_at_ms = now_ms();
 
+    /* Asynchronous: a commit never blocks the thread (a coordinator away
+     * would freeze every partition).  The checkpoint holds the offset, so
+     * a commit that fails only means the next owner without a checkpoint
+     * starts earlier; offset_commit_cb counts it. */
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, a->o->topic, p->partition)->offset = p->next_offset;
-    rd_kafka_resp_err_t e = rd_kafka_commit(a->rk, l, 0);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].err)
-        e = l->elems[0].err;
+    rd_kafka_resp_err_t e = rd_kafka_commit(a->rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* The checkpoint holds the offset: the next owner seeks there. */
-        fprintf(stderr, PROG ": %s[%d]: commit of offset %" PRId64 ": %s\n", a->o->topic,
-                (int)p->partition, p->next_offset, rd_kafka_err2str(e));
-        a->commits_failed++;
+        if (a->commits_failed++ < 20)
+            fprintf(stderr, PROG ": %s[%d]: commit of offset %" PRId64 ": %s\n", a->o->topic,
+                    (int)p->partition, p->next_offset, rd_kafka_err2str(e));
     }
     return 0;
+}
+
+static void
+commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *l, void *opaque)
+{
+    struct agent *a = opaque;
+    (void)rk;
+
+    for (int i = 0; l && i < l->cnt; i++) {
+        rd_kafka_resp_err_t e = err ? err : l->elems[i].err;
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET)
+            continue;
+        if (a->commits_failed++ < 20)
+            fprintf(stderr, PROG ": %s[%d]: commit of offset %" PRId64 ": %s\n", l->elems[i].topic,
+                    (int)l->elems[i].partition, l->elems[i].offset, rd_kafka_err2str(e));
+    }
 }
 
 /* A newly assigned partition: its context and the offset to start from. */
@@ -800,6 +834,7 @@ t1071a_kafka_run(const struct t1071a_kafka_opts *o, const t1071_config *cfg,
         goto out_conf;
     rd_kafka_conf_set_opaque(cc, &a);
     rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(cc, commit_cb);
 
     if (pc) {
         rd_kafka_conf_set_opaque(pc, &a);
@@ -829,6 +864,7 @@ t1071a_kafka_run(const struct t1071a_kafka_opts *o, const t1071_config *cfg,
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
     publish(&a);
     if (metrics && t1071a_metrics_add(metrics, metrics_source, &a) != 0)
         fprintf(stderr, PROG ": metrics: too many sources; the Kafka input's are left out\n");
@@ -858,12 +894,18 @@ t1071a_kafka_run(const struct t1071a_kafka_opts *o, const t1071_config *cfg,
     if (!a.fatal) {
         /* Leaving: every partition checkpointed and committed, then the
          * group is left (its revocation finds nothing new). */
+        size_t failed = 0;
         for (size_t i = 0; i < a.nparts; i++)
-            if (a.parts[i].since_ckpt)
-                checkpoint(&a, &a.parts[i], "shutdown");
-        fprintf(stderr, PROG ": stopping: %zu partition(s) checkpointed\n", a.nparts);
-        status = a.fatal ? 1 : 0;
+            if (a.parts[i].since_ckpt && checkpoint(&a, &a.parts[i], "shutdown") != 0)
+                failed++;
+        if (failed)
+            fprintf(stderr, PROG ": stopping: %zu of %zu partition(s) not checkpointed (their "
+                    "records since the last checkpoint are read again)\n", failed, a.nparts);
+        else
+            fprintf(stderr, PROG ": stopping: %zu partition(s) checkpointed\n", a.nparts);
+        status = a.fatal || failed ? 1 : 0;
     }
+    alarm(CLOSE_TIMEOUT_S);
 out:
     if (metrics)
         t1071a_metrics_remove(metrics, &a);
@@ -878,8 +920,11 @@ out:
     if (a.prod) {
         if (!a.fatal)
             rd_kafka_flush(a.prod, FLUSH_MS);
+        else
+            rd_kafka_purge(a.prod, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(a.prod);
     }
+    alarm(0);
     if (o->stats)
         print_stats(&a);
     for (size_t i = 0; i < a.nparts; i++)

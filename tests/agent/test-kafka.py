@@ -506,6 +506,33 @@ def main():
            all(g[1].encode() in bytes.fromhex(g[2]) for g in got),
            "pb: the alerts topic holds t1071-replay's alerts once each, keyed by group id, "
            "protobuf values (%d)" % len(keys_out), r.stderr)
+
+        # h. the brokers go away: commits are asynchronous, so the agent never
+        # freezes (a synchronous commit waited for the coordinator forever);
+        # SIGTERM still writes every checkpoint and the agent exits within its
+        # close timeout (10 s, then exit 1).
+        mock.topic("gone")
+        hk = os.path.join(tmp, "ck-gone")
+        h = Agent(tmp, "h", mock, "gone", "gg", hk, ["--checkpoint-interval", "60s"])
+        ok(wait_until(lambda: h.value("t1071_agent_partitions_assigned") == PARTITIONS, 30, 0.2),
+           "brokers gone: the agent owns the 4 partitions", h.stderr())
+        he = mock.produce("gone", [(-1, k, l) for k, l in zip(keys[:1000], stream[:1000])])
+        ok(wait_until(lambda: h.done(he), 30, 0.2), "brokers gone: read to the end first")
+        mock.stop()
+        time.sleep(1)
+        t0 = time.monotonic()
+        h.p.send_signal(signal.SIGTERM)
+        try:
+            rc = h.p.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            rc = None
+        took = time.monotonic() - t0
+        files = sorted(os.listdir(hk))
+        ok(rc in (0, 1) and took < 30 and len(files) == PARTITIONS and
+           "stopping: 4 partition(s) checkpointed" in h.stderr() and
+           re.search(r"commits_failed [1-9]", h.stderr()),
+           "brokers gone: SIGTERM checkpoints every partition, counts the failed commits, "
+           "exits (%s) in %.1f s" % (rc, took), (rc, files, h.stderr()[-1500:]))
     except Exception as e:  # noqa: BLE001 - reported as a failure, cleanup below
         import traceback
         ok(False, "test driver: %s" % e, traceback.format_exc())
