@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -181,10 +182,15 @@ load_config_file(const char *path, rd_kafka_conf_t *c, rd_kafka_conf_t *p)
     unsigned lineno = 0;
     int rc = 0;
 
+    struct stat st;
+
     if (!f) {
         fprintf(stderr, PROG ": --kafka-config %s: %s\n", path, strerror(errno));
         return -1;
     }
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        fprintf(stderr, PROG ": warning: --kafka-config %s is open to other users (mode %03o); "
+                "it may hold secrets: chmod 600 it\n", path, (unsigned)(st.st_mode & 0777));
     while (getline(&line, &cap, f) >= 0) {
         char *s = trim(line), *eq;
         lineno++;

@@ -318,12 +318,20 @@ def main():
         conf = os.path.join(tmp, "kafka.conf")
         with open(conf, "w") as f:
             f.write("# secrets\nsasl.password = hunter2\nssl.key.password=hunter3\nno.such.property=1\n")
+        os.chmod(conf, 0o644)
         r = subprocess.run([AGENT, "--kafka-topic", "x", "--checkpoint-dir", tmp,
                             "--kafka-config", conf], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=30)
         ok(r.returncode == 2 and "line 4" in r.stderr and "no.such.property" in r.stderr and
-           "hunter" not in r.stderr, "--kafka-config: a bad property named with its line, "
-           "secrets from the file never printed", r.stderr)
+           "hunter" not in r.stderr and "open to other users (mode 644)" in r.stderr,
+           "--kafka-config: a bad property named with its line, secrets from the file never "
+           "printed, a file open to others warned about", r.stderr)
+        r = subprocess.run([AGENT, "--kafka-topic", "x", "--checkpoint-dir", tmp,
+                            "-X", "no.such.property=1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30,
+                           env=dict(os.environ, T1071_KAFKA_SASL_PASSWORD="hunter4"))
+        ok(r.returncode == 2 and "no.such.property" in r.stderr and "hunter" not in r.stderr,
+           "a secret in T1071_KAFKA_SASL_PASSWORD is never printed", r.stderr)
 
         # a. failover, two profiles, three seeded kill points each.
         # faithful: the bare rule (no score in the state); default: the
