@@ -535,13 +535,16 @@ t1071a_redis_retry_now(struct t1071a_redis *r)
     r->conn->next_try_ms = 0;
 }
 
+/* An exchange not done: said once per outage (no log flood), counted
+ * always.  @p why is the server's or the connection's message, never a
+ * secret. */
 static void
-failed(struct t1071a_redis *r)
+failed(struct t1071a_redis *r, const char *why)
 {
     r->st.failures++;
     if (!r->st.degraded)
-        fprintf(stderr, "t1071-agent: redis %s: exchange failed; going on with local prevalence "
-                "and retrying with backoff (redis_degraded 1)\n", r->label);
+        fprintf(stderr, "t1071-agent: redis %s: exchange failed (%s); going on with local "
+                "prevalence and retrying with backoff (redis_degraded 1)\n", r->label, why);
     r->st.degraded = 1;
     after_failure(r->conn);
 }
@@ -565,6 +568,7 @@ epoch_changed(struct t1071a_redis *r, const char *ep, size_t len)
 }
 
 static int push_once(struct t1071a_redis *r, bool *again);
+static void fresh_epoch(char *buf, size_t size);
 
 int
 t1071a_redis_push(struct t1071a_redis *r)
@@ -577,143 +581,174 @@ t1071a_redis_push(struct t1071a_redis *r)
     return rc;
 }
 
+/* One script call for the @p n entries from @p q (already bounds-checked):
+ * 0 merged, 1 Redis has another epoch (reset done), -1 failed (why set). */
+static int
+push_chunk(struct t1071a_redis *r, redisContext *rc, const uint8_t *q, size_t n, int64_t floor,
+           int64_t maxt, char *why, size_t whylen)
+{
+    const uint8_t *c = q;
+    size_t hosts = 0, nargs, ai;
+    const char **argv;
+    size_t *lens;
+    char (*num)[24], (*mem)[17], (*nbuf)[12];
+    char window[24], ttl[24], kbuf[16], floorbuf[24], maxtbuf[24], fresh[24];
+    redisReply *rep = NULL;
+    int ret = -1;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = get_le(c, 2), nh = get_le(c + 2 + kl, 2);
+        hosts += nh;
+        c += 4 + kl + nh * 16;
+    }
+    nargs = 3 + 6 + 8 + 2 * n + 2 * hosts;
+    argv = calloc(nargs, sizeof *argv);
+    lens = calloc(nargs, sizeof *lens);
+    num = calloc(hosts + 1, sizeof *num);
+    mem = calloc(hosts + 1, sizeof *mem);
+    nbuf = calloc(n + 1, sizeof *nbuf);
+    if (!argv || !lens || !num || !mem || !nbuf) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    argv[2] = "6", lens[2] = 1;
+    for (int i = 0; i < 6; i++)
+        argv[3 + i] = r->keys[i], lens[3 + i] = strlen(r->keys[i]);
+    fresh_epoch(fresh, sizeof fresh);
+    snprintf(window, sizeof window, "%" PRId64, r->window_ms);
+    snprintf(ttl, sizeof ttl, "%" PRId64, 2 * (r->window_ms / 1000) + 3600);
+    snprintf(kbuf, sizeof kbuf, "%" PRIu32, r->k);
+    floorbuf[0] = maxtbuf[0] = '\0';
+    if (floor != INT64_MIN)
+        snprintf(floorbuf, sizeof floorbuf, "%" PRId64, floor);
+    if (maxt != INT64_MIN)
+        snprintf(maxtbuf, sizeof maxtbuf, "%" PRId64, maxt);
+    ai = 9;
+    argv[ai] = r->epoch, lens[ai++] = strlen(r->epoch);
+    argv[ai] = fresh, lens[ai++] = strlen(fresh);
+    argv[ai] = window, lens[ai++] = strlen(window);
+    argv[ai] = ttl, lens[ai++] = strlen(ttl);
+    argv[ai] = kbuf, lens[ai++] = strlen(kbuf);
+    argv[ai] = floorbuf, lens[ai++] = strlen(floorbuf);
+    argv[ai] = maxtbuf, lens[ai++] = strlen(maxtbuf);
+    argv[ai] = r->entry_prefix, lens[ai++] = strlen(r->entry_prefix);
+    c = q;
+    for (size_t i = 0, hi = 0; i < n; i++) {
+        size_t kl = get_le(c, 2), nh = get_le(c + 2 + kl, 2);
+        argv[ai] = (const char *)c + 2, lens[ai++] = kl;
+        snprintf(nbuf[i], sizeof nbuf[i], "%zu", nh);
+        argv[ai] = nbuf[i], lens[ai++] = strlen(nbuf[i]);
+        c += 4 + kl;
+        for (size_t h = 0; h < nh; h++, c += 16, hi++) {
+            snprintf(num[hi], sizeof num[hi], "%" PRId64, (int64_t)get_le(c + 8, 8));
+            snprintf(mem[hi], sizeof mem[hi], "%016" PRIx64, get_le(c, 8));
+            argv[ai] = num[hi], lens[ai++] = strlen(num[hi]);
+            argv[ai] = mem[hi], lens[ai++] = 16;
+        }
+    }
+    rep = run_script(rc, &r->push_s, (int)ai, argv, lens);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
+        rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_STRING) {
+        snprintf(why, whylen, "%.*s",
+                 rep && rep->type == REDIS_REPLY_ERROR ? (int)(rep->len > 300 ? 300 : rep->len) : 300,
+                 rep && rep->type == REDIS_REPLY_ERROR ? rep->str
+                 : rc->err ? rc->errstr : "unexpected reply to the push script");
+        goto out;
+    }
+    if (!strcmp(rep->element[0]->str, "EPOCH")) {
+        epoch_changed(r, rep->element[1]->str, rep->element[1]->len);
+        ret = 1;
+        goto out;
+    }
+    if (!r->epoch[0])
+        snprintf(r->epoch, sizeof r->epoch, "%.*s",
+                 (int)(rep->element[1]->len < 39 ? rep->element[1]->len : 39), rep->element[1]->str);
+    ret = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    free(argv);
+    free(lens);
+    free(num);
+    free(mem);
+    free(nbuf);
+    return ret;
+}
+
+/* Entries per script call: a whole table (16,384 entries) goes in a few
+ * short calls rather than one long one that blocks Redis.  Each call is
+ * atomic and idempotent; the cursor moves only once all have succeeded, so a
+ * push cut in the middle is simply sent again whole. */
+#define PUSH_CHUNK 512
+
 static int
 push_once(struct t1071a_redis *r, bool *again)
 {
     redisContext *rc = ensure(r->conn);
     t1071_buffer *d = NULL;
     uint64_t cur = 0;
-    const uint8_t *p, *end;
-    size_t n_ent, nargs, ai;
-    const char **argv = NULL;
-    size_t *lens = NULL;
-    char (*num)[24] = NULL; /* decimal scores */
-    char (*mem)[17] = NULL; /* hex members */
-    char window[24], ttl[24], kbuf[16], floorbuf[24], maxtbuf[24], fresh[24];
+    const uint8_t *p, *end, *q;
+    size_t n_ent, done = 0;
     int64_t floor, maxt = INT64_MIN;
-    size_t hosts_total = 0, hi = 0;
-    redisReply *rep = NULL;
-    int ret = -1;
     bool was_degraded = r->st.degraded != 0;
+    char why[400];
 
     *again = false;
     if (!rc) {
-        failed(r);
+        failed(r, "unreachable");
         return -1;
     }
     if (t1071_prevalence_export(r->ctx, r->cursor, &d, &cur) != T1071_OK) {
-        r->st.failures++;
+        failed(r, "t1071_prevalence_export failed");
         return -1;
     }
     p = t1071_buffer_data(d);
     end = p + t1071_buffer_size(d);
     n_ent = (size_t)get_le(p + 80, 4);
     floor = (int64_t)get_le(p + 72, 8);
-    if (n_ent == 0 && (floor == INT64_MIN)) {
-        /* nothing to send; Redis still answered? the pull will tell */
-        r->cursor = cur;
+    /* Walk the whole delta first: bounds, and the latest time in it (the
+     * same prune horizon for every chunk). */
+    q = p + DELTA_HEAD;
+    for (size_t i = 0; i < n_ent; i++) {
+        size_t kl, nh;
+        if (end - q < 2 || (size_t)(end - q) < 4 + (kl = get_le(q, 2)))
+            goto bad;
+        nh = get_le(q + 2 + kl, 2);
+        q += 4 + kl;
+        if ((size_t)(end - q) < nh * 16)
+            goto bad;
+        for (size_t h = 0; h < nh; h++, q += 16)
+            if ((int64_t)get_le(q + 8, 8) > maxt)
+                maxt = (int64_t)get_le(q + 8, 8);
+    }
+    if (n_ent == 0 && floor == INT64_MIN) {
+        r->cursor = cur; /* nothing to send */
         t1071_buffer_free(d);
-        if (was_degraded) {
-            r->st.degraded = 0;
-        }
         return 0;
     }
-    /* Count hosts (bounds-checked walk of our own delta). */
-    {
-        const uint8_t *q = p + DELTA_HEAD;
-        for (size_t i = 0; i < n_ent; i++) {
-            size_t kl, nh;
-            if (end - q < 2)
-                goto bad;
-            kl = get_le(q, 2);
-            if ((size_t)(end - q) < 4 + kl)
-                goto bad;
-            nh = get_le(q + 2 + kl, 2);
-            q += 4 + kl;
-            if ((size_t)(end - q) < nh * 16)
-                goto bad;
-            q += nh * 16;
-            hosts_total += nh;
+    q = p + DELTA_HEAD;
+    do { /* at least one call: a delta of no entry still carries the floor */
+        size_t take = n_ent - done < PUSH_CHUNK ? n_ent - done : PUSH_CHUNK;
+        const uint8_t *chunk = q;
+        int c;
+        for (size_t i = 0; i < take; i++) {
+            size_t kl = get_le(q, 2);
+            q += 4 + kl + get_le(q + 2 + kl, 2) * 16;
         }
-    }
-    nargs = 2 + 6 + 8 + 2 * n_ent + 2 * hosts_total;
-    argv = calloc(nargs, sizeof *argv);
-    lens = calloc(nargs, sizeof *lens);
-    num = calloc(hosts_total + 1, sizeof *num);
-    mem = calloc(hosts_total + 1, sizeof *mem);
-    {
-        char (*nbuf)[12] = calloc(n_ent + 1, sizeof *nbuf);
-        const uint8_t *q = p + DELTA_HEAD;
-        if (!argv || !lens || !num || !mem || !nbuf) {
-            free(nbuf);
-            r->st.failures++;
-            goto out;
+        c = push_chunk(r, rc, chunk, take, floor, maxt, why, sizeof why);
+        if (c < 0) {
+            failed(r, why);
+            t1071_buffer_free(d);
+            return -1;
         }
-        argv[2] = "6";
-        lens[2] = 1;
-        for (int i = 0; i < 6; i++) {
-            argv[3 + i] = r->keys[i];
-            lens[3 + i] = strlen(r->keys[i]);
+        if (c > 0) { /* another epoch: the caller pushes the whole table */
+            *again = true;
+            t1071_buffer_free(d);
+            return 0;
         }
-        fresh_epoch(fresh, sizeof fresh);
-        snprintf(window, sizeof window, "%" PRId64, r->window_ms);
-        snprintf(ttl, sizeof ttl, "%" PRId64, 2 * (r->window_ms / 1000) + 3600);
-        snprintf(kbuf, sizeof kbuf, "%" PRIu32, r->k);
-        if (floor == INT64_MIN)
-            floorbuf[0] = '\0';
-        else
-            snprintf(floorbuf, sizeof floorbuf, "%" PRId64, floor);
-        ai = 9;
-        argv[ai] = r->epoch, lens[ai++] = strlen(r->epoch);
-        argv[ai] = fresh, lens[ai++] = strlen(fresh);
-        argv[ai] = window, lens[ai++] = strlen(window);
-        argv[ai] = ttl, lens[ai++] = strlen(ttl);
-        argv[ai] = kbuf, lens[ai++] = strlen(kbuf);
-        argv[ai] = floorbuf, lens[ai++] = strlen(floorbuf);
-        argv[ai] = maxtbuf, lens[ai++] = 0; /* set below */
-        argv[ai] = r->entry_prefix, lens[ai++] = strlen(r->entry_prefix);
-        for (size_t i = 0; i < n_ent; i++) {
-            size_t kl = get_le(q, 2), nh = get_le(q + 2 + kl, 2);
-            argv[ai] = (const char *)q + 2, lens[ai++] = kl;
-            snprintf(nbuf[i], sizeof nbuf[i], "%zu", nh);
-            argv[ai] = nbuf[i], lens[ai++] = strlen(nbuf[i]);
-            q += 4 + kl;
-            for (size_t h = 0; h < nh; h++, q += 16, hi++) {
-                int64_t t = (int64_t)get_le(q + 8, 8);
-                if (t > maxt)
-                    maxt = t;
-                snprintf(num[hi], sizeof num[hi], "%" PRId64, t);
-                snprintf(mem[hi], sizeof mem[hi], "%016" PRIx64, get_le(q, 8));
-                argv[ai] = num[hi], lens[ai++] = strlen(num[hi]);
-                argv[ai] = mem[hi], lens[ai++] = 16;
-            }
-        }
-        if (maxt == INT64_MIN)
-            maxtbuf[0] = '\0';
-        else
-            snprintf(maxtbuf, sizeof maxtbuf, "%" PRId64, maxt);
-        lens[15] = strlen(maxtbuf);
-        rep = run_script(rc, &r->push_s, (int)ai, argv, lens);
-        free(nbuf);
-    }
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
-        rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_STRING) {
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            fprintf(stderr, "t1071-agent: redis push (%s): %.*s\n", r->label, (int)rep->len,
-                    rep->str);
-        failed(r);
-        goto out;
-    }
-    if (!strcmp(rep->element[0]->str, "EPOCH")) {
-        epoch_changed(r, rep->element[1]->str, rep->element[1]->len);
-        *again = true;
-        ret = 0;
-        goto out;
-    }
-    if (!r->epoch[0])
-        snprintf(r->epoch, sizeof r->epoch, "%.*s", (int)(rep->element[1]->len < 39 ? rep->element[1]->len : 39),
-                 rep->element[1]->str);
-    r->cursor = cur; /* only now: Redis has it */
+        done += take;
+    } while (done < n_ent);
+    r->cursor = cur; /* only now: Redis has all of it */
     r->st.pushes++;
     r->st.entries_pushed += n_ent;
     if (was_degraded) {
@@ -722,21 +757,12 @@ push_once(struct t1071a_redis *r, bool *again)
                 "redis_catchups %" PRIu64 ", redis_degraded 0)\n", r->label, n_ent, r->st.catchups);
     }
     r->st.degraded = 0;
-    ret = 0;
-    goto out;
-bad:
-    fprintf(stderr, "t1071-agent: redis push (%s): the library's delta does not parse\n",
-            r->label);
-    r->st.failures++;
-out:
-    if (rep)
-        freeReplyObject(rep);
-    free(argv);
-    free(lens);
-    free(num);
-    free(mem);
     t1071_buffer_free(d);
-    return ret;
+    return 0;
+bad:
+    failed(r, "the library's delta does not parse");
+    t1071_buffer_free(d);
+    return -1;
 }
 
 /* A delta in the library's documented format from the pulled state. */
@@ -838,7 +864,7 @@ t1071a_redis_pull(struct t1071a_redis *r)
     int ret = -1;
 
     if (!rc) {
-        failed(r);
+        failed(r, "unreachable");
         return -1;
     }
     snprintf(since, sizeof since, "%" PRIu64, r->seen_seq);
@@ -858,12 +884,14 @@ t1071a_redis_pull(struct t1071a_redis *r)
     }
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
         rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_STRING) {
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            fprintf(stderr, "t1071-agent: redis pull (%s): %.*s\n", r->label, (int)rep->len,
-                    rep->str);
+        char why[400];
+        snprintf(why, sizeof why, "%.*s",
+                 rep && rep->type == REDIS_REPLY_ERROR ? (int)(rep->len > 300 ? 300 : rep->len) : 300,
+                 rep && rep->type == REDIS_REPLY_ERROR ? rep->str
+                 : rc->err ? rc->errstr : "unexpected reply to the pull script");
         if (rep)
             freeReplyObject(rep);
-        failed(r);
+        failed(r, why);
         return -1;
     }
     if (r->epoch[0] && rep->element[0]->len &&

@@ -1021,6 +1021,15 @@ main(int argc, char **argv)
         int64_t window_ms;
 
         ropts.addr = redis_addr;
+        if (lockstep &&
+            (t1071_config_get(cfg, "engine.lateness", wbuf, sizeof wbuf, NULL) != T1071_OK ||
+             t1071a_parse_duration_ms(wbuf) != 0)) {
+            /* a reorder buffer observes an event after later ones were fed:
+             * the turn order would no longer be the observation order */
+            fprintf(stderr, PROG ": --lockstep needs engine.lateness = 0 (got %s)\n", wbuf);
+            status = 2;
+            goto out;
+        }
         if (t1071_config_get(cfg, "tuning.prevalence_window", wbuf, sizeof wbuf, NULL) != T1071_OK ||
             (window_ms = t1071a_parse_duration_ms(wbuf)) < 0) {
             fprintf(stderr, PROG ": cannot read tuning.prevalence_window\n");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Redis checkpoint store (checkpoint.h, redis-store.c) against a real
- * redis-server: test-redis-ckpt HOST:PORT PREFIX [PASSWORD_FILE], started by
+ * redis-server: test-redis-store HOST:PORT PREFIX [PASSWORD_FILE], started by
  * test-redis.py.  TAP on stdout.
  *
  * put/get roundtrip of a real snapshot (and the context it restores goes on
@@ -12,6 +12,7 @@
  * before starting the partition from its committed offset; a store whose
  * Redis is gone says so (-1) and works again once it is back. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,19 @@
 
 static int n_test, n_fail;
 
-static void
-ok(int cond, const char *what)
+static void __attribute__((format(printf, 2, 3)))
+ok(int cond, const char *fmt, ...)
 {
+    va_list ap;
+
     n_test++;
     if (!cond)
         n_fail++;
-    printf("%sok %d - %s\n", cond ? "" : "not ", n_test, what);
+    printf("%sok %d - ", cond ? "" : "not ", n_test);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -94,7 +101,7 @@ main(int argc, char **argv)
     size_t snap_len;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: test-redis-ckpt HOST:PORT PREFIX [PASSWORD_FILE]\n");
+        fprintf(stderr, "usage: test-redis-store HOST:PORT PREFIX [PASSWORD_FILE]\n");
         return 2;
     }
     o.addr = argv[1];
@@ -206,6 +213,89 @@ main(int argc, char **argv)
            "put without a reachable Redis is -1 with a reason");
         printf("# %s\n", err);
         st2.ops->close(st2.impl);
+    }
+
+    /* The prevalence module on its own: A pushes, B pulls; metrics text. */
+    {
+        t1071_config *cfg;
+        t1071_ctx *a = NULL, *b = NULL;
+        struct t1071a_rconn *ca = NULL, *cb = NULL;
+        struct t1071a_redis *ra = NULL, *rb = NULL;
+        struct t1071a_redis_stats sa, sb;
+        struct t1071a_redis_opts po = o;
+        t1071_buffer *d = NULL;
+        uint64_t cur;
+        GString *m = g_string_new(NULL);
+        char pfx[300];
+
+        snprintf(pfx, sizeof pfx, "%s-prev", argv[2]);
+        po.prefix = pfx;
+        t1071_config_new(&cfg);
+        t1071_config_set(cfg, "tuning.prevalence_hosts", "5");
+        t1071_config_set(cfg, "tuning.fleet_key", "unit-key");
+        t1071_init(&a, cfg);
+        t1071_init(&b, cfg);
+        t1071_config_free(cfg);
+        t1071a_rconn_new(&ca, &po, err, sizeof err);
+        t1071a_rconn_new(&cb, &po, err, sizeof err);
+        ok(t1071a_redis_new(&ra, ca, a, "a\"b", 86400000, err, sizeof err) == 0 &&
+               t1071a_redis_new(&rb, cb, b, "b", 86400000, err, sizeof err) == 0,
+           "prevalence handles on contexts with a fleet key");
+        feed_n(a, 0, 3);
+        ok(t1071a_redis_sync(ra) == 0 && t1071a_redis_sync(rb) == 0, "A pushes, B pulls");
+        t1071_prevalence_export(b, 0, &d, &cur);
+        ok(d && t1071_buffer_size(d) > 88 && t1071_buffer_data(d)[80] == 1,
+           "B's table now holds A's entry");
+        t1071_buffer_free(d);
+        t1071a_redis_stats(ra, &sa);
+        t1071a_redis_stats(rb, &sb);
+        ok(sa.pushes == 1 && sb.pulls == 1 && !sa.degraded && !sb.degraded && sb.entries_pulled == 1,
+           "stats: pushes, pulls, not degraded");
+        t1071a_redis_metrics(ra, m);
+        ok(strstr(m->str, "t1071_agent_redis_pushes_total{context=\"a\\\"b\"} 1\n") &&
+               strstr(m->str, "# TYPE t1071_agent_redis_degraded gauge\n") &&
+               strstr(m->str, "t1071_agent_redis_degraded{context=\"a\\\"b\"} 0\n"),
+           "Prometheus text with an escaped label");
+        g_string_free(m, TRUE);
+        /* a malformed host planted in the entry is skipped on the way back */
+        {
+            redisReply *k = redisCommand(rc, "KEYS %s:prev:*:e:*", pfx);
+            if (k && k->type == REDIS_REPLY_ARRAY && k->elements == 1) {
+                freeReplyObject(redisCommand(rc, "ZADD %s 1704067200000 not-a-host-hash", k->element[0]->str));
+                char idx[400];
+                snprintf(idx, sizeof idx, "%s:prev:%.16s:idx", pfx, k->element[0]->str + strlen(pfx) + 6);
+                freeReplyObject(redisCommand(rc, "ZADD %s 999 %s", idx,
+                                             k->element[0]->str + strlen(pfx) + 6 + 19));
+            }
+            if (k)
+                freeReplyObject(k);
+        }
+        ok(t1071a_redis_pull(rb) == 0, "a pull over a malformed member still merges the rest");
+        t1071a_redis_stats(rb, &sb);
+        ok(sb.merge_refused == 0 && sb.entries_pulled == 2 && sb.pulls == 2,
+           "... and the library accepts the rebuilt delta (the planted member was read)");
+        /* Redis loses its data (restarted without persistence: FLUSHALL
+         * here).  A has nothing new, yet its next exchanges see the new
+         * epoch and push its whole table again. */
+        freeReplyObject(redisCommand(rc, "FLUSHALL"));
+        t1071a_redis_sync(ra);
+        t1071a_redis_sync(ra);
+        t1071a_redis_stats(ra, &sa);
+        {
+            redisReply *k = redisCommand(rc, "KEYS %s:prev:*:e:*", pfx);
+            ok(k && k->type == REDIS_REPLY_ARRAY && k->elements == 1 && sa.resets >= 1 &&
+                   sa.pushes == 2,
+               "after Redis lost its data, A pushes its whole table again (resets %" PRIu64
+               ", pushes %" PRIu64 ")", sa.resets, sa.pushes);
+            if (k)
+                freeReplyObject(k);
+        }
+        t1071a_redis_free(ra);
+        t1071a_redis_free(rb);
+        t1071a_rconn_free(ca);
+        t1071a_rconn_free(cb);
+        t1071_free(a);
+        t1071_free(b);
     }
 
     free(rec);
