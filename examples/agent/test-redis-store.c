@@ -274,6 +274,26 @@ main(int argc, char **argv)
         t1071a_redis_stats(rb, &sb);
         ok(sb.merge_refused == 0 && sb.entries_pulled == 2 && sb.pulls == 2,
            "... and the library accepts the rebuilt delta (the planted member was read)");
+        /* A table larger than one push chunk (512 entries) goes whole. */
+        for (int i = 0; i < 700; i++) {
+            char json[1024];
+            snprintf(json, sizeof json,
+                     "{\"@timestamp\":\"2024-01-01T01:00:00.000Z\",\"event\":{\"category\":"
+                     "[\"network\"],\"type\":[\"start\"]},\"network\":{\"direction\":\"egress\"},"
+                     "\"destination\":{\"ip\":\"198.51.%d.%d\",\"port\":443},\"process\":"
+                     "{\"entity_id\":\"E%d\",\"name\":\"x.exe\",\"executable\":\"C:\\\\x.exe\"},"
+                     "\"host\":{\"id\":\"H2\"}}", 100 + i / 250, i % 250, i);
+            t1071_feed_json(a, json, strlen(json));
+        }
+        ok(t1071a_redis_sync(ra) == 0 && t1071a_redis_sync(rb) == 0, "a 700-entry push and pull");
+        t1071a_redis_stats(rb, &sb);
+        t1071_prevalence_export(b, 0, &d, &cur);
+        ok(d && (t1071_buffer_data(d)[80] | t1071_buffer_data(d)[81] << 8) == 701 &&
+               sb.entries_pulled >= 702,
+           "B holds all 701 entries (pulled %" PRIu64 ")", sb.entries_pulled);
+        t1071_buffer_free(d);
+        d = NULL;
+
         /* Redis loses its data (restarted without persistence: FLUSHALL
          * here).  A has nothing new, yet its next exchanges see the new
          * epoch and push its whole table again. */
@@ -283,8 +303,8 @@ main(int argc, char **argv)
         t1071a_redis_stats(ra, &sa);
         {
             redisReply *k = redisCommand(rc, "KEYS %s:prev:*:e:*", pfx);
-            ok(k && k->type == REDIS_REPLY_ARRAY && k->elements == 1 && sa.resets >= 1 &&
-                   sa.pushes == 2,
+            ok(k && k->type == REDIS_REPLY_ARRAY && k->elements == 701 && sa.resets >= 1 &&
+                   sa.pushes == 3,
                "after Redis lost its data, A pushes its whole table again (resets %" PRIu64
                ", pushes %" PRIu64 ")", sa.resets, sa.pushes);
             if (k)

@@ -517,7 +517,7 @@ def main():
                 if line.startswith('#'):
                     print(line)
             sub = [l for l in r.stdout.splitlines() if l.startswith(('ok', 'not ok'))]
-            ok(r.returncode == 0 and len(sub) >= 21 and all(l.startswith('ok') for l in sub),
+            ok(r.returncode == 0 and len(sub) >= 23 and all(l.startswith('ok') for l in sub),
                '(d) test-redis-store: %d checks (checkpoint roundtrip; truncated, bad magic and '
                'version -1; corrupted snapshot refused by t1071_restore and counted; the '
                'prevalence module, its metrics, a malformed member, Redis losing its data)'
