@@ -466,7 +466,7 @@ struct t1071a_redis {
     int64_t window_ms;
     uint64_t cursor;      /* export cursor of the last successful push */
     uint64_t seen_seq;    /* Redis sequence of the last pull merged */
-    char epoch[40];       /* Redis's data epoch ("" unknown) */
+    char epoch[40];       /* Redis's data epoch ("" unknown; ours are 16 hex digits) */
     uint64_t fleet;       /* the context's fleet-key fingerprint */
     uint32_t k;           /* hosts per entry */
     char keys[6][320];    /* seq, epoch, maxt, floor, idx, times */
@@ -578,6 +578,10 @@ t1071a_redis_push(struct t1071a_redis *r)
 
     if (rc == 0 && again) /* a new epoch: push the whole table to it */
         rc = push_once(r, &again);
+    if (rc == 0 && again) {
+        failed(r, "Redis's data epoch keeps changing");
+        return -1;
+    }
     return rc;
 }
 
@@ -852,8 +856,16 @@ merge_pulled(struct t1071a_redis *r, const redisReply *rep, const char *floor_s)
     return 0;
 }
 
+static int pull_once(struct t1071a_redis *r, int depth);
+
 int
 t1071a_redis_pull(struct t1071a_redis *r)
+{
+    return pull_once(r, 0);
+}
+
+static int
+pull_once(struct t1071a_redis *r, int depth)
 {
     redisContext *rc = ensure(r->conn);
     const char *argv[8];
@@ -894,21 +906,31 @@ t1071a_redis_pull(struct t1071a_redis *r)
         failed(r, why);
         return -1;
     }
-    if (r->epoch[0] && rep->element[0]->len &&
-        (strlen(r->epoch) != rep->element[0]->len ||
-         memcmp(r->epoch, rep->element[0]->str, rep->element[0]->len))) {
-        /* Redis lost its data since we last pushed: push everything again
-         * (the next push), and read everything there is. */
+    if (!rep->element[0]->len) {
+        /* Redis is empty (restarted without persistence, flushed,
+         * expired): if we had seen data there, it is gone; the next push
+         * sends the whole table. */
+        if (r->epoch[0] || r->seen_seq) {
+            r->epoch[0] = '\0';
+            r->cursor = 0;
+            r->seen_seq = 0;
+            r->st.resets++;
+        }
+    } else if (!r->epoch[0]) {
+        /* first contact (nothing pushed yet): remember its epoch */
+        snprintf(r->epoch, sizeof r->epoch, "%.*s",
+                 (int)(rep->element[0]->len < 39 ? rep->element[0]->len : 39), rep->element[0]->str);
+    } else if (strlen(r->epoch) != rep->element[0]->len ||
+               memcmp(r->epoch, rep->element[0]->str, rep->element[0]->len)) {
+        /* Redis lost its data and someone pushed since: push everything
+         * again (the next push), and read everything there is. */
         epoch_changed(r, rep->element[0]->str, rep->element[0]->len);
         freeReplyObject(rep);
-        return t1071a_redis_pull(r);
-    }
-    if (r->epoch[0] && !rep->element[0]->len) {
-        /* Empty Redis (restarted, expired): the next push re-sends all. */
-        r->epoch[0] = '\0';
-        r->cursor = 0;
-        r->seen_seq = 0;
-        r->st.resets++;
+        if (depth > 0) { /* changed twice in a row: try at the next exchange */
+            failed(r, "Redis's data epoch keeps changing");
+            return -1;
+        }
+        return pull_once(r, depth + 1);
     }
     seq = strtoull(rep->element[1]->str, NULL, 10);
     if (merge_pulled(r, rep,
