@@ -23,10 +23,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "t1071/t1071detect.h"
@@ -1021,6 +1023,9 @@ main(int argc, char **argv)
         int64_t window_ms;
 
         ropts.addr = redis_addr;
+        /* hiredis writes with write(): a Redis that died mid-command must
+         * be an EPIPE (degraded, retried), not a SIGPIPE killing the agent */
+        signal(SIGPIPE, SIG_IGN);
         if (lockstep &&
             (t1071_config_get(cfg, "engine.lateness", wbuf, sizeof wbuf, NULL) != T1071_OK ||
              t1071a_parse_duration_ms(wbuf) != 0)) {

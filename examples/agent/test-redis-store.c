@@ -12,6 +12,7 @@
  * before starting the partition from its committed offset; a store whose
  * Redis is gone says so (-1) and works again once it is back. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,7 @@ main(int argc, char **argv)
     uint8_t *rec;
     size_t snap_len;
 
+    signal(SIGPIPE, SIG_IGN); /* as the agent: a dead Redis is an error, not a signal */
     if (argc < 3) {
         fprintf(stderr, "usage: test-redis-store HOST:PORT PREFIX [PASSWORD_FILE]\n");
         return 2;
