@@ -4,7 +4,7 @@
 redis-server (issue 15; examples/agent/README.md "Shared prevalence through
 Redis").  Meson suite `redis`.
 
-usage: test-redis.py AGENT TEST_REDIS_CKPT PROFILES_DIR REDIS_SERVER
+usage: test-redis.py AGENT TEST_REDIS_STORE PROFILES_DIR REDIS_SERVER [REPLAY]
 Prints TAP.  Every redis-server is started on 127.0.0.1 with a free port,
 `--save '' --appendonly no`, and killed in a finally block.
 
@@ -303,6 +303,7 @@ def run(cmd, **kw):
 
 def main():
     agent, ckpt_test, profiles, server = sys.argv[1:5]
+    replay = sys.argv[5] if len(sys.argv) > 5 else None
     tuned = os.path.join(profiles, 'tuned.ini')
     cfg = ['--config', tuned, '--set', 'tuning.emit_suppressed=true',
            '--set', 'tuning.fleet_key=' + FLEET_KEY]
@@ -321,6 +322,11 @@ def main():
             single = run([agent, '-j', '1'] + cfg + [stream])
             ok(single.returncode == 0, 'single context runs', single.stderr)
             want = alert_tuples(single.stdout)
+            if replay:
+                rp = run([replay] + cfg + ['--set', 'engine.lateness=0s', stream])
+                ok(rp.returncode == 0 and alert_tuples(rp.stdout) == want,
+                   'the single context (t1071-agent -j 1) equals t1071-replay with the same '
+                   'config', rp.stderr)
             ok(count_reason(want, 'prevalence') > 0 and
                any(t[5] is not None and 5 <= t[5] < 20 for t in want),
                'single context: %d alerts, %d suppressed for prevalence, some scored with '
