@@ -81,6 +81,10 @@ struct t1071i_wire {
     int8_t by_tag[TAG_TABLE];   /* field index, or -1 */
     struct wfield f[MAX_FIELDS];
     size_t counts[MAX_FIELDS];  /* scratch: elements per repeated field */
+    uint8_t counted[MAX_FIELDS]; /* the fields whose count is not 0, in the
+                                    order first seen (resets and arrays
+                                    touch only these) */
+    size_t n_counted;
     uint8_t *arena;
     size_t arena_cap;
     size_t n_seen;
@@ -273,7 +277,8 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
                     return false;
                 if (f->want) {
                     need += flen - hdr + 1;
-                    w->counts[fi]++;
+                    if (w->counts[fi]++ == 0)
+                        w->counted[w->n_counted++] = (uint8_t)fi;
                 }
                 break;
             case K_RINT:
@@ -288,11 +293,14 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
                         r -= s;
                         n++;
                     }
-                    if (f->want)
+                    if (f->want && n) {
+                        if (w->counts[fi] == 0)
+                            w->counted[w->n_counted++] = (uint8_t)fi;
                         w->counts[fi] += n;
+                    }
                 } else if (wt == 0) {
-                    if (f->want)
-                        w->counts[fi]++;
+                    if (f->want && w->counts[fi]++ == 0)
+                        w->counted[w->n_counted++] = (uint8_t)fi;
                 } else {
                     return false;
                 }
@@ -305,9 +313,8 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
         rem -= flen;
     }
     /* Arrays first (8-byte elements, aligned), then the strings. */
-    for (unsigned i = 0; i < w->desc->n_fields; i++)
-        if (w->counts[i])
-            need += w->counts[i] * 8;
+    for (size_t i = 0; i < w->n_counted; i++)
+        need += w->counts[w->counted[i]] * 8;
     *arena_need = need;
     return true;
 }
@@ -369,9 +376,10 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     size_t need = 0, rem = len;
     const uint8_t *p = buf;
     uint8_t *a, *s;
-    unsigned nf = w->desc->n_fields;
 
-    memset(w->counts, 0, nf * sizeof(w->counts[0]));
+    for (size_t i = 0; i < w->n_counted; i++)
+        w->counts[w->counted[i]] = 0;
+    w->n_counted = 0;
     w->n_seen = 0;
     if (!scan(w, buf, len, &need))
         return T1071_E_DECODE;
@@ -388,11 +396,10 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     }
     t1071__ecs__v1__event__init(ev);
     a = w->arena;
-    for (unsigned i = 0; i < nf; i++) {
-        if (!w->counts[i])
-            continue;
-        *(void **)((char *)ev + w->f[i].offset) = a;
-        a += w->counts[i] * 8;
+    for (size_t i = 0; i < w->n_counted; i++) {
+        unsigned fi = w->counted[i];
+        *(void **)((char *)ev + w->f[fi].offset) = a;
+        a += w->counts[fi] * 8;
     }
     s = a;
 
