@@ -319,12 +319,15 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
     return true;
 }
 
+#define COPY_SLACK 32
+
 /* Store one wanted field's value: @p p is its data (after the key),
  * @p flen its length with the length prefix of @p hdr bytes, @p v its
- * varint value.  Strings go to the arena at *s. */
+ * varint value, @p end the end of the record.  Strings go to the arena at
+ * *s. */
 static inline void
 fill(const struct t1071i_wire *w, t1071i_event *ev, int fi, unsigned wt, const uint8_t *p,
-     size_t flen, size_t hdr, uint64_t v, uint8_t **s)
+     size_t flen, size_t hdr, uint64_t v, uint8_t **s, const uint8_t *end)
 {
     const struct wfield *f = &w->f[fi];
     char *base = (char *)ev;
@@ -337,7 +340,16 @@ fill(const struct t1071i_wire *w, t1071i_event *ev, int fi, unsigned wt, const u
     case K_STR:
     case K_RSTR: {
         size_t n = flen - hdr;
-        memcpy(*s, p + hdr, n);
+        /* Short strings (most of an event's) in one or two fixed-size
+         * moves instead of a memcpy call: the bytes past the string are
+         * still the record's (@p end), and the arena has COPY_SLACK
+         * bytes past what the event needs. */
+        if (n <= 16 && p + hdr + 16 <= end)
+            memcpy(*s, p + hdr, 16);
+        else if (n <= COPY_SLACK && p + hdr + COPY_SLACK <= end)
+            memcpy(*s, p + hdr, COPY_SLACK);
+        else
+            memcpy(*s, p + hdr, n);
         (*s)[n] = '\0';
         if (f->kind == K_STR) {
             *(char **)(base + f->offset) = (char *)*s;
@@ -383,6 +395,7 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     w->n_seen = 0;
     if (!scan(w, buf, len, &need))
         return T1071_E_DECODE;
+    need += COPY_SLACK; /* fill's short copies may write this far past */
     if (need > w->arena_cap) {
         size_t cap = w->arena_cap ? w->arena_cap : 1024;
         uint8_t *na;
@@ -408,7 +421,7 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     if (w->n_seen <= SEEN_MAX) {
         for (size_t i = 0; i < w->n_seen; i++) {
             const struct seen *m = &w->seen[i];
-            fill(w, ev, m->fi, m->wt, buf + m->off, m->flen, m->hdr, m->v, &s);
+            fill(w, ev, m->fi, m->wt, buf + m->off, m->flen, m->hdr, m->v, &s, buf + len);
         }
         return T1071_OK;
     }
@@ -438,7 +451,7 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
             break;
         }
         if (fi >= 0 && w->f[fi].want)
-            fill(w, ev, fi, wt, p, flen, hdr, v, &s);
+            fill(w, ev, fi, wt, p, flen, hdr, v, &s, buf + len);
         p += flen;
         rem -= flen;
     }
