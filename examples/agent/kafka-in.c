@@ -36,6 +36,9 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+#ifdef T1071_AGENT_REDIS
+#include "redis-store.h"
+#endif
 
 #define PROG "t1071-agent"
 #define POLL_MS 100
@@ -58,6 +61,9 @@ struct part {
     int64_t retry_at_ms;   /* after a failed checkpoint, not before this */
     uint64_t records, skipped, alerts;
     bool restored;
+    struct t1071a_rconn *rconn; /* --redis: this context's connection, */
+    struct t1071a_redis *rs;    /* its shared prevalence */
+    uint64_t since_sync;
 };
 
 struct agent {
@@ -391,9 +397,27 @@ part_find(struct agent *a, int32_t partition)
 }
 
 static void
+part_free(struct part *p)
+{
+#ifdef T1071_AGENT_REDIS
+    if (p->rs) {
+        /* What this context observed since its last sync: pushing it twice
+         * (the next owner pushes it too) changes nothing. */
+        t1071a_redis_push(p->rs);
+        t1071a_redis_free(p->rs);
+        p->rs = NULL;
+    }
+    t1071a_rconn_free(p->rconn);
+    p->rconn = NULL;
+#endif
+    t1071_free(p->ctx);
+    p->ctx = NULL;
+}
+
+static void
 part_remove(struct agent *a, struct part *p)
 {
-    t1071_free(p->ctx);
+    part_free(p);
     *p = a->parts[--a->nparts];
 }
 
@@ -530,6 +554,30 @@ part_open(struct agent *a, int32_t partition, int64_t *offset)
         fprintf(stderr, PROG ": %s[%d]: t1071_init: %s\n", a->o->topic, (int)partition, t1071_strerror(rc));
         return -1;
     }
+#ifdef T1071_AGENT_REDIS
+    if (a->o->redis) {
+        char label[300];
+        bool auth_failed = false;
+
+        snprintf(label, sizeof label, "%s/%d", a->o->topic, (int)partition);
+        if (t1071a_rconn_new(&p.rconn, a->o->redis, err, sizeof err) != 0 ||
+            t1071a_redis_new(&p.rs, p.rconn, p.ctx, label, a->o->redis_window_ms, err, sizeof err) != 0) {
+            fprintf(stderr, PROG ": %s[%d]: --redis: %s\n", a->o->topic, (int)partition, err);
+            part_free(&p);
+            return -1;
+        }
+        if (t1071a_rconn_connect(p.rconn, &auth_failed, err, sizeof err) != 0) {
+            if (auth_failed) {
+                fprintf(stderr, PROG ": --redis: %s\n", err);
+                part_free(&p);
+                return -1;
+            }
+            /* Down: the context goes on with its local prevalence (the
+             * stats say degraded) and catches up when Redis returns. */
+        }
+        t1071a_redis_sync(p.rs); /* what the other contexts pushed so far */
+    }
+#endif
     if (a->nparts == a->capparts) {
         size_t cap = a->capparts ? a->capparts * 2 : 16;
         struct part *np = realloc(a->parts, cap * sizeof *np);
@@ -683,6 +731,12 @@ handle(struct agent *a, const rd_kafka_message_t *m)
         if (drain(a, p) != 0)
             break;
     t1071_buffer_free(buf);
+#ifdef T1071_AGENT_REDIS
+    if (p->rs && ++p->since_sync >= a->o->redis_sync) {
+        t1071a_redis_sync(p->rs);
+        p->since_sync = 0;
+    }
+#endif
     if (rc != T1071_OK && rc != T1071_E_QUEUE_FULL) {
         /* Consumed, counted and dropped by the library. */
         a->bad_events++;
@@ -741,6 +795,27 @@ publish(struct agent *a)
                     a->o->topic, (int)p->partition, v);
         }
     }
+#ifdef T1071_AGENT_REDIS
+    /* Shared prevalence, per context (redis-store.h's names, one family
+     * each with every context's sample). */
+    static const char *const rnames[] = {"degraded", "pushes_total", "pulls_total",
+                                         "failures_total", "catchups_total", "resets_total",
+                                         "merge_refused_total"};
+    for (int k = 0; a->o->redis && k < 7; k++) {
+        fprintf(f, "# TYPE t1071_agent_redis_%s %s\n", rnames[k], k ? "counter" : "gauge");
+        for (size_t i = 0; i < a->nparts; i++) {
+            struct t1071a_redis_stats st;
+            uint64_t v;
+            if (!a->parts[i].rs)
+                continue;
+            t1071a_redis_stats(a->parts[i].rs, &st);
+            v = k == 0 ? (uint64_t)st.degraded : k == 1 ? st.pushes : k == 2 ? st.pulls
+              : k == 3 ? st.failures : k == 4 ? st.catchups : k == 5 ? st.resets : st.merge_refused;
+            fprintf(f, "t1071_agent_redis_%s{context=\"%s/%d\"} %" PRIu64 "\n", rnames[k],
+                    a->o->topic, (int)a->parts[i].partition, v);
+        }
+    }
+#endif
     for (int id = 0; t1071_stat_name(id); id++) {
         const char *name = t1071_stat_name(id);
         bool g = stat_is_gauge(id);
@@ -934,7 +1009,7 @@ out:
     if (o->stats)
         print_stats(&a);
     for (size_t i = 0; i < a.nparts; i++)
-        t1071_free(a.parts[i].ctx);
+        part_free(&a.parts[i]);
     free(a.parts);
     free(a.line);
     free(a.pub);

@@ -35,6 +35,12 @@ struct t1071a_kafka_opts {
     uint64_t ckpt_ms;          /* --checkpoint-interval MS */
     size_t max_record;         /* --max-record-bytes */
     bool stats;                /* --stats: counters on stderr at exit */
+    /* --redis (built with hiredis): each partition's context shares its
+     * prevalence through Redis (redis-store.h), synced every redis_sync
+     * records; NULL: local prevalence only. */
+    const struct t1071a_redis_opts *redis;
+    int64_t redis_window_ms;   /* tuning.prevalence_window */
+    uint64_t redis_sync;
 };
 
 /* A -X KEY=VALUE from the command line: 0, or -1 with @p err filled when it

@@ -1111,12 +1111,10 @@ main(int argc, char **argv)
         fprintf(stderr, PROG ": --checkpoint-dir goes with --kafka-topic\n");
         return 2;
     }
-    if (kafka && (redis_addr || lockstep || shard_n || prev_out || print_n)) {
-        /* Kafka spreads the hosts over partitions itself; Redis prevalence
-         * and checkpoints for the Kafka input are not wired yet. */
-        fprintf(stderr, PROG ": --kafka-topic does not take --redis, --lockstep, --shard, "
-                "--prevalence-out or --print-shards (yet): run the Kafka input with "
-                "--checkpoint-dir\n");
+    if (kafka && (lockstep || shard_n || prev_out || print_n)) {
+        /* Kafka spreads the hosts over partitions itself. */
+        fprintf(stderr, PROG ": --kafka-topic does not take --lockstep, --shard, "
+                "--prevalence-out or --print-shards\n");
         return 2;
     }
 #ifndef T1071_AGENT_REDIS
@@ -1162,6 +1160,33 @@ main(int argc, char **argv)
         ko.out = out_fmt == OUT_ALERTS ? T1071A_OUT_ALERTS : out_fmt == OUT_PB ? T1071A_OUT_PB
                                                                               : T1071A_OUT_NONE;
         ko.stats = stats;
+#ifdef T1071_AGENT_REDIS
+        if (redis_addr) {
+            char wbuf[64];
+            t1071_ctx *probe = NULL;
+            t1071_buffer *pb = NULL;
+            uint64_t cur;
+
+            ropts.addr = redis_addr;
+            signal(SIGPIPE, SIG_IGN); /* a Redis dying mid-command: EPIPE, not death */
+            if (t1071_init(&probe, cfg) != T1071_OK ||
+                t1071_prevalence_export(probe, UINT64_MAX, &pb, &cur) != T1071_OK ||
+                t1071_config_get(cfg, "tuning.prevalence_window", wbuf, sizeof wbuf, NULL) != T1071_OK ||
+                (ko.redis_window_ms = t1071a_parse_duration_ms(wbuf)) < 0) {
+                fprintf(stderr, PROG ": --redis needs tuning.fleet_key and prevalence "
+                        "(tuning.prevalence_hosts or _suppress_hosts), one rule; set them with "
+                        "--set or --config\n");
+                t1071_free(probe);
+                t1071a_metrics_stop(metrics);
+                t1071_config_free(cfg);
+                return 2;
+            }
+            t1071_buffer_free(pb);
+            t1071_free(probe);
+            ko.redis = &ropts;
+            ko.redis_sync = redis_sync_every;
+        }
+#endif
         if (t1071a_ckpt_file_open(ckpt_dir, &store, aerr, sizeof aerr) != 0) {
             fprintf(stderr, PROG ": --checkpoint-dir %s\n", aerr);
             status = 1;

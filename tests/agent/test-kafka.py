@@ -41,6 +41,9 @@ import urllib.error
 import urllib.request
 
 AGENT, REPLAY, MOCK, GEN, FAITHFUL = sys.argv[1:6]
+TUNED = os.path.join(os.path.dirname(FAITHFUL), "tuned.ini")
+# Set by meson when the agent is built with hiredis (--redis).
+WITH_REDIS = os.environ.get("T1071_AGENT_REDIS") == "1"
 PARTITIONS = 4
 EVENTS = int(os.environ.get("T1071_KAFKA_EVENTS", "8000"))
 # The seeded kill points (at least three; fewer only by hand, to iterate).
@@ -514,6 +517,96 @@ def main():
            all(g[1].encode() in bytes.fromhex(g[2]) for g in got),
            "pb: the alerts topic holds t1071-replay's alerts once each, keyed by group id, "
            "protobuf values (%d)" % len(keys_out), r.stderr)
+
+        # i. shared prevalence through a real redis-server, per partition
+        # context: pushes and pulls for every partition; Redis stopped,
+        # the contexts say degraded and the partitions keep flowing;
+        # restarted, they catch up.
+        redis = shutil.which("redis-server")
+        if not WITH_REDIS or not redis:
+            why = "the agent was built without hiredis" if not WITH_REDIS else "no redis-server"
+            if os.environ.get("T1071_NO_SKIP"):
+                ok(False, "redis: " + why)
+            else:
+                note("redis part skipped: " + why)
+        else:
+            s0 = socket.socket()
+            s0.bind(("127.0.0.1", 0))
+            rport = s0.getsockname()[1]
+            s0.close()
+            rargs = [redis, "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "no"]
+
+            def redis_up():
+                try:
+                    with socket.create_connection(("127.0.0.1", rport), timeout=1) as c0:
+                        c0.sendall(b"PING\r\n")
+                        return c0.recv(16).startswith(b"+PONG")
+                except OSError:
+                    return False
+
+            rp = spawn(rargs, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ok(wait_until(redis_up, 10, 0.1), "redis: redis-server answers on loopback")
+            mock.topic("prev")
+            ra = ["--config", TUNED, "--set", "tuning.fleet_key=kafka-test-fleet", "--redis",
+                  "127.0.0.1:%d" % rport, "--redis-sync", "50", "--redis-timeout", "500",
+                  "--checkpoint-interval", "300ms"]
+            r1 = Agent(tmp, "r1", mock, "prev", "gprev", os.path.join(tmp, "ck-prev"), ra)
+            r2 = Agent(tmp, "r2", mock, "prev", "gprev", os.path.join(tmp, "ck-prev"), ra)
+            ok(wait_until(lambda: r1.value("t1071_agent_partitions_assigned") +
+                          r2.value("t1071_agent_partitions_assigned") == PARTITIONS and
+                          r1.value("t1071_agent_partitions_assigned") > 0, 30, 0.2),
+               "redis: two agents share the 4 partitions", r1.stderr() + r2.stderr())
+            third = len(stream) // 3
+            pend = mock.produce("prev", [(-1, k, l) for k, l in zip(keys[:third], stream[:third])])
+
+            def both_done(ends):
+                n1 = r1.partitions("t1071_agent_partition_next_offset")
+                n2 = r2.partitions("t1071_agent_partition_next_offset")
+                n1.update(n2)
+                return set(n1) == set(ends) and all(n1[p] >= ends[p] for p in ends)
+
+            def rstat(name):
+                out = {}
+                for ag in (r1, r2):
+                    for k, v in (ag.metrics() or {}).items():
+                        mm = re.match(r't1071_agent_redis_%s\{context="prev/(\d+)"\}$' % name, k)
+                        if mm:
+                            out[int(mm.group(1))] = v
+                return out
+
+            ok(wait_until(lambda: both_done(pend), 60, 0.2), "redis: every partition read")
+            ok(wait_until(lambda: len(rstat("pushes_total")) == PARTITIONS and
+                          all(v > 0 for v in rstat("pushes_total").values()) and
+                          all(v > 0 for v in rstat("pulls_total").values()) and
+                          not any(rstat("degraded").values()), 10, 0.2),
+               "redis: every partition's context pushed and pulled its prevalence, not degraded",
+               (rstat("pushes_total"), rstat("pulls_total"), rstat("degraded")))
+            rp.send_signal(signal.SIGTERM)
+            rp.wait(timeout=10)
+            for p, e in mock.produce("prev", [(-1, k, l) for k, l in
+                                              zip(keys[third:2 * third], stream[third:2 * third])]).items():
+                pend[p] = e
+            ok(wait_until(lambda: both_done(pend), 60, 0.2) and
+               wait_until(lambda: all(v == 1 for v in rstat("degraded").values()), 10, 0.2),
+               "redis: stopped, every context says degraded and the partitions keep flowing",
+               (rstat("degraded"), r1.stderr()[-1500:]))
+            rp = spawn(rargs, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ok(wait_until(redis_up, 10, 0.1), "redis: restarted")
+            for p, e in mock.produce("prev", [(-1, k, l) for k, l in
+                                              zip(keys[2 * third:], stream[2 * third:])]).items():
+                pend[p] = e
+            ok(wait_until(lambda: both_done(pend), 60, 0.2) and
+               wait_until(lambda: not any(rstat("degraded").values()), 20, 0.2),
+               "redis: back, every context catches up (degraded 0)",
+               (rstat("degraded"), rstat("failures_total")))
+            ok(r1.term() == 0 and r2.term() == 0, "redis: both agents stop cleanly",
+               r1.stderr()[-1500:] + r2.stderr()[-1500:])
+            r = subprocess.run([AGENT, "--kafka-topic", "x", "--checkpoint-dir", tmp, "--redis",
+                                "127.0.0.1:%d" % rport], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=30)
+            ok(r.returncode == 2 and "tuning.fleet_key" in r.stderr,
+               "redis: --redis without a fleet key is refused (exit 2)", r.stderr)
 
         # h. the brokers go away: commits are asynchronous, so the agent never
         # freezes (a synchronous commit waited for the coordinator forever);
