@@ -693,6 +693,8 @@ usage(FILE *f)
             "  --checkpoint-interval D  ...and when it has new records D after the last\n"
             "                           one (default 5s; N, Ns or Nms)\n"
             "  --max-record-bytes N     larger records are skipped and counted (default %u)\n"
+            "  --redis ... (below)      each partition's context shares its prevalence\n"
+            "File and stdin input over several processes:\n"
             "  --shard I/N    feed only the events of shard I of N (t1071_event_shard): N\n"
             "                 processes, one shard each, read the same stream\n"
             "  --prevalence-out FILE  at the end, the whole prevalence table as a delta\n"
