@@ -12,12 +12,11 @@
  *       alert_tag        t1071.alerts
  *       engine.lateness  5s
  *
- * Records reach the library through t1071_feed_json(): the filter writes
- * each msgpack map as compact JSON into a buffer it reuses, so native users
- * get exactly the record mapping (ECS nested or dotted, Suricata EVE) of the
- * library's JSON entry points.  Why JSON and not msgpack directly: that
- * mapping lives inside the library, whose public API takes JSON or protobuf
- * only; the conversion is a single pass with no allocation per record.
+ * Records reach the library through t1071_feed_msgpack(): the record's
+ * msgpack map, the bytes Fluent Bit holds, with no JSON round trip, read by
+ * the same record mapping (ECS nested or dotted, Suricata EVE, Sysmon, Zeek)
+ * as the library's JSON entry points.  With fill_timestamp, a record without
+ * a date is fed as a copy of its map with "@timestamp" added first.
  *
  * Alerts are appended, synchronously, to a private "emitter" input instance
  * that this filter owns (as rewrite_tag does), with the tag alert_tag.  They
@@ -68,7 +67,6 @@
 #endif
 
 #define TICK_MS 200           /* timer: idle flush, queued alerts, shutdown */
-#define MAX_DEPTH 200         /* nesting the JSON writer follows */
 #define QUEUE_FULL_TRIES 8
 
 struct t1071_filter {
@@ -103,9 +101,8 @@ struct t1071_filter {
     t1071_ctx *ctx;
     struct flb_input_instance *emitter;
     struct flb_sched_timer *timer;
-    char *json;                /* the record being fed, reused */
-    size_t json_len, json_cap;
-    int json_over;             /* longer than max_event_bytes */
+    char *scratch;             /* fill_timestamp: the map with @timestamp, reused */
+    size_t scratch_cap;
     int64_t newest_ms;         /* newest accepted event time */
     int64_t advanced_ms;       /* last idle-flush watermark */
     uint64_t last_activity_ms; /* monotonic time of the last record */
@@ -246,213 +243,119 @@ static int parse_time(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-/* ===== msgpack -> compact JSON, into f->json ===== */
+/* ===== Raw msgpack ===== */
 
-/* The slow path of jb_put: grow the buffer, never past max_event_bytes
- * (so the fast path's room check is also the size check). */
-static __attribute__((noinline)) int jb_grow(struct t1071_filter *f, size_t n)
+static uint64_t be_uint(const unsigned char *p, unsigned n)
 {
-    size_t need, cap;
-    char *p;
+    uint64_t v = 0;
+    unsigned i;
 
-    if (f->json_over) {
-        return -1;
+    for (i = 0; i < n; i++) {
+        v = v << 8 | p[i];
     }
-    need = f->json_len + n;
-    if (need > f->max_event_bytes) {
-        /* The library refuses it anyway (T1071_E_TOO_LARGE): stop here,
-         * whatever the size of the record. */
-        f->json_over = 1;
-        return -1;
-    }
-    if (need <= f->json_cap) {
-        return 0;
-    }
-    cap = f->json_cap ? f->json_cap : 4096;
-    while (cap < need) {
-        cap *= 2;
-    }
-    if (cap > f->max_event_bytes) {
-        cap = f->max_event_bytes;
-    }
-    p = flb_realloc(f->json, cap);
-    if (!p) {
-        f->json_over = 1;
-        return -1;
-    }
-    f->json = p;
-    f->json_cap = cap;
-    return 0;
+    return v;
 }
 
-static inline void jb_put(struct t1071_filter *f, const char *s, size_t n)
+/* The end of the msgpack value at @p p, NULL when it is broken or runs
+ * past @p end.  No recursion: a count of the values still to step over. */
+static const unsigned char *mp_skip(const unsigned char *p, const unsigned char *end)
 {
-    if (n > f->json_cap - f->json_len && jb_grow(f, n) != 0) {
-        return;
-    }
-    memcpy(f->json + f->json_len, s, n);
-    f->json_len += n;
-}
+    uint64_t pending = 1;
 
-static inline void jb_ch(struct t1071_filter *f, char c)
-{
-    if (f->json_len == f->json_cap && jb_grow(f, 1) != 0) {
-        return;
-    }
-    f->json[f->json_len++] = c;
-}
+    while (pending > 0) {
+        unsigned c, w = 0;
+        uint64_t n = 0, payload = 0;
+        size_t head = 1;
 
-/* 1 for the bytes a JSON string must escape: controls, '"', '\\'. */
-static const unsigned char json_escape[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    ['\\'] = 1,
-};
-
-static void jb_string(struct t1071_filter *f, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i = 0, run;
-
-    jb_ch(f, '"');
-    while (i < n) {
-        unsigned char c;
-        char esc[6];
-        size_t elen = 2;
-
-        for (run = i; i < n && !json_escape[(unsigned char) s[i]]; i++) {
+        if (p >= end) {
+            return NULL;
         }
-        jb_put(f, s + run, i - run);
-        if (i == n) {
-            break;
+        pending--;
+        c = *p;
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            p++;
+            continue;
         }
-        c = (unsigned char) s[i++];
-        esc[0] = '\\';
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        default:
-            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-            elen = 6;
+        if (c >= 0xa0 && c <= 0xbf) {
+            payload = c & 0x1f;
         }
-        jb_put(f, esc, elen);
-    }
-    jb_ch(f, '"');
-}
-
-static void jb_u64(struct t1071_filter *f, uint64_t v, int neg)
-{
-    char buf[24];
-    char *p = buf + sizeof(buf);
-
-    do {
-        *--p = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (neg) {
-        *--p = '-';
-    }
-    jb_put(f, p, (size_t) (buf + sizeof(buf) - p));
-}
-
-static void jb_value(struct t1071_filter *f, const msgpack_object *o, int depth)
-{
-    char num[40];
-    int n;
-    uint32_t i;
-
-    if (f->json_over) {
-        return;
-    }
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        jb_put(f, "null", 4);
-        break;
-    case MSGPACK_OBJECT_BOOLEAN:
-        if (o->via.boolean) {
-            jb_put(f, "true", 4);
+        else if (c >= 0x80 && c <= 0x9f) {
+            n = c & 0x0f;
+            pending += c <= 0x8f ? 2 * n : n;
+            if (n > (size_t) (end - p)) {
+                return NULL;
+            }
         }
         else {
-            jb_put(f, "false", 5);
-        }
-        break;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        jb_u64(f, o->via.u64, 0);
-        break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        jb_u64(f, (uint64_t) 0 - (uint64_t) o->via.i64, 1);
-        break;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        if (!isfinite(o->via.f64)) {
-            jb_put(f, "null", 4);
-            break;
-        }
-        n = snprintf(num, sizeof(num), "%.17g", o->via.f64);
-        jb_put(f, num, (size_t) n);
-        break;
-    case MSGPACK_OBJECT_STR:
-        jb_string(f, o->via.str.ptr, o->via.str.size);
-        break;
-    case MSGPACK_OBJECT_BIN:
-        jb_string(f, o->via.bin.ptr, o->via.bin.size);
-        break;
-    case MSGPACK_OBJECT_ARRAY:
-        if (depth >= MAX_DEPTH) {
-            f->json_over = 1;
-            return;
-        }
-        jb_ch(f, '[');
-        for (i = 0; i < o->via.array.size; i++) {
-            if (i) {
-                jb_ch(f, ',');
+            switch (c) {
+            case 0xc4: case 0xd9: case 0xc7: w = 1; break;
+            case 0xc5: case 0xda: case 0xc8: w = 2; break;
+            case 0xc6: case 0xdb: case 0xc9: w = 4; break;
+            case 0xca: case 0xce: case 0xd2: payload = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: payload = 8; break;
+            case 0xcc: case 0xd0: payload = 1; break;
+            case 0xcd: case 0xd1: payload = 2; break;
+            case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+                payload = 1 + ((uint64_t) 1 << (c - 0xd4));
+                break;
+            case 0xdc: case 0xde: w = 2; break;
+            case 0xdd: case 0xdf: w = 4; break;
+            default:
+                return NULL; /* 0xc1 */
             }
-            jb_value(f, &o->via.array.ptr[i], depth + 1);
+            if (w) {
+                if ((size_t) (end - p) < 1 + (size_t) w) {
+                    return NULL;
+                }
+                n = be_uint(p + 1, w);
+                head += w;
+                if (c >= 0xdc) {
+                    if (n > (size_t) (end - p)) {
+                        return NULL;
+                    }
+                    pending += c >= 0xde ? 2 * n : n;
+                }
+                else {
+                    payload = n + (c >= 0xc7 && c <= 0xc9); /* ext: its type byte */
+                }
+            }
         }
-        jb_ch(f, ']');
-        break;
-    case MSGPACK_OBJECT_MAP:
-        if (depth >= MAX_DEPTH) {
-            f->json_over = 1;
-            return;
+        if (payload > (uint64_t) (end - p) - head) {
+            return NULL;
         }
-        jb_ch(f, '{');
-        for (i = 0; i < o->via.map.size; i++) {
-            const msgpack_object *k = &o->via.map.ptr[i].key;
-            if (i) {
-                jb_ch(f, ',');
-            }
-            if (k->type == MSGPACK_OBJECT_STR) {
-                jb_string(f, k->via.str.ptr, k->via.str.size);
-            }
-            else if (k->type == MSGPACK_OBJECT_BIN) {
-                jb_string(f, k->via.bin.ptr, k->via.bin.size);
-            }
-            else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-                     k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-                jb_ch(f, '"');
-                jb_value(f, k, depth + 1);
-                jb_ch(f, '"');
-            }
-            else {
-                jb_put(f, "\"\"", 2);
-            }
-            jb_ch(f, ':');
-            jb_value(f, &o->via.map.ptr[i].val, depth + 1);
-        }
-        jb_ch(f, '}');
-        break;
-    default: /* EXT and anything newer */
-        jb_put(f, "null", 4);
-        break;
+        p += head + payload;
     }
+    return p;
+}
+
+/* The body (the map) of a record [[time, metadata], body] or [time, body]
+ * as the decoder gave it: its bytes, or -1. */
+static int record_body(const char *base, size_t len, const char **body, size_t *body_len)
+{
+    const unsigned char *p = (const unsigned char *) base, *end = p + len, *q;
+
+    if (len < 1) {
+        return -1;
+    }
+    if (p[0] == 0x92) {
+        p += 1;
+    }
+    else if (p[0] == 0xdc && len >= 3 && p[1] == 0 && p[2] == 2) {
+        p += 3;
+    }
+    else if (p[0] == 0xdd && len >= 5 && be_uint(p + 1, 4) == 2) {
+        p += 5;
+    }
+    else {
+        return -1;
+    }
+    q = mp_skip(p, end);
+    if (!q || q >= end) {
+        return -1;
+    }
+    *body = (const char *) q;
+    *body_len = (size_t) (end - q);
+    return 0;
 }
 
 static int key_is(const msgpack_object *k, const char *name, size_t n)
@@ -494,37 +397,76 @@ static int record_time(const msgpack_object *map, int64_t *ms, int *has_any)
     return -1;
 }
 
-/* The JSON of one record into f->json; @timestamp from the record's Fluent
- * Bit time when fill_timestamp is on and the record has no date. */
-static void record_json(struct t1071_filter *f, const msgpack_object *map,
-                        const struct flb_time *tm, int has_time_key)
+/* With fill_timestamp and no date in the record: the map of @p body with
+ * "@timestamp" (the record's Fluent Bit time) first, in f->scratch.
+ * Returns 0 and sets *out / *out_len, or -1 (out of memory, not a map). */
+static int record_with_time(struct t1071_filter *f, const char *body, size_t body_len,
+                            const struct flb_time *tm, const char **out, size_t *out_len)
 {
-    f->json_len = 0;
-    f->json_over = 0;
-    if (f->fill_timestamp && !has_time_key) {
-        char buf[64];
-        struct tm g;
-        time_t sec = tm->tm.tv_sec;
-        int n;
+    const unsigned char *p = (const unsigned char *) body;
+    uint64_t n;
+    size_t head, need;
+    char ts[32];
+    struct tm g;
+    time_t sec = tm->tm.tv_sec;
+    int tn;
+    unsigned char *o;
 
-        gmtime_r(&sec, &g);
-        n = snprintf(buf, sizeof(buf), "{\"@timestamp\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"%s",
-                     g.tm_year + 1900, g.tm_mon + 1, g.tm_mday, g.tm_hour, g.tm_min,
-                     g.tm_sec, (long) (tm->tm.tv_nsec / 1000000),
-                     map->via.map.size ? "," : "");
-        jb_put(f, buf, (size_t) n);
-        /* The map without its opening brace. */
-        {
-            size_t before = f->json_len;
-            jb_value(f, map, 0);
-            if (!f->json_over) {
-                memmove(f->json + before, f->json + before + 1, f->json_len - before - 1);
-                f->json_len--;
-            }
-        }
-        return;
+    if (body_len < 1) {
+        return -1;
     }
-    jb_value(f, map, 0);
+    if (p[0] >= 0x80 && p[0] <= 0x8f) {
+        n = p[0] & 0x0f;
+        head = 1;
+    }
+    else if (p[0] == 0xde && body_len >= 3) {
+        n = be_uint(p + 1, 2);
+        head = 3;
+    }
+    else if (p[0] == 0xdf && body_len >= 5) {
+        n = be_uint(p + 1, 4);
+        head = 5;
+    }
+    else {
+        return -1;
+    }
+    if (n >= UINT32_MAX) {
+        return -1;
+    }
+    gmtime_r(&sec, &g);
+    tn = snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+                  g.tm_year + 1900, g.tm_mon + 1, g.tm_mday, g.tm_hour, g.tm_min,
+                  g.tm_sec, (long) (tm->tm.tv_nsec / 1000000));
+    if (tn <= 0 || tn >= 32) {
+        return -1;
+    }
+    /* map32 head, fixstr "@timestamp", fixstr date, the old entries */
+    need = 5 + 11 + 1 + (size_t) tn + (body_len - head);
+    if (need > f->scratch_cap) {
+        char *q = flb_realloc(f->scratch, need);
+        if (!q) {
+            return -1;
+        }
+        f->scratch = q;
+        f->scratch_cap = need;
+    }
+    o = (unsigned char *) f->scratch;
+    *o++ = 0xdf;
+    n++;
+    *o++ = (unsigned char) (n >> 24);
+    *o++ = (unsigned char) (n >> 16);
+    *o++ = (unsigned char) (n >> 8);
+    *o++ = (unsigned char) n;
+    *o++ = 0xaa;
+    memcpy(o, "@timestamp", 10);
+    o += 10;
+    *o++ = (unsigned char) (0xa0 | tn);
+    memcpy(o, ts, (size_t) tn);
+    o += tn;
+    memcpy(o, body + head, body_len - head);
+    *out = f->scratch;
+    *out_len = need;
+    return 0;
 }
 
 /* ===== Alerts out ===== */
@@ -989,7 +931,7 @@ static void filter_free(struct t1071_filter *f)
         flb_sched_timer_cb_destroy(f->timer);
     }
     t1071_free(f->ctx);
-    flb_free(f->json);
+    flb_free(f->scratch);
     flb_free(f->mark_json);
     msgpack_sbuffer_destroy(&f->pending);
     pthread_mutex_destroy(&f->lock);
@@ -1179,6 +1121,8 @@ static int cb_t1071_filter(const void *data, size_t bytes,
         int64_t ms = 0;
         int have_ms;
         size_t start = dec.offset;
+        const char *body = NULL;
+        size_t body_len = 0;
 
         ret = flb_log_event_decoder_next(&dec, &ev);
         if (ret == FLB_EVENT_DECODER_ERROR_INSUFFICIENT_DATA && dec.offset >= bytes) {
@@ -1219,16 +1163,26 @@ static int cb_t1071_filter(const void *data, size_t bytes,
         }
         f->records++;
         have_ms = record_time(ev.body, &ms, &has_time_key) == 0;
-        record_json(f, ev.body, &ev.timestamp, has_time_key);
-        if (f->json_over) {
+        if (record_body(dec.record_base, dec.record_length, &body, &body_len) != 0) {
+            rc = T1071_E_JSON; /* (the decoder read it: cannot happen) */
+        }
+        else if (body_len > f->max_event_bytes) {
+            /* Bigger than engine.max_event_bytes as msgpack: refused
+             * before the library reads a byte, whatever it holds. */
             rc = T1071_E_TOO_LARGE;
         }
         else {
-            rc = t1071_feed_json(f->ctx, f->json, f->json_len);
+            if (f->fill_timestamp && !has_time_key &&
+                record_with_time(f, body, body_len, &ev.timestamp, &body, &body_len) != 0) {
+                rc = T1071_E_NOMEM;
+            }
+            if (rc == T1071_OK) {
+                rc = t1071_feed_msgpack(f->ctx, body, body_len);
+            }
             for (tries = 0; rc == T1071_E_QUEUE_FULL && tries < QUEUE_FULL_TRIES; tries++) {
                 f->queue_full++;
                 drain(f, direct);
-                rc = t1071_feed_json(f->ctx, f->json, f->json_len);
+                rc = t1071_feed_msgpack(f->ctx, body, body_len);
             }
         }
         if (rc == T1071_OK) {

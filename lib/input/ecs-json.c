@@ -1283,3 +1283,35 @@ to_packed(const char *json, size_t len, int source, uint64_t record_number, size
     jm_release(&m);
     return rc;
 }
+
+int
+t1071i_msgpack_with_event(const void *data, size_t len, int source, size_t max_bytes,
+                          int (*fn)(void *arg, const t1071i_event *ev), void *arg, char *errbuf,
+                          size_t errlen)
+{
+    max_align_t stack[4096 / sizeof(max_align_t)];
+    struct jmem m = {true, NULL, (uint8_t *)stack, 0, sizeof(stack)};
+    struct t1071i_mp_state st;
+    t1071i_event *ev = NULL;
+    int rc;
+
+    st.chunks = NULL;
+    rc = to_event(&m, data, len, source, &ev, errbuf, errlen, &st);
+    t1071i_mp_release(&st);
+    if (rc == T1071_OK) {
+        size_t lens[PACK_LENS], n_lens = 0;
+        size_t n = fast_pack_usable() ? fast_pack_size(ev, lens, &n_lens)
+                                      : t1071__ecs__v1__event__get_packed_size(ev);
+
+        if (n > max_bytes) {
+            rc = T1071_E_TOO_LARGE;
+            if (errbuf && errlen)
+                snprintf(errbuf, errlen, "the event encodes to %zu bytes, more than %zu", n,
+                         max_bytes);
+        } else {
+            rc = fn(arg, ev);
+        }
+    }
+    jm_release(&m);
+    return rc;
+}

@@ -283,14 +283,28 @@ float_text(struct t1071i_json_reader *r, double v, bool single, struct t1071i_js
 static unsigned
 raw_flags(const unsigned char *s, size_t n)
 {
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t hi = 0, zero = 0;
     unsigned f = T1071I_JSON_STR_RAW;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] >= 0x80)
-            f |= T1071I_JSON_STR_HIGH;
-        else if (s[i] == 0)
-            f |= T1071I_JSON_STR_HIGH | T1071I_JSON_STR_ESCAPE;
+    /* Eight bytes at a time: a high bit, a zero byte ((w - 1) & ~w has
+     * the high bit of a byte set exactly when some byte is zero). */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, s + i, 8);
+        hi |= w;
+        zero |= (w - ones) & ~w;
     }
+    for (; i < n; i++) {
+        hi |= s[i];
+        zero |= s[i] == 0 ? 0x80 : 0;
+    }
+    if (hi & high)
+        f |= T1071I_JSON_STR_HIGH;
+    if (zero & high)
+        f |= T1071I_JSON_STR_HIGH | T1071I_JSON_STR_ESCAPE;
     return f;
 }
 

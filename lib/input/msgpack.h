@@ -69,4 +69,12 @@ int t1071i_msgpack_to_packed_as(const void *data, size_t len, int source,
                                 uint64_t record_number, size_t max_bytes, uint8_t **out,
                                 size_t *out_len, size_t headroom, char *errbuf, size_t errlen);
 
+/* The same reading into an Event that lives in a scratch arena for the
+ * call of @p fn only (nothing may keep or edit it): no packing, no malloc
+ * per field.  The packed size is still held to @p max_bytes
+ * (T1071_E_TOO_LARGE).  Returns a reading error, or what @p fn returns. */
+int t1071i_msgpack_with_event(const void *data, size_t len, int source, size_t max_bytes,
+                              int (*fn)(void *arg, const t1071i_event *ev), void *arg,
+                              char *errbuf, size_t errlen);
+
 #endif
