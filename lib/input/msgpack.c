@@ -394,14 +394,81 @@ read_scalar(struct t1071i_json_reader *r, const struct head *h, struct t1071i_js
     return true;
 }
 
+/* The type of a value from its first byte (0xc1 and the error cases go
+ * the slow way, read_head, which says what is wrong). */
+#define E T1071I_JSON_ERROR
+#define U T1071I_JSON_NUMBER
+#define S T1071I_JSON_STRING
+#define O T1071I_JSON_OBJECT
+#define A T1071I_JSON_ARRAY
+#define N T1071I_JSON_NULL
+static const unsigned char type_of[256] = {
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, /* 0x00 positive fixint */
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, /* 0x80 fixmap */
+    A, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A, /* 0x90 fixarray */
+    S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0xa0 fixstr */
+    S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S,
+    /* 0xc0 nil, (c1), false, true, bin8-32, ext8-32, float32, float64 */
+    N, E, T1071I_JSON_FALSE, T1071I_JSON_TRUE, S, S, S, N, N, N, U, U,
+    U, U, U, U, /* 0xcc uint8-64 */
+    U, U, U, U, N, N, N, N, N, S, S, S, A, A, O, O, /* 0xd0 int, fixext, str, array, map */
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, /* 0xe0 negative fixint */
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+};
+#undef E
+#undef U
+#undef S
+#undef O
+#undef A
+#undef N
+
 enum t1071i_json_type
 t1071i_mp_peek(struct t1071i_json_reader *r)
 {
     struct head h;
 
+    if (!r->failed && r->p < r->end && (const unsigned char)*r->p != 0xc1)
+        return (enum t1071i_json_type)type_of[(const unsigned char)*r->p];
     if (!read_head(r, &h))
         return T1071I_JSON_ERROR;
     return h.type;
+}
+
+/* The usual string (fixstr, str8) without the general head: false when
+ * the value is something else or its length is wrong (read_head and
+ * read_scalar then say what). */
+static inline bool
+fast_string(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
+{
+    const unsigned char *p = at(r);
+    size_t left = avail(r), n, h;
+
+    if (left == 0)
+        return false;
+    if ((p[0] & 0xe0) == 0xa0) {
+        n = p[0] & 0x1f;
+        h = 1;
+    } else if (p[0] == 0xd9 && left >= 2) {
+        n = p[1];
+        h = 2;
+    } else {
+        return false;
+    }
+    if (n > left - h)
+        return false;
+    out->type = T1071I_JSON_STRING;
+    out->text = (const char *)p + h;
+    out->len = n;
+    out->flags = raw_flags(p + h, n);
+    r->p += h + n;
+    return true;
 }
 
 bool
@@ -409,6 +476,8 @@ t1071i_mp_scalar(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
 {
     struct head h;
 
+    if (!r->failed && fast_string(r, out))
+        return true;
     return read_head(r, &h) && read_scalar(r, &h, out, false);
 }
 
@@ -459,6 +528,8 @@ t1071i_mp_object_next(struct t1071i_json_reader *r, struct t1071i_json_scalar *k
         return 0;
     }
     r->mp->left[r->depth - 1]--;
+    if (fast_string(r, key))
+        return 1;
     return read_head(r, &h) && read_scalar(r, &h, key, true) ? 1 : -1;
 }
 
