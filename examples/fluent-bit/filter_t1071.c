@@ -471,6 +471,252 @@ static int record_with_time(struct t1071_filter *f, const char *body, size_t bod
 
 /* ===== Alerts out ===== */
 
+/* The alert's JSON (the library's own output: compact, valid UTF-8) as
+ * msgpack, as Fluent Bit's JSON parser would write it (objects as maps,
+ * integers as integers, other numbers as float64), without a DOM: heads of
+ * maps, arrays and strings are written 32-bit wide and patched when their
+ * end is reached.  Returns 0, or -1 on anything unexpected. */
+struct mpbuf {
+    unsigned char *p;
+    size_t n, cap;
+};
+
+static int mb_room(struct mpbuf *b, size_t n)
+{
+    size_t cap;
+    unsigned char *q;
+
+    if (b->cap - b->n >= n) {
+        return 0;
+    }
+    cap = b->cap ? b->cap : 4096;
+    while (cap - b->n < n) {
+        cap *= 2;
+    }
+    q = flb_realloc(b->p, cap);
+    if (!q) {
+        return -1;
+    }
+    b->p = q;
+    b->cap = cap;
+    return 0;
+}
+
+static void mb_be(struct mpbuf *b, uint64_t v, unsigned bytes)
+{
+    while (bytes-- > 0) {
+        b->p[b->n++] = (unsigned char) (v >> (8 * bytes));
+    }
+}
+
+static int hex4v(const char *p, unsigned *v)
+{
+    unsigned i, c;
+
+    *v = 0;
+    for (i = 0; i < 4; i++) {
+        c = (unsigned char) p[i];
+        if (c >= '0' && c <= '9') c -= '0';
+        else if (c >= 'a' && c <= 'f') c -= 'a' - 10;
+        else if (c >= 'A' && c <= 'F') c -= 'A' - 10;
+        else return -1;
+        *v = *v << 4 | c;
+    }
+    return 0;
+}
+
+static int j2m_value(const char **pp, const char *end, struct mpbuf *b, int depth);
+
+/* A string at the opening quote: str32 head, the decoded bytes. */
+static int j2m_string(const char **pp, const char *end, struct mpbuf *b)
+{
+    const char *p = *pp + 1;
+    size_t head;
+
+    if (mb_room(b, 5) != 0) {
+        return -1;
+    }
+    b->p[b->n++] = 0xdb;
+    head = b->n;
+    b->n += 4;
+    while (p < end && *p != '"') {
+        const char *run = p;
+        unsigned cp, lo;
+
+        while (p < end && *p != '"' && *p != '\\') {
+            p++;
+        }
+        if (mb_room(b, (size_t) (p - run) + 4) != 0) {
+            return -1;
+        }
+        memcpy(b->p + b->n, run, (size_t) (p - run));
+        b->n += (size_t) (p - run);
+        if (p >= end || *p == '"') {
+            break;
+        }
+        if (end - p < 2) {
+            return -1;
+        }
+        switch (p[1]) {
+        case 'b': cp = '\b'; break;
+        case 'f': cp = '\f'; break;
+        case 'n': cp = '\n'; break;
+        case 'r': cp = '\r'; break;
+        case 't': cp = '\t'; break;
+        case 'u':
+            if (end - p < 6 || hex4v(p + 2, &cp) != 0) {
+                return -1;
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
+                p[7] == 'u' && hex4v(p + 8, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                p += 6;
+            }
+            p += 4;
+            break;
+        default: cp = (unsigned char) p[1]; break;
+        }
+        p += 2;
+        if (cp < 0x80) {
+            b->p[b->n++] = (unsigned char) cp;
+        }
+        else if (cp < 0x800) {
+            b->p[b->n++] = (unsigned char) (0xC0 | cp >> 6);
+            b->p[b->n++] = (unsigned char) (0x80 | (cp & 0x3F));
+        }
+        else if (cp < 0x10000) {
+            b->p[b->n++] = (unsigned char) (0xE0 | cp >> 12);
+            b->p[b->n++] = (unsigned char) (0x80 | (cp >> 6 & 0x3F));
+            b->p[b->n++] = (unsigned char) (0x80 | (cp & 0x3F));
+        }
+        else {
+            b->p[b->n++] = (unsigned char) (0xF0 | cp >> 18);
+            b->p[b->n++] = (unsigned char) (0x80 | (cp >> 12 & 0x3F));
+            b->p[b->n++] = (unsigned char) (0x80 | (cp >> 6 & 0x3F));
+            b->p[b->n++] = (unsigned char) (0x80 | (cp & 0x3F));
+        }
+    }
+    if (p >= end) {
+        return -1;
+    }
+    {
+        size_t len = b->n - head - 4, at = b->n;
+        b->n = head;
+        mb_be(b, len, 4);
+        b->n = at;
+    }
+    *pp = p + 1;
+    return 0;
+}
+
+static int j2m_value(const char **pp, const char *end, struct mpbuf *b, int depth)
+{
+    const char *p = *pp;
+
+    if (p >= end || depth > 64 || mb_room(b, 9) != 0) {
+        return -1;
+    }
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        size_t head, count = 0, at;
+
+        b->p[b->n++] = *p == '{' ? 0xdf : 0xdd;
+        head = b->n;
+        b->n += 4;
+        p++;
+        while (p < end && *p != close) {
+            if (count > 0) {
+                if (*p != ',') {
+                    return -1;
+                }
+                p++;
+            }
+            if (close == '}') {
+                if (p >= end || *p != '"' || j2m_string(&p, end, b) != 0 ||
+                    p >= end || *p != ':') {
+                    return -1;
+                }
+                p++;
+            }
+            if (j2m_value(&p, end, b, depth + 1) != 0) {
+                return -1;
+            }
+            count++;
+        }
+        if (p >= end) {
+            return -1;
+        }
+        at = b->n;
+        b->n = head;
+        mb_be(b, count, 4);
+        b->n = at;
+        *pp = p + 1;
+        return 0;
+    }
+    if (*p == '"') {
+        return j2m_string(pp, end, b);
+    }
+    if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+        b->p[b->n++] = 0xc3;
+        *pp = p + 4;
+        return 0;
+    }
+    if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+        b->p[b->n++] = 0xc2;
+        *pp = p + 5;
+        return 0;
+    }
+    if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+        b->p[b->n++] = 0xc0;
+        *pp = p + 4;
+        return 0;
+    }
+    {
+        char num[64];
+        const char *q = p;
+        int real = 0;
+        size_t n;
+
+        while (q < end && (isdigit((unsigned char) *q) || *q == '-' || *q == '+' ||
+                           *q == '.' || *q == 'e' || *q == 'E')) {
+            real |= *q == '.' || *q == 'e' || *q == 'E';
+            q++;
+        }
+        n = (size_t) (q - p);
+        if (n == 0 || n >= sizeof(num)) {
+            return -1;
+        }
+        memcpy(num, p, n);
+        num[n] = '\0';
+        errno = 0;
+        if (!real && num[0] == '-') {
+            long long v = strtoll(num, NULL, 10);
+            real = errno != 0;
+            if (!real) {
+                b->p[b->n++] = 0xd3;
+                mb_be(b, (uint64_t) v, 8);
+            }
+        }
+        else if (!real) {
+            unsigned long long v = strtoull(num, NULL, 10);
+            real = errno != 0;
+            if (!real) {
+                b->p[b->n++] = 0xcf;
+                mb_be(b, (uint64_t) v, 8);
+            }
+        }
+        if (real) {
+            double d = strtod(num, NULL);
+            uint64_t u;
+            memcpy(&u, &d, 8);
+            b->p[b->n++] = 0xcb;
+            mb_be(b, u, 8);
+        }
+        *pp = q;
+        return 0;
+    }
+}
+
 /* Encode every alert of @p batch as a record (body: the alert's ECS JSON
  * plus the mark) into @p enc.  Returns the number encoded. */
 static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
@@ -480,14 +726,14 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
     struct flb_time now;
     char *text = NULL;
     size_t cap = 0;
+    struct mpbuf mb = {NULL, 0, 0};
 
     flb_time_get(&now);
     for (i = 0; i < n; i++) {
         const char *json;
         size_t len, tlen;
-        char *mp = NULL;
-        size_t mp_size = 0;
-        int root_type, ret;
+        const char *jp;
+        int ret;
 
         if (t1071_alert_batch_get_json(batch, i, &json, &len) != T1071_OK || len < 2) {
             f->alerts_lost++;
@@ -510,8 +756,9 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
         }
         text[tlen - 1] = '}';
         text[tlen] = '\0';
-        ret = flb_pack_json(text, tlen, &mp, &mp_size, &root_type, NULL);
-        if (ret != 0) {
+        jp = text;
+        mb.n = 0;
+        if (j2m_value(&jp, text + tlen, &mb, 0) != 0 || jp != text + tlen) {
             f->alerts_lost++;
             continue;
         }
@@ -520,12 +767,11 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
             ret = flb_log_event_encoder_set_timestamp(enc, &now);
         }
         if (ret == FLB_EVENT_ENCODER_SUCCESS) {
-            ret = flb_log_event_encoder_set_body_from_raw_msgpack(enc, mp, mp_size);
+            ret = flb_log_event_encoder_set_body_from_raw_msgpack(enc, (char *) mb.p, mb.n);
         }
         if (ret == FLB_EVENT_ENCODER_SUCCESS) {
             ret = flb_log_event_encoder_commit_record(enc);
         }
-        flb_free(mp);
         if (ret != FLB_EVENT_ENCODER_SUCCESS) {
             flb_log_event_encoder_rollback_record(enc);
             f->alerts_lost++;
@@ -534,6 +780,7 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
         done++;
     }
     flb_free(text);
+    flb_free(mb.p);
     return done;
 }
 
