@@ -968,20 +968,6 @@ t1071i_json_to_event_as(const char *json, size_t len, int source, t1071i_event *
     return to_event(&m, json, len, source, out, errbuf, errlen, NULL);
 }
 
-int
-t1071i_msgpack_to_event_as(const void *data, size_t len, int source, t1071i_event **out,
-                           char *errbuf, size_t errlen)
-{
-    struct jmem m = {false, NULL, NULL, 0, 0};
-    struct t1071i_mp_state st;
-    int rc;
-
-    st.chunks = NULL;
-    rc = to_event(&m, data, len, source, out, errbuf, errlen, &st);
-    t1071i_mp_release(&st);
-    return rc;
-}
-
 /* ===== Packing =====
  * protobuf-c's pack, specialised: the Event is proto2 with optional and
  * repeated (unpacked) int64 / uint64 / string fields only, so its encoding
@@ -1217,34 +1203,6 @@ t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
 static int
 to_packed(const char *json, size_t len, int source, uint64_t record_number, size_t max_bytes,
           uint8_t **out, size_t *out_len, size_t headroom, char *errbuf, size_t errlen,
-          struct t1071i_mp_state *mp);
-
-int
-t1071i_json_to_packed_as(const char *json, size_t len, int source, uint64_t record_number,
-                         size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
-{
-    return to_packed(json, len, source, record_number, max_bytes, out, out_len, headroom, NULL,
-                     0, NULL);
-}
-
-int
-t1071i_msgpack_to_packed_as(const void *data, size_t len, int source, uint64_t record_number,
-                            size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom,
-                            char *errbuf, size_t errlen)
-{
-    struct t1071i_mp_state st;
-    int rc;
-
-    st.chunks = NULL;
-    rc = to_packed(data, len, source, record_number, max_bytes, out, out_len, headroom, errbuf,
-                   errlen, &st);
-    t1071i_mp_release(&st);
-    return rc;
-}
-
-static int
-to_packed(const char *json, size_t len, int source, uint64_t record_number, size_t max_bytes,
-          uint8_t **out, size_t *out_len, size_t headroom, char *errbuf, size_t errlen,
           struct t1071i_mp_state *mp)
 {
     /* A typical ECS line needs a few hundred bytes of arena: start on the
@@ -1281,6 +1239,29 @@ to_packed(const char *json, size_t len, int source, uint64_t record_number, size
         }
     }
     jm_release(&m);
+    return rc;
+}
+
+int
+t1071i_json_to_packed_as(const char *json, size_t len, int source, uint64_t record_number,
+                         size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
+{
+    return to_packed(json, len, source, record_number, max_bytes, out, out_len, headroom, NULL,
+                     0, NULL);
+}
+
+int
+t1071i_msgpack_to_packed_as(const void *data, size_t len, int source, uint64_t record_number,
+                            size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom,
+                            char *errbuf, size_t errlen)
+{
+    struct t1071i_mp_state st;
+    int rc;
+
+    st.chunks = NULL;
+    rc = to_packed(data, len, source, record_number, max_bytes, out, out_len, headroom, errbuf,
+                   errlen, &st);
+    t1071i_mp_release(&st);
     return rc;
 }
 

@@ -56,15 +56,11 @@ void t1071i_mp_restart(struct t1071i_json_reader *r);
 /* Free the heap text of @p st (the state itself is the caller's). */
 void t1071i_mp_release(struct t1071i_mp_state *st);
 
-/* One msgpack map (the same mapping as the JSON entry points) into a
- * malloc'ed Event (free with t1071__ecs__v1__event__free_unpacked) or
- * straight to the packed Event, as t1071i_json_to_event_as and
- * t1071i_json_to_packed_as (input/shapes.h) do for JSON text.  Bad msgpack
- * is T1071_E_JSON (errbuf, when given, says what and at which byte);
- * T1071_E_TOO_LARGE over T1071I_JSON_MAX_BYTES or @p max_bytes packed;
- * T1071_E_NOMEM. */
-int t1071i_msgpack_to_event_as(const void *data, size_t len, int source, t1071i_event **out,
-                               char *errbuf, size_t errlen);
+/* One msgpack map (the same mapping as the JSON entry points) straight to
+ * the packed Event, as t1071i_json_to_packed_as (input/shapes.h) does for
+ * JSON text.  Bad msgpack is T1071_E_JSON (errbuf, when given, says what
+ * and at which byte); T1071_E_TOO_LARGE over T1071I_JSON_MAX_BYTES or
+ * @p max_bytes packed; T1071_E_NOMEM. */
 int t1071i_msgpack_to_packed_as(const void *data, size_t len, int source,
                                 uint64_t record_number, size_t max_bytes, uint8_t **out,
                                 size_t *out_len, size_t headroom, char *errbuf, size_t errlen);
