@@ -50,7 +50,6 @@
 #include <fluent-bit/flb_input.h>
 #include <fluent-bit/flb_input_log.h>
 #include <fluent-bit/flb_kv.h>
-#include <fluent-bit/flb_log_event_decoder.h>
 #include <fluent-bit/flb_log_event_encoder.h>
 #include <fluent-bit/flb_mem.h>
 #include <fluent-bit/flb_pack.h>
@@ -328,58 +327,199 @@ static const unsigned char *mp_skip(const unsigned char *p, const unsigned char 
     return p;
 }
 
-/* The body (the map) of a record [[time, metadata], body] or [time, body]
- * as the decoder gave it: its bytes, or -1. */
-static int record_body(const char *base, size_t len, const char **body, size_t *body_len)
-{
-    const unsigned char *p = (const unsigned char *) base, *end = p + len, *q;
+/* One record of a chunk, read in place (no unpacking): [[time, metadata],
+ * body] or the older [time, body]. */
+struct raw_record {
+    const char *base;          /* the whole record */
+    size_t len;
+    const char *body;          /* its body, a map */
+    size_t body_len;
+    struct flb_time tm;        /* its Fluent Bit time */
+    int group;                 /* a group start / end marker */
+    const unsigned char *ts;   /* the body's "@timestamp" value, or NULL */
+    const unsigned char *eve;  /* its "timestamp" value (EVE), or NULL */
+};
 
-    if (len < 1) {
+/* A str value's bytes, or -1 when it is not a str. */
+static int raw_str(const unsigned char *p, const unsigned char *end, const char **s,
+                   size_t *n)
+{
+    size_t h;
+
+    if (p >= end) {
         return -1;
     }
+    if ((p[0] & 0xe0) == 0xa0) {
+        *n = p[0] & 0x1f;
+        h = 1;
+    }
+    else if (p[0] == 0xd9 && end - p >= 2) {
+        *n = p[1];
+        h = 2;
+    }
+    else if (p[0] == 0xda && end - p >= 3) {
+        *n = (size_t) be_uint(p + 1, 2);
+        h = 3;
+    }
+    else if (p[0] == 0xdb && end - p >= 5) {
+        *n = (size_t) be_uint(p + 1, 4);
+        h = 5;
+    }
+    else {
+        return -1;
+    }
+    if (*n > (size_t) (end - p) - h) {
+        return -1;
+    }
+    *s = (const char *) p + h;
+    return 0;
+}
+
+/* A map's entry count and where its first entry starts, or -1. */
+static int raw_map(const unsigned char *p, const unsigned char *end, uint64_t *n,
+                   const unsigned char **first)
+{
+    if (p >= end) {
+        return -1;
+    }
+    if (p[0] >= 0x80 && p[0] <= 0x8f) {
+        *n = p[0] & 0x0f;
+        *first = p + 1;
+    }
+    else if (p[0] == 0xde && end - p >= 3) {
+        *n = be_uint(p + 1, 2);
+        *first = p + 3;
+    }
+    else if (p[0] == 0xdf && end - p >= 5) {
+        *n = be_uint(p + 1, 4);
+        *first = p + 5;
+    }
+    else {
+        return -1;
+    }
+    return 0;
+}
+
+/* The record at @p p (the chunk ends at @p rec_end): 0 and *r filled, the
+ * body's top-level keys walked once for its end and its time keys; -1 when
+ * it is not a log event with a map body (Fluent Bit's decoder refuses
+ * those too) or is cut. */
+static int raw_record(const unsigned char *p, const unsigned char *rec_end,
+                      struct raw_record *r)
+{
+    const unsigned char *ts, *q, *first, *start = p;
+    uint64_t n, i;
+    const char *s;
+    size_t sn;
+
+    r->base = (const char *) p;
+    r->group = 0;
+    r->ts = r->eve = NULL;
     if (p[0] == 0x92) {
         p += 1;
     }
-    else if (p[0] == 0xdc && len >= 3 && p[1] == 0 && p[2] == 2) {
+    else if (p[0] == 0xdc && rec_end - p >= 3 && p[1] == 0 && p[2] == 2) {
         p += 3;
     }
-    else if (p[0] == 0xdd && len >= 5 && be_uint(p + 1, 4) == 2) {
+    else if (p[0] == 0xdd && rec_end - p >= 5 && be_uint(p + 1, 4) == 2) {
         p += 5;
     }
     else {
         return -1;
     }
-    q = mp_skip(p, end);
-    if (!q || q >= end) {
+    /* The header: [time, metadata map] or the time alone. */
+    ts = p;
+    if (p < rec_end && p[0] == 0x92) {
+        ts = p + 1;
+        q = mp_skip(ts, rec_end);
+        if (!q || raw_map(q, rec_end, &n, &first) != 0) {
+            return -1;
+        }
+    }
+    q = mp_skip(p, rec_end);
+    if (!q || raw_map(q, rec_end, &n, &first) != 0) {
         return -1;
     }
-    *body = (const char *) q;
-    *body_len = (size_t) (end - q);
+    r->body = (const char *) q;
+    for (i = 0, p = first; i < n; i++) {
+        const unsigned char *v = mp_skip(p, rec_end);
+
+        if (!v || v >= rec_end) {
+            return -1;
+        }
+        if (raw_str(p, rec_end, &s, &sn) == 0) {
+            if (sn == 10 && memcmp(s, "@timestamp", 10) == 0) {
+                r->ts = v;
+            }
+            else if (sn == 9 && memcmp(s, "timestamp", 9) == 0) {
+                r->eve = v;
+            }
+        }
+        p = mp_skip(v, rec_end);
+        if (!p) {
+            return -1;
+        }
+    }
+    r->body_len = (size_t) (p - q);
+    r->len = (size_t) (p - start);
+    /* The time: EventTime (ext 0 of 8 bytes), an integer or a float;
+     * seconds 0xffffffff / 0xfffffffe, or a negative integer, mark groups. */
+    if ((ts[0] == 0xd7 && ts[1] == 0) ||
+        (ts[0] == 0xc7 && ts[1] == 8 && ts[2] == 0)) {
+        const unsigned char *v = ts + (ts[0] == 0xd7 ? 2 : 3);
+        uint64_t sec = be_uint(v, 4);
+
+        r->group = sec >= UINT32_MAX - 1;
+        r->tm.tm.tv_sec = (time_t) sec;
+        r->tm.tm.tv_nsec = (long) be_uint(v + 4, 4);
+    }
+    else if (ts[0] <= 0x7f || (ts[0] >= 0xcc && ts[0] <= 0xcf)) {
+        r->tm.tm.tv_sec = (time_t) (ts[0] <= 0x7f ? ts[0]
+                                                  : be_uint(ts + 1, 1u << (ts[0] & 3)));
+        r->tm.tm.tv_nsec = 0;
+    }
+    else if (ts[0] >= 0xe0 || (ts[0] >= 0xd0 && ts[0] <= 0xd3)) {
+        r->group = 1;
+        r->tm.tm.tv_sec = 0;
+        r->tm.tm.tv_nsec = 0;
+    }
+    else if (ts[0] == 0xcb || ts[0] == 0xca) {
+        double d;
+
+        if (ts[0] == 0xcb) {
+            uint64_t u = be_uint(ts + 1, 8);
+            memcpy(&d, &u, 8);
+        }
+        else {
+            uint32_t u = (uint32_t) be_uint(ts + 1, 4);
+            float fl;
+            memcpy(&fl, &u, 4);
+            d = fl;
+        }
+        if (!(d >= 0 && d < 1e15)) {
+            return -1;
+        }
+        r->tm.tm.tv_sec = (time_t) d;
+        r->tm.tm.tv_nsec = (long) ((d - (double) r->tm.tm.tv_sec) * 1e9);
+    }
+    else {
+        return -1;
+    }
     return 0;
 }
 
-static int key_is(const msgpack_object *k, const char *name, size_t n)
-{
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-           memcmp(k->via.str.ptr, name, n) == 0;
-}
-
 /* The record's event time: top-level "@timestamp", else "timestamp" (EVE);
- * a string date or a number of ms.  Returns 0 and sets *ms when found. */
-static int record_time(const msgpack_object *map, int64_t *ms, int *has_any)
+ * a string date or a non-negative number of ms.  Returns 0 and sets *ms
+ * when found; *has_any when either key is there. */
+static int record_time(const struct raw_record *r, int64_t *ms, int *has_any)
 {
-    const msgpack_object *ts = NULL, *eve = NULL;
-    uint32_t i;
+    const unsigned char *end = (const unsigned char *) r->body + r->body_len;
+    const unsigned char *ts = r->ts, *eve = r->eve;
+    uint64_t u;
+    const char *s;
+    size_t sn;
+    unsigned w;
 
-    for (i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (key_is(k, "@timestamp", 10)) {
-            ts = &map->via.map.ptr[i].val;
-        }
-        else if (key_is(k, "timestamp", 9)) {
-            eve = &map->via.map.ptr[i].val;
-        }
-    }
     *has_any = ts != NULL || eve != NULL;
     if (!ts) {
         ts = eve;
@@ -387,14 +527,29 @@ static int record_time(const msgpack_object *map, int64_t *ms, int *has_any)
     if (!ts) {
         return -1;
     }
-    if (ts->type == MSGPACK_OBJECT_STR) {
-        return parse_time(ts->via.str.ptr, ts->via.str.size, ms);
+    if (raw_str(ts, end, &s, &sn) == 0) {
+        return parse_time(s, sn, ms);
     }
-    if (ts->type == MSGPACK_OBJECT_POSITIVE_INTEGER && ts->via.u64 <= INT64_MAX) {
-        *ms = (int64_t) ts->via.u64;
+    if (ts[0] <= 0x7f) {
+        *ms = ts[0];
         return 0;
     }
-    return -1;
+    if (!((ts[0] >= 0xcc && ts[0] <= 0xcf) || (ts[0] >= 0xd0 && ts[0] <= 0xd3))) {
+        return -1;
+    }
+    w = 1u << (ts[0] & 3);
+    if ((size_t) (end - ts) <= w) {
+        return -1;
+    }
+    u = be_uint(ts + 1, w);
+    if (ts[0] >= 0xd0 && (u >> (8 * w - 1)) != 0) {
+        return -1; /* a negative signed integer */
+    }
+    if (u > INT64_MAX) {
+        return -1;
+    }
+    *ms = (int64_t) u;
+    return 0;
 }
 
 /* With fill_timestamp and no date in the record: the map of @p body with
@@ -1322,10 +1477,9 @@ static int cb_t1071_filter(const void *data, size_t bytes,
                            void *context, struct flb_config *config)
 {
     struct t1071_filter *f = context;
-    struct flb_log_event_decoder dec;
     struct flb_log_event_encoder enc;
-    struct flb_log_event ev;
-    int direct, rewrite, ret, changed = 0;
+    const unsigned char *chunk = data, *chunk_end = chunk + bytes;
+    int direct, rewrite, changed = 0;
     size_t prev;
 
     (void) tag;
@@ -1349,13 +1503,11 @@ static int cb_t1071_filter(const void *data, size_t bytes,
     direct = pthread_equal(pthread_self(), f->engine_thread);
     rewrite = !f->keep_records || f->drop_bad;
 
-    if (flb_log_event_decoder_init(&dec, (char *) data, bytes) != FLB_EVENT_DECODER_SUCCESS) {
-        return FLB_FILTER_NOTOUCH;
-    }
-    flb_log_event_decoder_read_groups(&dec, FLB_TRUE);
+    /* The chunk is read in place (raw_record), not unpacked: Fluent Bit's
+     * decoder would build every record's object tree only for us to walk
+     * it once. */
     if (rewrite && flb_log_event_encoder_init(&enc, FLB_LOG_EVENT_FORMAT_DEFAULT) !=
                    FLB_EVENT_ENCODER_SUCCESS) {
-        flb_log_event_decoder_destroy(&dec);
         return FLB_FILTER_NOTOUCH;
     }
 
@@ -1363,22 +1515,24 @@ static int cb_t1071_filter(const void *data, size_t bytes,
     f->last_activity_ms = mono_ms();
     prev = 0;
     while (prev < bytes) {
-        int32_t type = FLB_LOG_EVENT_NORMAL;
         int keep = f->keep_records, bad = 0, rc = T1071_OK, has_time_key = 0, tries;
         int64_t ms = 0;
         int have_ms;
-        size_t start = dec.offset;
+        size_t start = prev;
+        const unsigned char *rec_end = NULL;
+        struct raw_record rr;
         const char *body = NULL;
         size_t body_len = 0;
 
-        ret = flb_log_event_decoder_next(&dec, &ev);
-        if (ret == FLB_EVENT_DECODER_ERROR_INSUFFICIENT_DATA && dec.offset >= bytes) {
-            break;
+        if (raw_record(chunk + start, chunk_end, &rr) == 0) {
+            rec_end = (const unsigned char *) rr.base + rr.len;
         }
-        if (ret != FLB_EVENT_DECODER_SUCCESS) {
+        else {
             /* Not a log event [[ts, meta], map]: a body that is not a map,
              * or broken msgpack (then the rest of the chunk goes with it). */
-            size_t end = dec.offset > start ? dec.offset : bytes;
+            const unsigned char *skip = mp_skip(chunk + start, chunk_end);
+            size_t end = skip ? (size_t) (skip - chunk) : bytes;
+
             f->records++;
             f->bad++;
             f->bad_not_map++;
@@ -1394,33 +1548,28 @@ static int cb_t1071_filter(const void *data, size_t bytes,
                 }
             }
             prev = end;
-            if (dec.offset <= start) {
-                break;
-            }
             continue;
         }
-        prev = dec.offset;
-        if (flb_log_event_decoder_get_record_type(&ev, &type) == 0 &&
-            type != FLB_LOG_EVENT_NORMAL) {
+        prev = (size_t) (rec_end - chunk);
+        if (rr.group) {
             /* Group markers pass as they are. */
             if (rewrite) {
-                flb_log_event_encoder_emit_raw_record(&enc, dec.record_base, dec.record_length);
+                flb_log_event_encoder_emit_raw_record(&enc, rr.base, rr.len);
             }
             continue;
         }
         f->records++;
-        have_ms = record_time(ev.body, &ms, &has_time_key) == 0;
-        if (record_body(dec.record_base, dec.record_length, &body, &body_len) != 0) {
-            rc = T1071_E_JSON; /* (the decoder read it: cannot happen) */
-        }
-        else if (body_len > f->max_event_bytes) {
+        body = rr.body;
+        body_len = rr.body_len;
+        have_ms = record_time(&rr, &ms, &has_time_key) == 0;
+        if (body_len > f->max_event_bytes) {
             /* Bigger than engine.max_event_bytes as msgpack: refused
              * before the library reads a byte, whatever it holds. */
             rc = T1071_E_TOO_LARGE;
         }
         else {
             if (f->fill_timestamp && !has_time_key &&
-                record_with_time(f, body, body_len, &ev.timestamp, &body, &body_len) != 0) {
+                record_with_time(f, body, body_len, &rr.tm, &body, &body_len) != 0) {
                 rc = T1071_E_NOMEM;
             }
             if (rc == T1071_OK) {
@@ -1459,7 +1608,7 @@ static int cb_t1071_filter(const void *data, size_t bytes,
         if (keep) {
             f->passed++;
             if (rewrite) {
-                flb_log_event_encoder_emit_raw_record(&enc, dec.record_base, dec.record_length);
+                flb_log_event_encoder_emit_raw_record(&enc, rr.base, rr.len);
             }
         }
         else {
@@ -1473,7 +1622,6 @@ static int cb_t1071_filter(const void *data, size_t bytes,
         drain_pending(f);
     }
     pthread_mutex_unlock(&f->lock);
-    flb_log_event_decoder_destroy(&dec);
 
     if (!rewrite) {
         return FLB_FILTER_NOTOUCH;
