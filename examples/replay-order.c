@@ -126,6 +126,20 @@ mrec_cmp(const void *a, const void *b)
     return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
+/* Sort the in-memory run by (time, order).  Most inputs arrive in time
+ * order already (a file a shipper wrote as events came): one pass checks
+ * that and skips qsort, whose result on sorted input is the same array. */
+static void
+sort_run(struct ro_sorter *s)
+{
+    size_t i = 1;
+
+    while (i < s->n && mrec_cmp(&s->idx[i - 1], &s->idx[i]) <= 0)
+        i++;
+    if (i < s->n) /* qsort: the array must not be NULL, even when empty */
+        qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
+}
+
 static size_t
 mem_used(const struct ro_sorter *s)
 {
@@ -390,8 +404,7 @@ spill(struct ro_sorter *s)
         s->runs = nr;
         s->runs_cap = nc;
     }
-    if (s->n > 1) /* qsort: the array must not be NULL, even when empty */
-        qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
+    sort_run(s);
     f = spill_file(s);
     if (!f)
         return -1;
@@ -512,8 +525,7 @@ ro_finish(struct ro_sorter *s)
         return -1;
     }
     s->finished = true;
-    if (s->n > 1) /* qsort: the array must not be NULL, even when empty */
-        qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
+    sort_run(s);
     /* At most fanin inputs to the final merge, the in-memory run being
      * one: merge the newest (smallest) runs together until they fit. */
     while (s->n_runs + 1 > s->fanin) {
@@ -565,11 +577,15 @@ ro_next(struct ro_sorter *s, int64_t *ts, uint64_t *ord, const uint8_t **data, s
 
 /* ===== The event time of a packed Event ===== */
 
-static bool
+static inline bool
 varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
 {
     uint64_t x = 0;
 
+    if (*i < n && p[*i] < 0x80) { /* keys and lengths: one byte */
+        *v = p[(*i)++];
+        return true;
+    }
     for (int shift = 0; shift < 64; shift += 7) {
         if (*i >= n)
             return false;

@@ -23,13 +23,18 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "t1071/t1071detect.h"
+#ifdef T1071_AGENT_REDIS
+#include "redis-store.h"
+#endif
 
 #define PROG "t1071-agent"
 #define MAX_WORKERS 256
@@ -206,7 +211,42 @@ struct worker {
     struct queue q;
     uint64_t events, bad, alerts;
     int fatal;                  /* a T1071_E_* that stopped the worker, or 0 */
+#ifdef T1071_AGENT_REDIS
+    struct t1071a_rconn *rconn; /* shared prevalence (--redis): this worker's */
+    struct t1071a_redis *rs;
+    uint64_t since_sync;
+#endif
 };
+
+/* --redis settings every worker reads (set before the workers start). */
+static unsigned long redis_sync_every = 1000; /* --redis-sync N records */
+static unsigned long redis_barrier_n;         /* --redis-barrier N contexts */
+
+#ifdef T1071_AGENT_REDIS
+/* End of input: push what is left; with --redis-barrier wait for the other
+ * contexts' last pushes, then pull once more (so every context ends with the
+ * fleet's whole state). */
+static void
+redis_final(struct worker *w)
+{
+    if (!w->rs)
+        return;
+    t1071a_redis_retry_now(w->rs);
+    if (t1071a_redis_push(w->rs) != 0) {
+        pthread_mutex_lock(&out_mu);
+        fprintf(stderr, PROG ": worker %u: final push to Redis failed; local prevalence only\n",
+                w->id);
+        pthread_mutex_unlock(&out_mu);
+    }
+    if (redis_barrier_n && t1071a_redis_barrier(w->rs, redis_barrier_n, 60000) != 0) {
+        pthread_mutex_lock(&out_mu);
+        fprintf(stderr, PROG ": worker %u: --redis-barrier: not every context arrived\n", w->id);
+        pthread_mutex_unlock(&out_mu);
+    }
+    t1071a_redis_retry_now(w->rs);
+    t1071a_redis_sync(w->rs);
+}
+#endif
 
 static int
 drain(struct worker *w)
@@ -263,6 +303,14 @@ worker_main(void *arg)
         for (size_t i = 0; i < n; i++) {
             feed(w, &items[i]);
             item_free(&items[i]);
+#ifdef T1071_AGENT_REDIS
+            /* Production mode: exchange every N records (a degraded
+             * exchange returns at once until its backoff has passed). */
+            if (w->rs && ++w->since_sync >= redis_sync_every) {
+                w->since_sync = 0;
+                t1071a_redis_sync(w->rs);
+            }
+#endif
         }
         if ((rc = drain(w)) != T1071_OK && !w->fatal)
             w->fatal = rc;
@@ -276,6 +324,9 @@ worker_main(void *arg)
         w->fatal = rc;
     if ((rc = drain(w)) != T1071_OK && !w->fatal)
         w->fatal = rc;
+#ifdef T1071_AGENT_REDIS
+    redis_final(w);
+#endif
     return NULL;
 }
 
@@ -285,6 +336,8 @@ struct reader {
     struct worker *workers;
     unsigned nworkers;
     uint64_t records, bad;
+    uint32_t shard_i, shard_n;  /* --shard I/N (n 0: every event) */
+    uint64_t other_shards;      /* events left to the other processes */
 };
 
 static void
@@ -304,8 +357,19 @@ static void
 dispatch(struct reader *r, struct item *it, const char *what, uint64_t n)
 {
     uint32_t shard = 0;
-    int rc = t1071_event_shard(it->data, it->len, r->nworkers, &shard);
+    int rc;
 
+    if (r->shard_n) {
+        /* --shard I/N: this process feeds only its shard of the stream. */
+        rc = t1071_event_shard(it->data, it->len, r->shard_n, &shard);
+        /* an event without a shard is shard 0's to count as bad */
+        if (rc != T1071_OK ? r->shard_i != 0 : shard != r->shard_i) {
+            r->other_shards++;
+            item_free(it);
+            return;
+        }
+    }
+    rc = t1071_event_shard(it->data, it->len, r->nworkers, &shard);
     if (rc != T1071_OK) {
         reader_bad(r, what, n, rc, NULL);
         item_free(it);
@@ -422,6 +486,157 @@ read_pb(struct reader *r, FILE *f)
     return 0;
 }
 
+#ifdef T1071_AGENT_REDIS
+/* ===== Lockstep (--lockstep: a test / verification mode) =====
+ *
+ * Every process reads the whole time-ordered stream.  Record i (0-based,
+ * blank lines aside) belongs to the process of its shard (a record that
+ * does not decode to shard 0, which counts it as bad).  Its owner waits until
+ * the Redis turn counter <prefix>:lockstep:turn says i, pulls and merges the
+ * fleet's state, feeds the record, pushes its delta, and sets the turn to
+ * i + 1.  So before any process feeds record i it has merged every
+ * observation the others made from records 0..i-1: the library's documented
+ * condition for "sharded equals single" (README "Fleet prevalence across
+ * contexts").  One round of Redis round trips per record and a polled turn:
+ * slow by design, not a production mode. */
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Retries @p op until it succeeds or the deadline passes. */
+static int
+lockstep_retry(struct worker *w, int (*op)(struct t1071a_redis *), int64_t deadline)
+{
+    while (op(w->rs) != 0) {
+        if (mono_ms() > deadline)
+            return -1;
+        usleep(20000);
+        t1071a_redis_retry_now(w->rs);
+    }
+    return 0;
+}
+
+static int
+lockstep_wait(struct worker *w, uint64_t i, int64_t deadline)
+{
+    uint64_t turn = 0;
+    unsigned spins = 0;
+
+    for (;;) {
+        if (t1071a_redis_turn_get(w->rs, &turn) == 0) {
+            if (turn == i)
+                return 0;
+            if (turn > i) {
+                fprintf(stderr, PROG ": --lockstep: the turn counter is at %" PRIu64
+                        ", past record %" PRIu64 ": a stale counter? use a fresh --redis-prefix\n",
+                        turn, i);
+                return -1;
+            }
+        } else {
+            t1071a_redis_retry_now(w->rs);
+            usleep(20000);
+        }
+        if (mono_ms() > deadline) {
+            fprintf(stderr, PROG ": --lockstep: waited too long for record %" PRIu64
+                    " (turn %" PRIu64 "); is every shard's process running?\n", i, turn);
+            return -1;
+        }
+        usleep(spins++ < 100 ? 100 : 1000);
+    }
+}
+
+static int
+run_lockstep(struct reader *r, FILE *f, int timeout_s)
+{
+    struct worker *w = &r->workers[0];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    uint64_t lineno = 0, idx = 0;
+    int status = 0, rc;
+
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        size_t len = (size_t)got;
+        t1071_buffer *b = NULL;
+        uint32_t owner = 0;
+        int st;
+        int64_t deadline = mono_ms() + (int64_t)timeout_s * 1000;
+
+        lineno++;
+        if (len && line[len - 1] == '\n')
+            len--;
+        if (blank(line, len))
+            continue;
+        r->records++;
+        st = t1071_event_from_json(line, len, lineno, &b);
+        if (st == T1071_OK &&
+            t1071_event_shard(t1071_buffer_data(b), t1071_buffer_size(b), r->shard_n, &owner) != T1071_OK)
+            owner = 0;
+        if (owner != r->shard_i) {
+            r->other_shards++;
+            t1071_buffer_free(b);
+            idx++;
+            continue;
+        }
+        if (lockstep_wait(w, idx, deadline) != 0 ||
+            (st == T1071_OK && lockstep_retry(w, t1071a_redis_sync, deadline) != 0)) {
+            t1071_buffer_free(b);
+            status = -1;
+            break;
+        }
+        if (st != T1071_OK) {
+            reader_bad(r, "line", lineno, st, NULL);
+        } else {
+            struct item it = {.tbuf = b, .data = t1071_buffer_data(b), .len = t1071_buffer_size(b)};
+            feed(w, &it);
+            b = NULL;
+            item_free(&it);
+            if ((rc = drain(w)) != T1071_OK && !w->fatal)
+                w->fatal = rc;
+            if (lockstep_retry(w, t1071a_redis_push, deadline) != 0) {
+                status = -1;
+                break;
+            }
+        }
+        t1071_buffer_free(b);
+        idx++;
+        while (t1071a_redis_turn_set(w->rs, idx) != 0) {
+            if (mono_ms() > deadline) {
+                status = -1;
+                break;
+            }
+            usleep(20000);
+            t1071a_redis_retry_now(w->rs);
+        }
+        if (status)
+            break;
+    }
+    if (status)
+        fprintf(stderr, PROG ": --lockstep: Redis unavailable for %d s; giving up\n", timeout_s);
+    if (ferror(f)) {
+        fprintf(stderr, PROG ": read error: %s\n", strerror(errno));
+        status = -1;
+    }
+    free(line);
+    while ((rc = t1071_advance(w->ctx, INT64_MAX)) == T1071_E_QUEUE_FULL) {
+        if ((rc = drain(w)) != T1071_OK)
+            break;
+    }
+    if (rc != T1071_OK && !w->fatal)
+        w->fatal = rc;
+    if ((rc = drain(w)) != T1071_OK && !w->fatal)
+        w->fatal = rc;
+    redis_final(w);
+    return status;
+}
+#endif
+
 /* ===== Command line ===== */
 
 static void
@@ -440,7 +655,25 @@ usage(FILE *f)
             "  --output       alerts (default; ECS JSON lines), pb (length-delimited\n"
             "                 t1071.ecs.v1.Alert records) or none\n"
             "  --queue N      events waiting per worker before the reader blocks (default %d)\n"
-            "  --stats        per-worker events, bad events and alerts on stderr\n",
+            "  --stats        per-worker events, bad events and alerts on stderr\n"
+            "  --shard I/N    feed only the events of shard I of N (t1071_event_shard): N\n"
+            "                 processes, one shard each, read the same stream\n"
+            "  --prevalence-out FILE  at the end, the whole prevalence table as a delta\n"
+            "                 (t1071_prevalence_export from 0; needs -j 1 and tuning.fleet_key)\n"
+            "  --print-shards N  print each record's shard of N (\"LINE SHARD\") and exit\n"
+            "Shared prevalence through Redis (built with hiredis; examples/agent/README.md):\n"
+            "  --redis HOST:PORT|unix:PATH  share prevalence (needs tuning.fleet_key)\n"
+            "  --redis-user NAME            ACL user for AUTH\n"
+            "  --redis-password-file FILE   AUTH password (else $T1071_REDIS_PASSWORD;\n"
+            "                               never on the command line)\n"
+            "  --redis-prefix P             key prefix of this deployment (default t1071)\n"
+            "  --redis-connect-timeout MS, --redis-timeout MS  (default 2000, 5000)\n"
+            "  --redis-sync N               push and pull every N records (default 1000)\n"
+            "  --redis-barrier N            at the end, wait for N contexts' last push\n"
+            "                               before the last pull (tests)\n"
+            "  --lockstep                   test mode: take turns through Redis so N\n"
+            "                               processes equal one context (needs --shard, -j 1)\n"
+            "  --lockstep-timeout S         give up after S s without progress (default 60)\n",
             MAX_WORKERS, DEFAULT_QUEUE);
 }
 
@@ -458,6 +691,80 @@ parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *o
         return false;
     *out = v;
     return true;
+}
+
+/* The options added for the fleet (issue 15) that take a value. */
+static bool
+takes_value(const char *a)
+{
+    static const char *const opts[] = {
+        "--shard", "--redis", "--redis-user", "--redis-password-file", "--redis-prefix",
+        "--redis-connect-timeout", "--redis-timeout", "--redis-sync", "--redis-barrier",
+        "--lockstep-timeout", "--prevalence-out", "--print-shards", NULL};
+
+    for (size_t i = 0; opts[i]; i++)
+        if (!strcmp(a, opts[i]))
+            return true;
+    return false;
+}
+
+/* --print-shards N: "LINE SHARD" per NDJSON record ("LINE -" when it does
+ * not decode), so a test can build a stream with a known spread. */
+static int
+print_shards(FILE *f, uint32_t n)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    uint64_t lineno = 0;
+
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        size_t len = (size_t)got;
+        t1071_buffer *b = NULL;
+        uint32_t shard;
+
+        lineno++;
+        if (len && line[len - 1] == '\n')
+            len--;
+        if (blank(line, len))
+            continue;
+        if (t1071_event_from_json(line, len, lineno, &b) == T1071_OK &&
+            t1071_event_shard(t1071_buffer_data(b), t1071_buffer_size(b), n, &shard) == T1071_OK)
+            printf("%" PRIu64 " %" PRIu32 "\n", lineno, shard);
+        else
+            printf("%" PRIu64 " -\n", lineno);
+        t1071_buffer_free(b);
+    }
+    free(line);
+    return ferror(f) ? 1 : 0;
+}
+
+/* --prevalence-out: the whole table (export from 0), for tests to compare. */
+static int
+write_prevalence(t1071_ctx *ctx, const char *path)
+{
+    t1071_buffer *b = NULL;
+    uint64_t cur;
+    FILE *f;
+    int rc = t1071_prevalence_export(ctx, 0, &b, &cur);
+
+    if (rc != T1071_OK) {
+        fprintf(stderr, PROG ": --prevalence-out: %s (needs tuning.fleet_key and prevalence)\n",
+                t1071_strerror(rc));
+        return -1;
+    }
+    f = fopen(path, "wb");
+    if (f) {
+        bool ok = fwrite(t1071_buffer_data(b), 1, t1071_buffer_size(b), f) == t1071_buffer_size(b);
+        if (fclose(f) != 0 || !ok)
+            f = NULL;
+    }
+    t1071_buffer_free(b);
+    if (!f) {
+        fprintf(stderr, PROG ": --prevalence-out %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Applies --config and --set in order. */
@@ -482,7 +789,7 @@ configure(t1071_config *cfg, int argc, char **argv)
             rc = t1071_config_set(cfg, kv, eq + 1);
             free(kv);
         } else if (!strcmp(a, "-j") || !strcmp(a, "--input") || !strcmp(a, "--output") ||
-                   !strcmp(a, "--queue")) {
+                   !strcmp(a, "--queue") || takes_value(a)) {
             i++;
         }
         if (rc != T1071_OK) {
@@ -505,6 +812,13 @@ main(int argc, char **argv)
     unsigned started = 0;
     FILE *in = stdin;
     int status = 0, rc;
+    unsigned long shard_i = 0, shard_n = 0, print_n = 0, lockstep_timeout = 60;
+    bool lockstep = false;
+    const char *prev_out = NULL;
+#ifdef T1071_AGENT_REDIS
+    struct t1071a_redis_opts ropts = {0};
+#endif
+    const char *redis_addr = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -555,6 +869,76 @@ main(int argc, char **argv)
             i++; /* applied by configure(), in order */
         } else if (!strcmp(a, "--stats")) {
             stats = true;
+        } else if (!strcmp(a, "--shard")) {
+            char *slash = v ? strchr(v, '/') : NULL;
+            char ibuf[16];
+            if (!slash || (size_t)(slash - v) >= sizeof ibuf) {
+                fprintf(stderr, PROG ": --shard wants I/N with 0 <= I < N\n");
+                return 2;
+            }
+            memcpy(ibuf, v, (size_t)(slash - v));
+            ibuf[slash - v] = '\0';
+            if (!parse_uint(slash + 1, 1, 65536, &shard_n) ||
+                !parse_uint(ibuf, 0, shard_n - 1, &shard_i)) {
+                fprintf(stderr, PROG ": --shard wants I/N with 0 <= I < N <= 65536\n");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--print-shards")) {
+            if (!parse_uint(v, 1, 65536, &print_n)) {
+                fprintf(stderr, PROG ": --print-shards wants 1..65536\n");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--prevalence-out")) {
+            if (!v) {
+                fprintf(stderr, PROG ": --prevalence-out needs a file\n");
+                return 2;
+            }
+            prev_out = v;
+            i++;
+        } else if (!strcmp(a, "--redis-password")) {
+            fprintf(stderr, PROG ": --redis-password is refused: a password on the command line "
+                    "is visible to every user of the machine (ps); put it in a file "
+                    "(--redis-password-file FILE) or the environment (T1071_REDIS_PASSWORD)\n");
+            return 2;
+        } else if (!strcmp(a, "--lockstep")) {
+            lockstep = true;
+        } else if (takes_value(a)) {
+            unsigned long num = 0;
+            if (!v) {
+                fprintf(stderr, PROG ": %s needs a value\n", a);
+                return 2;
+            }
+            if (!strcmp(a, "--redis-sync") || !strcmp(a, "--redis-barrier") ||
+                !strcmp(a, "--lockstep-timeout") || !strcmp(a, "--redis-connect-timeout") ||
+                !strcmp(a, "--redis-timeout")) {
+                if (!parse_uint(v, 1, 1ul << 30, &num)) {
+                    fprintf(stderr, PROG ": %s wants a positive integer\n", a);
+                    return 2;
+                }
+            }
+            if (!strcmp(a, "--redis"))
+                redis_addr = v;
+            else if (!strcmp(a, "--redis-sync"))
+                redis_sync_every = num;
+            else if (!strcmp(a, "--redis-barrier"))
+                redis_barrier_n = num;
+            else if (!strcmp(a, "--lockstep-timeout"))
+                lockstep_timeout = num;
+#ifdef T1071_AGENT_REDIS
+            else if (!strcmp(a, "--redis-user"))
+                ropts.user = v;
+            else if (!strcmp(a, "--redis-password-file"))
+                ropts.password_file = v;
+            else if (!strcmp(a, "--redis-prefix"))
+                ropts.prefix = v;
+            else if (!strcmp(a, "--redis-connect-timeout"))
+                ropts.connect_timeout_ms = (int)num;
+            else if (!strcmp(a, "--redis-timeout"))
+                ropts.command_timeout_ms = (int)num;
+#endif
+            i++;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, PROG ": unknown option %s\n", a);
             usage(stderr);
@@ -565,6 +949,23 @@ main(int argc, char **argv)
         } else {
             file = a;
         }
+    }
+#ifndef T1071_AGENT_REDIS
+    (void)lockstep_timeout;
+    if (redis_addr || lockstep) {
+        fprintf(stderr, PROG ": built without hiredis: --redis and --lockstep are not available\n");
+        return 2;
+    }
+#endif
+    if (lockstep && (!redis_addr || !shard_n || pb_in || (nworkers && nworkers != 1))) {
+        fprintf(stderr, PROG ": --lockstep needs --redis, --shard I/N, NDJSON input and -j 1\n");
+        return 2;
+    }
+    if (lockstep)
+        nworkers = 1;
+    if (prev_out && nworkers != 1) {
+        fprintf(stderr, PROG ": --prevalence-out needs -j 1 (one context)\n");
+        return 2;
     }
     if (nworkers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -586,6 +987,10 @@ main(int argc, char **argv)
             t1071_config_free(cfg);
             return 1;
         }
+    }
+    if (print_n) {
+        status = print_shards(in, (uint32_t)print_n);
+        goto out;
     }
 
     workers = calloc(nworkers, sizeof *workers);
@@ -612,6 +1017,74 @@ main(int argc, char **argv)
             goto out;
         }
     }
+#ifdef T1071_AGENT_REDIS
+    if (redis_addr) {
+        char wbuf[64], err[600];
+        int64_t window_ms;
+
+        ropts.addr = redis_addr;
+        /* hiredis writes with write(): a Redis that died mid-command must
+         * be an EPIPE (degraded, retried), not a SIGPIPE killing the agent */
+        signal(SIGPIPE, SIG_IGN);
+        if (lockstep &&
+            (t1071_config_get(cfg, "engine.lateness", wbuf, sizeof wbuf, NULL) != T1071_OK ||
+             t1071a_parse_duration_ms(wbuf) != 0)) {
+            /* a reorder buffer observes an event after later ones were fed:
+             * the turn order would no longer be the observation order */
+            fprintf(stderr, PROG ": --lockstep needs engine.lateness = 0 (got %s)\n", wbuf);
+            status = 2;
+            goto out;
+        }
+        if (t1071_config_get(cfg, "tuning.prevalence_window", wbuf, sizeof wbuf, NULL) != T1071_OK ||
+            (window_ms = t1071a_parse_duration_ms(wbuf)) < 0) {
+            fprintf(stderr, PROG ": cannot read tuning.prevalence_window\n");
+            status = 1;
+            goto out;
+        }
+        for (unsigned i = 0; i < nworkers; i++) {
+            struct worker *w = &workers[i];
+            bool auth_failed = false;
+            char label[64];
+
+            if (shard_n)
+                snprintf(label, sizeof label, "shard%lu-of-%lu.%u", shard_i, shard_n, i);
+            else
+                snprintf(label, sizeof label, "%u", i);
+            if (t1071a_rconn_new(&w->rconn, &ropts, err, sizeof err) != 0) {
+                fprintf(stderr, PROG ": %s\n", err);
+                status = 1;
+                goto out;
+            }
+            if (t1071a_redis_new(&w->rs, w->rconn, w->ctx, label, window_ms, err, sizeof err) != 0) {
+                fprintf(stderr, PROG ": --redis: %s; set them with --set or --config\n", err);
+                status = 2;
+                goto out;
+            }
+            if (t1071a_rconn_connect(w->rconn, &auth_failed, err, sizeof err) != 0) {
+                if (auth_failed || lockstep) {
+                    /* wrong credentials never fix themselves: fail at start */
+                    fprintf(stderr, PROG ": %s\n", err);
+                    status = 1;
+                    goto out;
+                }
+                fprintf(stderr, PROG ": warning: %s; going on with local prevalence and "
+                        "retrying with backoff\n", err);
+            }
+        }
+    }
+#endif
+    rd.shard_i = (uint32_t)shard_i;
+    rd.shard_n = (uint32_t)shard_n;
+#ifdef T1071_AGENT_REDIS
+    if (lockstep) {
+        rd.workers = workers;
+        rd.nworkers = 1;
+        if (run_lockstep(&rd, in, (int)lockstep_timeout) != 0)
+            status = 1;
+        started = 0;
+        goto done;
+    }
+#endif
     for (; started < nworkers; started++) {
         if ((rc = pthread_create(&workers[started].thread, NULL, worker_main, &workers[started])) != 0) {
             fprintf(stderr, PROG ": pthread_create: %s\n", strerror(rc));
@@ -626,6 +1099,9 @@ main(int argc, char **argv)
             status = 1;
     }
 
+#ifdef T1071_AGENT_REDIS
+done:
+#endif
 out:
     if (workers) {
         for (unsigned i = 0; i < nworkers; i++)
@@ -645,13 +1121,30 @@ out:
             if (stats)
                 fprintf(stderr, PROG ": worker %u: events %" PRIu64 " bad %" PRIu64
                         " alerts %" PRIu64 "\n", i, w->events, w->bad, w->alerts);
+#ifdef T1071_AGENT_REDIS
+            if (w->rs && stats) {
+                GString *line = g_string_new(PROG ": worker ");
+                g_string_append_printf(line, "%u: ", i);
+                t1071a_redis_stats_line(w->rs, line);
+                fprintf(stderr, "%s\n", line->str);
+                g_string_free(line, TRUE);
+            }
+            t1071a_redis_free(w->rs);
+            t1071a_rconn_free(w->rconn);
+#endif
+            if (prev_out && status == 0 && write_prevalence(w->ctx, prev_out) != 0)
+                status = 1;
             t1071_free(w->ctx);
             queue_destroy(&w->q);
         }
         free(workers);
     }
     if (stats)
-        fprintf(stderr, PROG ": reader: records %" PRIu64 " bad %" PRIu64 "\n", rd.records, rd.bad);
+        fprintf(stderr, PROG ": reader: records %" PRIu64 " bad %" PRIu64 "\n", rd.records,
+                rd.bad);
+    if (stats && shard_n)
+        fprintf(stderr, PROG ": shard %lu/%lu: other shards' events %" PRIu64 "\n", shard_i,
+                shard_n, rd.other_shards);
     if (fflush(stdout) != 0 || write_failed) {
         fprintf(stderr, PROG ": write error\n");
         status = 1;

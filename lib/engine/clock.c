@@ -144,6 +144,18 @@ admit(struct t1071_ctx *ctx, struct host *h, int64_t ts, struct rec *p)
         h->max_ts = ts;
         h->has_max = true;
     }
+    if (p && h->heap_n == 0 && watermark(ctx, h, &w) && ts <= w) {
+        /* In order with nothing buffered: the heap would take it and
+         * hand it straight back.  Run it here; the budget sees the same
+         * slot come and go (make_room, the peak), as the heap does. */
+        (void)t1071i_make_room(ctx, sizeof(*h->heap));
+        mem_add(ctx, sizeof(*h->heap));
+        mem_sub(ctx, sizeof(*h->heap));
+        rc = t1071i_run_event(ctx, h, p);
+        t1071i_pev_unref(ctx, p);
+        int rrc = t1071i_release(ctx, h);
+        return rc != T1071_OK ? rc : rrc;
+    }
     if (p) {
         rc = t1071i_heap_push(ctx, h, p);
         if (rc != T1071_OK) {

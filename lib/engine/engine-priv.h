@@ -217,6 +217,7 @@ const char * t1071i_event_host(const t1071i_event *ev);
 struct host * t1071i_host_get(struct t1071_ctx *ctx, const char *name);
 size_t t1071i_key_bytes(const struct t1071_ctx *ctx);
 void t1071i_key_drop(struct t1071_ctx *ctx, struct key *k);
+struct key *t1071i_key_alloc(struct t1071_ctx *ctx);
 void t1071i_key_free(struct t1071_ctx *ctx, struct key *k);
 struct key * t1071i_key_get(struct t1071_ctx *ctx, struct katom *a, struct host *host);
 struct key * t1071i_key_get_value(struct t1071_ctx *ctx, const char *value, struct host *host);

@@ -118,6 +118,19 @@ t1071i_key_bytes(const struct t1071_ctx *ctx)
     return sizeof(struct key) + t1071i_ring_cap(ctx) * sizeof(struct rec *);
 }
 
+/* A zeroed key with its ring (from the records' pool: t1071i_key_free
+ * gives it back), NULL when out of memory. */
+struct key *
+t1071i_key_alloc(struct t1071_ctx *ctx)
+{
+    size_t n = t1071i_key_bytes(ctx);
+    struct key *k = t1071i_pool_get(ctx->pool, n);
+
+    if (k)
+        memset(k, 0, n);
+    return k;
+}
+
 void
 t1071i_key_free(struct t1071_ctx *ctx, struct key *k)
 {
@@ -130,7 +143,7 @@ t1071i_key_free(struct t1071_ctx *ctx, struct key *k)
     mem_sub(ctx, t1071i_tracker_free_key(k->beacon));
     k->atom->key = NULL;
     t1071i_atom_unref(ctx, k->atom);
-    free(k);
+    t1071i_pool_put(ctx->pool, k, t1071i_key_bytes(ctx));
     ctx->stats[T1071_STAT_KEYS]--;
 }
 
@@ -191,7 +204,7 @@ t1071i_key_get(struct t1071_ctx *ctx, struct katom *a, struct host *host)
     }
     if (!t1071i_make_room(ctx, t1071i_key_bytes(ctx)))
         return NULL;
-    k = calloc(1, t1071i_key_bytes(ctx));
+    k = t1071i_key_alloc(ctx);
     if (!k)
         return NULL;
     k->atom = a;

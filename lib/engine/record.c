@@ -28,7 +28,7 @@ t1071i_atom_get(struct t1071_ctx *ctx, uint64_t h, const char *s, size_t len)
 
     if (a)
         return a;
-    a = malloc(sizeof(*a) + len + 1);
+    a = t1071i_pool_get(ctx->pool, sizeof(*a) + len + 1);
     if (!a)
         return NULL;
     memcpy(a->str, s, len);
@@ -48,7 +48,7 @@ t1071i_atom_unref(struct t1071_ctx *ctx, struct katom *a)
     if (--a->node.aux == 0) {
         t1071i_ht_remove(&ctx->keys, &a->node);
         mem_sub(ctx, atom_bytes(a));
-        free(a);
+        t1071i_pool_put(ctx->pool, a, sizeof(*a) + a->node.len + 1);
     }
 }
 

@@ -403,7 +403,7 @@ restore_state(struct t1071_ctx *ctx, const snap_t *s)
             rc = T1071_E_NOMEM;
             goto out;
         }
-        k = calloc(1, t1071i_key_bytes(ctx));
+        k = t1071i_key_alloc(ctx);
         if (!k) {
             if (!a->node.aux) {
                 a->node.aux++;

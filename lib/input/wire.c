@@ -81,6 +81,10 @@ struct t1071i_wire {
     int8_t by_tag[TAG_TABLE];   /* field index, or -1 */
     struct wfield f[MAX_FIELDS];
     size_t counts[MAX_FIELDS];  /* scratch: elements per repeated field */
+    uint8_t counted[MAX_FIELDS]; /* the fields whose count is not 0, in the
+                                    order first seen (resets and arrays
+                                    touch only these) */
+    size_t n_counted;
     uint8_t *arena;
     size_t arena_cap;
     size_t n_seen;
@@ -273,7 +277,8 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
                     return false;
                 if (f->want) {
                     need += flen - hdr + 1;
-                    w->counts[fi]++;
+                    if (w->counts[fi]++ == 0)
+                        w->counted[w->n_counted++] = (uint8_t)fi;
                 }
                 break;
             case K_RINT:
@@ -288,11 +293,14 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
                         r -= s;
                         n++;
                     }
-                    if (f->want)
+                    if (f->want && n) {
+                        if (w->counts[fi] == 0)
+                            w->counted[w->n_counted++] = (uint8_t)fi;
                         w->counts[fi] += n;
+                    }
                 } else if (wt == 0) {
-                    if (f->want)
-                        w->counts[fi]++;
+                    if (f->want && w->counts[fi]++ == 0)
+                        w->counted[w->n_counted++] = (uint8_t)fi;
                 } else {
                     return false;
                 }
@@ -305,19 +313,21 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
         rem -= flen;
     }
     /* Arrays first (8-byte elements, aligned), then the strings. */
-    for (unsigned i = 0; i < w->desc->n_fields; i++)
-        if (w->counts[i])
-            need += w->counts[i] * 8;
+    for (size_t i = 0; i < w->n_counted; i++)
+        need += w->counts[w->counted[i]] * 8;
     *arena_need = need;
     return true;
 }
 
+#define COPY_SLACK 32
+
 /* Store one wanted field's value: @p p is its data (after the key),
  * @p flen its length with the length prefix of @p hdr bytes, @p v its
- * varint value.  Strings go to the arena at *s. */
+ * varint value, @p end the end of the record.  Strings go to the arena at
+ * *s. */
 static inline void
 fill(const struct t1071i_wire *w, t1071i_event *ev, int fi, unsigned wt, const uint8_t *p,
-     size_t flen, size_t hdr, uint64_t v, uint8_t **s)
+     size_t flen, size_t hdr, uint64_t v, uint8_t **s, const uint8_t *end)
 {
     const struct wfield *f = &w->f[fi];
     char *base = (char *)ev;
@@ -330,7 +340,16 @@ fill(const struct t1071i_wire *w, t1071i_event *ev, int fi, unsigned wt, const u
     case K_STR:
     case K_RSTR: {
         size_t n = flen - hdr;
-        memcpy(*s, p + hdr, n);
+        /* Short strings (most of an event's) in one or two fixed-size
+         * moves instead of a memcpy call: the bytes past the string are
+         * still the record's (@p end), and the arena has COPY_SLACK
+         * bytes past what the event needs. */
+        if (n <= 16 && p + hdr + 16 <= end)
+            memcpy(*s, p + hdr, 16);
+        else if (n <= COPY_SLACK && p + hdr + COPY_SLACK <= end)
+            memcpy(*s, p + hdr, COPY_SLACK);
+        else
+            memcpy(*s, p + hdr, n);
         (*s)[n] = '\0';
         if (f->kind == K_STR) {
             *(char **)(base + f->offset) = (char *)*s;
@@ -369,12 +388,14 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     size_t need = 0, rem = len;
     const uint8_t *p = buf;
     uint8_t *a, *s;
-    unsigned nf = w->desc->n_fields;
 
-    memset(w->counts, 0, nf * sizeof(w->counts[0]));
+    for (size_t i = 0; i < w->n_counted; i++)
+        w->counts[w->counted[i]] = 0;
+    w->n_counted = 0;
     w->n_seen = 0;
     if (!scan(w, buf, len, &need))
         return T1071_E_DECODE;
+    need += COPY_SLACK; /* fill's short copies may write this far past */
     if (need > w->arena_cap) {
         size_t cap = w->arena_cap ? w->arena_cap : 1024;
         uint8_t *na;
@@ -388,11 +409,10 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     }
     t1071__ecs__v1__event__init(ev);
     a = w->arena;
-    for (unsigned i = 0; i < nf; i++) {
-        if (!w->counts[i])
-            continue;
-        *(void **)((char *)ev + w->f[i].offset) = a;
-        a += w->counts[i] * 8;
+    for (size_t i = 0; i < w->n_counted; i++) {
+        unsigned fi = w->counted[i];
+        *(void **)((char *)ev + w->f[fi].offset) = a;
+        a += w->counts[fi] * 8;
     }
     s = a;
 
@@ -401,7 +421,7 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
     if (w->n_seen <= SEEN_MAX) {
         for (size_t i = 0; i < w->n_seen; i++) {
             const struct seen *m = &w->seen[i];
-            fill(w, ev, m->fi, m->wt, buf + m->off, m->flen, m->hdr, m->v, &s);
+            fill(w, ev, m->fi, m->wt, buf + m->off, m->flen, m->hdr, m->v, &s, buf + len);
         }
         return T1071_OK;
     }
@@ -431,7 +451,7 @@ t1071i_wire_decode(struct t1071i_wire *w, const uint8_t *buf, size_t len, t1071i
             break;
         }
         if (fi >= 0 && w->f[fi].want)
-            fill(w, ev, fi, wt, p, flen, hdr, v, &s);
+            fill(w, ev, fi, wt, p, flen, hdr, v, &s, buf + len);
         p += flen;
         rem -= flen;
     }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Size-class free lists for the engine's per-event records (lib/pool.c).
+/* Size-class pools for the engine's per-event records (util/pool.c).
  * Internal, never installed. */
 #ifndef T1071_POOL_H
 #define T1071_POOL_H
@@ -10,15 +10,16 @@ struct t1071i_pool;
 
 /* NULL when out of memory. */
 struct t1071i_pool *t1071i_pool_new(void);
-/* Frees the cached blocks and the pool; blocks still out are the
- * caller's (give them back first, or free() them). */
+/* Frees every slab and the pool: blocks still out are gone with it (give
+ * them back first; never free() a pool block). */
 void t1071i_pool_free(struct t1071i_pool *pool);
-/* A block of at least @p n bytes, from the free list of its size class
- * when one is cached, else malloc'ed.  NULL when out of memory. */
+/* A block of at least @p n bytes (8-byte aligned), from the free list of
+ * its size class, else carved from the class's slab.  NULL when out of
+ * memory. */
 void *t1071i_pool_get(struct t1071i_pool *pool, size_t n);
 /* Give back a block from t1071i_pool_get(@p n, the same n). */
 void t1071i_pool_put(struct t1071i_pool *pool, void *p, size_t n);
-/* Blocks malloc'ed so far (a test's view of steady state). */
+/* Slabs and large blocks malloc'ed so far (a test's view of steady state). */
 size_t t1071i_pool_mallocs(const struct t1071i_pool *pool);
 
 #endif /* T1071_POOL_H */

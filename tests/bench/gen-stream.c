@@ -33,6 +33,83 @@ iso(int64_t ms, char out[48])
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+/* Write one event: NDJSON (the same 19 fields, nested as Elastic exports
+ * them) or a length-delimited protobuf record.  Returns the bytes written
+ * (for NDJSON, the line with its newline), -1 on an error.  @p buf holds
+ * the packed record (@p cap bytes). */
+long
+gen_emit(FILE *out, bool ndjson, const T1071__Ecs__V1__Event *ev, uint8_t *buf, size_t cap)
+{
+    if (ndjson) {
+        char line[2048];
+        int n = gen_ndjson_line(ev, line, sizeof(line));
+        if (n < 0 || fwrite(line, 1, (size_t)n, out) != (size_t)n)
+            return -1;
+        return n;
+    } else {
+        size_t n = t1071__ecs__v1__event__get_packed_size(ev);
+        uint8_t pre[10];
+        size_t np = 0;
+        uint64_t v = n;
+        if (n > cap)
+            return -1;
+        do {
+            pre[np] = (uint8_t)(v & 0x7f);
+            v >>= 7;
+            if (v)
+                pre[np] |= 0x80;
+            np++;
+        } while (v);
+        t1071__ecs__v1__event__pack(ev, buf);
+        if (fwrite(pre, 1, np, out) != np || fwrite(buf, 1, n, out) != n)
+            return -1;
+        return (long)(np + n);
+    }
+}
+
+/* The NDJSON line of an event gen_stream or gen_fleet made (one value per
+ * repeated field), newline included; event.kind, event.dataset,
+ * network.transport and user.name are left out when unset.  Returns its
+ * length, -1 when @p cap is too small.  The executable's backslashes are
+ * escaped. */
+int
+gen_ndjson_line(const T1071__Ecs__V1__Event *ev, char *line, size_t cap)
+{
+    char ts[48], exe[256], kind[64] = "", dataset[96] = "", transport[64] = "", user[96] = "";
+    size_t j = 0;
+    int n;
+
+    for (const char *c = ev->process_executable; *c && j + 2 < sizeof(exe); c++) {
+        if (*c == '\\')
+            exe[j++] = '\\';
+        exe[j++] = *c;
+    }
+    exe[j] = 0;
+    iso(ev->timestamp_ms, ts);
+    if (ev->event_kind)
+        snprintf(kind, sizeof(kind), ",\"kind\":\"%s\"", ev->event_kind);
+    if (ev->event_dataset)
+        snprintf(dataset, sizeof(dataset), ",\"dataset\":\"%s\"", ev->event_dataset);
+    if (ev->network_transport)
+        snprintf(transport, sizeof(transport), ",\"transport\":\"%s\"", ev->network_transport);
+    if (ev->user_name)
+        snprintf(user, sizeof(user), ",\"user\":{\"name\":\"%s\"}", ev->user_name);
+    n = snprintf(line, cap,
+                 "{\"@timestamp\":\"%s\",\"event\":{\"id\":\"%s\"%s,"
+                 "\"category\":[\"%s\"],\"type\":[\"%s\"]%s},"
+                 "\"network\":{\"direction\":\"%s\"%s},"
+                 "\"source\":{\"ip\":\"%s\",\"port\":%" PRId64 "},"
+                 "\"destination\":{\"ip\":\"%s\",\"port\":%" PRId64 "},"
+                 "\"process\":{\"entity_id\":\"%s\",\"pid\":%" PRId64 ",\"name\":\"%s\","
+                 "\"executable\":\"%s\"},"
+                 "\"host\":{\"id\":\"%s\",\"name\":\"%s\"}%s}\n",
+                 ts, ev->event_id, kind, ev->event_category[0], ev->event_type[0], dataset,
+                 ev->network_direction[0], transport, ev->source_ip[0], ev->source_port,
+                 ev->destination_ip[0], ev->destination_port[0], ev->process_entity_id[0],
+                 ev->process_pid, ev->process_name[0], exe, ev->host_id, ev->host_name, user);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 int
 gen_stream(FILE *out, bool ndjson, uint64_t n_events, uint32_t n_keys, uint64_t seed)
 {
@@ -47,7 +124,7 @@ gen_stream(FILE *out, bool ndjson, uint64_t n_events, uint32_t n_keys, uint64_t 
         uint64_t r = rng_next(&s);
         uint32_t key = (uint32_t)(r % n_keys);
         uint32_t kind = key % 10; /* 0-1 beacon, 2-4 browser, 5-7 internal, 8-9 other ports */
-        char id[32], ent[48], host[32], hostid[48], sip[32], exe[96], user[32], ip[64], ts[48];
+        char id[32], ent[48], host[32], hostid[48], sip[32], exe[96], user[32], ip[64];
         char *category[1] = {(char *)"network"};
         char *type[1] = {(char *)(r & 0x100 ? "start" : "connection")};
         char *dir[1] = {(char *)"egress"};
@@ -124,35 +201,9 @@ gen_stream(FILE *out, bool ndjson, uint64_t n_events, uint32_t n_keys, uint64_t 
         ev.process_executable = exe;
         ev.host_id = hostid;
         ev.user_name = user;
-        if (ndjson) {
-            iso(t, ts);
-            fprintf(out,
-                    "{\"@timestamp\":\"%s\",\"event\":{\"id\":\"%s\",\"kind\":\"event\","
-                    "\"category\":[\"network\"],\"type\":[\"%s\"],"
-                    "\"dataset\":\"endpoint.events.network\"},"
-                    "\"network\":{\"direction\":\"egress\",\"transport\":\"%s\"},"
-                    "\"source\":{\"ip\":\"%s\",\"port\":%" PRId64 "},"
-                    "\"destination\":{\"ip\":\"%s\",\"port\":%" PRId64 "},"
-                    "\"process\":{\"entity_id\":\"%s\",\"pid\":%" PRId64 ",\"name\":\"%s\","
-                    "\"executable\":\"C:\\\\Windows\\\\System32\\\\%s\"},"
-                    "\"host\":{\"id\":\"%s\",\"name\":\"%s\"},\"user\":{\"name\":\"%s\"}}\n",
-                    ts, id, type[0], transport, sip, ev.source_port, ip, port[0], ent,
-                    ev.process_pid, name[0], name[0], hostid, host, user);
-        } else {
-            size_t n = t1071__ecs__v1__event__get_packed_size(&ev);
-            uint8_t pre[10];
-            size_t np = 0;
-            uint64_t v = n;
-            do {
-                pre[np] = (uint8_t)(v & 0x7f);
-                v >>= 7;
-                if (v)
-                    pre[np] |= 0x80;
-                np++;
-            } while (v);
-            t1071__ecs__v1__event__pack(&ev, buf);
-            fwrite(pre, 1, np, out);
-            fwrite(buf, 1, n, out);
+        if (gen_emit(out, ndjson, &ev, buf, 4096) < 0) {
+            free(buf);
+            return -1;
         }
     }
     free(buf);
