@@ -12,12 +12,11 @@
  *       alert_tag        t1071.alerts
  *       engine.lateness  5s
  *
- * Records reach the library through t1071_feed_json(): the filter writes
- * each msgpack map as compact JSON into a buffer it reuses, so native users
- * get exactly the record mapping (ECS nested or dotted, Suricata EVE) of the
- * library's JSON entry points.  Why JSON and not msgpack directly: that
- * mapping lives inside the library, whose public API takes JSON or protobuf
- * only; the conversion is a single pass with no allocation per record.
+ * Records reach the library through t1071_feed_msgpack(): the record's
+ * msgpack map, the bytes Fluent Bit holds, with no JSON round trip, read by
+ * the same record mapping (ECS nested or dotted, Suricata EVE, Sysmon, Zeek)
+ * as the library's JSON entry points.  With fill_timestamp, a record without
+ * a date is fed as a copy of its map with "@timestamp" added first.
  *
  * Alerts are appended, synchronously, to a private "emitter" input instance
  * that this filter owns (as rewrite_tag does), with the tag alert_tag.  They
@@ -51,7 +50,6 @@
 #include <fluent-bit/flb_input.h>
 #include <fluent-bit/flb_input_log.h>
 #include <fluent-bit/flb_kv.h>
-#include <fluent-bit/flb_log_event_decoder.h>
 #include <fluent-bit/flb_log_event_encoder.h>
 #include <fluent-bit/flb_mem.h>
 #include <fluent-bit/flb_pack.h>
@@ -68,7 +66,6 @@
 #endif
 
 #define TICK_MS 200           /* timer: idle flush, queued alerts, shutdown */
-#define MAX_DEPTH 200         /* nesting the JSON writer follows */
 #define QUEUE_FULL_TRIES 8
 
 struct t1071_filter {
@@ -103,9 +100,8 @@ struct t1071_filter {
     t1071_ctx *ctx;
     struct flb_input_instance *emitter;
     struct flb_sched_timer *timer;
-    char *json;                /* the record being fed, reused */
-    size_t json_len, json_cap;
-    int json_over;             /* longer than max_event_bytes */
+    char *scratch;             /* fill_timestamp: the map with @timestamp, reused */
+    size_t scratch_cap;
     int64_t newest_ms;         /* newest accepted event time */
     int64_t advanced_ms;       /* last idle-flush watermark */
     uint64_t last_activity_ms; /* monotonic time of the last record */
@@ -246,237 +242,284 @@ static int parse_time(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-/* ===== msgpack -> compact JSON, into f->json ===== */
+/* ===== Raw msgpack ===== */
 
-/* The slow path of jb_put: grow the buffer, never past max_event_bytes
- * (so the fast path's room check is also the size check). */
-static __attribute__((noinline)) int jb_grow(struct t1071_filter *f, size_t n)
+static uint64_t be_uint(const unsigned char *p, unsigned n)
 {
-    size_t need, cap;
-    char *p;
+    uint64_t v = 0;
+    unsigned i;
 
-    if (f->json_over) {
+    for (i = 0; i < n; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/* The end of the msgpack value at @p p, NULL when it is broken or runs
+ * past @p end.  No recursion: a count of the values still to step over. */
+static const unsigned char *mp_skip(const unsigned char *p, const unsigned char *end)
+{
+    uint64_t pending = 1;
+
+    while (pending > 0) {
+        unsigned c, w = 0;
+        uint64_t n = 0, payload = 0;
+        size_t head = 1;
+
+        if (p >= end) {
+            return NULL;
+        }
+        pending--;
+        c = *p;
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            p++;
+            continue;
+        }
+        if (c >= 0xa0 && c <= 0xbf) {
+            payload = c & 0x1f;
+        }
+        else if (c >= 0x80 && c <= 0x9f) {
+            n = c & 0x0f;
+            pending += c <= 0x8f ? 2 * n : n;
+            if (n > (size_t) (end - p)) {
+                return NULL;
+            }
+        }
+        else {
+            switch (c) {
+            case 0xc4: case 0xd9: case 0xc7: w = 1; break;
+            case 0xc5: case 0xda: case 0xc8: w = 2; break;
+            case 0xc6: case 0xdb: case 0xc9: w = 4; break;
+            case 0xca: case 0xce: case 0xd2: payload = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: payload = 8; break;
+            case 0xcc: case 0xd0: payload = 1; break;
+            case 0xcd: case 0xd1: payload = 2; break;
+            case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+                payload = 1 + ((uint64_t) 1 << (c - 0xd4));
+                break;
+            case 0xdc: case 0xde: w = 2; break;
+            case 0xdd: case 0xdf: w = 4; break;
+            default:
+                return NULL; /* 0xc1 */
+            }
+            if (w) {
+                if ((size_t) (end - p) < 1 + (size_t) w) {
+                    return NULL;
+                }
+                n = be_uint(p + 1, w);
+                head += w;
+                if (c >= 0xdc) {
+                    if (n > (size_t) (end - p)) {
+                        return NULL;
+                    }
+                    pending += c >= 0xde ? 2 * n : n;
+                }
+                else {
+                    payload = n + (c >= 0xc7 && c <= 0xc9); /* ext: its type byte */
+                }
+            }
+        }
+        if (payload > (uint64_t) (end - p) - head) {
+            return NULL;
+        }
+        p += head + payload;
+    }
+    return p;
+}
+
+/* One record of a chunk, read in place (no unpacking): [[time, metadata],
+ * body] or the older [time, body]. */
+struct raw_record {
+    const char *base;          /* the whole record */
+    size_t len;
+    const char *body;          /* its body, a map */
+    size_t body_len;
+    struct flb_time tm;        /* its Fluent Bit time */
+    int group;                 /* a group start / end marker */
+    const unsigned char *ts;   /* the body's "@timestamp" value, or NULL */
+    const unsigned char *eve;  /* its "timestamp" value (EVE), or NULL */
+};
+
+/* A str value's bytes, or -1 when it is not a str. */
+static int raw_str(const unsigned char *p, const unsigned char *end, const char **s,
+                   size_t *n)
+{
+    size_t h;
+
+    if (p >= end) {
         return -1;
     }
-    need = f->json_len + n;
-    if (need > f->max_event_bytes) {
-        /* The library refuses it anyway (T1071_E_TOO_LARGE): stop here,
-         * whatever the size of the record. */
-        f->json_over = 1;
+    if ((p[0] & 0xe0) == 0xa0) {
+        *n = p[0] & 0x1f;
+        h = 1;
+    }
+    else if (p[0] == 0xd9 && end - p >= 2) {
+        *n = p[1];
+        h = 2;
+    }
+    else if (p[0] == 0xda && end - p >= 3) {
+        *n = (size_t) be_uint(p + 1, 2);
+        h = 3;
+    }
+    else if (p[0] == 0xdb && end - p >= 5) {
+        *n = (size_t) be_uint(p + 1, 4);
+        h = 5;
+    }
+    else {
         return -1;
     }
-    if (need <= f->json_cap) {
-        return 0;
-    }
-    cap = f->json_cap ? f->json_cap : 4096;
-    while (cap < need) {
-        cap *= 2;
-    }
-    if (cap > f->max_event_bytes) {
-        cap = f->max_event_bytes;
-    }
-    p = flb_realloc(f->json, cap);
-    if (!p) {
-        f->json_over = 1;
+    if (*n > (size_t) (end - p) - h) {
         return -1;
     }
-    f->json = p;
-    f->json_cap = cap;
+    *s = (const char *) p + h;
     return 0;
 }
 
-static inline void jb_put(struct t1071_filter *f, const char *s, size_t n)
+/* A map's entry count and where its first entry starts, or -1. */
+static int raw_map(const unsigned char *p, const unsigned char *end, uint64_t *n,
+                   const unsigned char **first)
 {
-    if (n > f->json_cap - f->json_len && jb_grow(f, n) != 0) {
-        return;
+    if (p >= end) {
+        return -1;
     }
-    memcpy(f->json + f->json_len, s, n);
-    f->json_len += n;
+    if (p[0] >= 0x80 && p[0] <= 0x8f) {
+        *n = p[0] & 0x0f;
+        *first = p + 1;
+    }
+    else if (p[0] == 0xde && end - p >= 3) {
+        *n = be_uint(p + 1, 2);
+        *first = p + 3;
+    }
+    else if (p[0] == 0xdf && end - p >= 5) {
+        *n = be_uint(p + 1, 4);
+        *first = p + 5;
+    }
+    else {
+        return -1;
+    }
+    return 0;
 }
 
-static inline void jb_ch(struct t1071_filter *f, char c)
+/* The record at @p p (the chunk ends at @p rec_end): 0 and *r filled, the
+ * body's top-level keys walked once for its end and its time keys; -1 when
+ * it is not a log event with a map body (Fluent Bit's decoder refuses
+ * those too) or is cut. */
+static int raw_record(const unsigned char *p, const unsigned char *rec_end,
+                      struct raw_record *r)
 {
-    if (f->json_len == f->json_cap && jb_grow(f, 1) != 0) {
-        return;
+    const unsigned char *ts, *q, *first, *start = p;
+    uint64_t n, i;
+    const char *s;
+    size_t sn;
+
+    r->base = (const char *) p;
+    r->group = 0;
+    r->ts = r->eve = NULL;
+    if (p[0] == 0x92) {
+        p += 1;
     }
-    f->json[f->json_len++] = c;
-}
-
-/* 1 for the bytes a JSON string must escape: controls, '"', '\\'. */
-static const unsigned char json_escape[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    ['\\'] = 1,
-};
-
-static void jb_string(struct t1071_filter *f, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i = 0, run;
-
-    jb_ch(f, '"');
-    while (i < n) {
-        unsigned char c;
-        char esc[6];
-        size_t elen = 2;
-
-        for (run = i; i < n && !json_escape[(unsigned char) s[i]]; i++) {
+    else if (p[0] == 0xdc && rec_end - p >= 3 && p[1] == 0 && p[2] == 2) {
+        p += 3;
+    }
+    else if (p[0] == 0xdd && rec_end - p >= 5 && be_uint(p + 1, 4) == 2) {
+        p += 5;
+    }
+    else {
+        return -1;
+    }
+    /* The header: [time, metadata map] or the time alone. */
+    ts = p;
+    if (p < rec_end && p[0] == 0x92) {
+        ts = p + 1;
+        q = mp_skip(ts, rec_end);
+        if (!q || raw_map(q, rec_end, &n, &first) != 0) {
+            return -1;
         }
-        jb_put(f, s + run, i - run);
-        if (i == n) {
-            break;
+    }
+    q = mp_skip(p, rec_end);
+    if (!q || raw_map(q, rec_end, &n, &first) != 0) {
+        return -1;
+    }
+    r->body = (const char *) q;
+    for (i = 0, p = first; i < n; i++) {
+        const unsigned char *v = mp_skip(p, rec_end);
+
+        if (!v || v >= rec_end) {
+            return -1;
         }
-        c = (unsigned char) s[i++];
-        esc[0] = '\\';
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        default:
-            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-            elen = 6;
+        if (raw_str(p, rec_end, &s, &sn) == 0) {
+            if (sn == 10 && memcmp(s, "@timestamp", 10) == 0) {
+                r->ts = v;
+            }
+            else if (sn == 9 && memcmp(s, "timestamp", 9) == 0) {
+                r->eve = v;
+            }
         }
-        jb_put(f, esc, elen);
+        p = mp_skip(v, rec_end);
+        if (!p) {
+            return -1;
+        }
     }
-    jb_ch(f, '"');
-}
+    r->body_len = (size_t) (p - q);
+    r->len = (size_t) (p - start);
+    /* The time: EventTime (ext 0 of 8 bytes), an integer or a float;
+     * seconds 0xffffffff / 0xfffffffe, or a negative integer, mark groups. */
+    if ((ts[0] == 0xd7 && ts[1] == 0) ||
+        (ts[0] == 0xc7 && ts[1] == 8 && ts[2] == 0)) {
+        const unsigned char *v = ts + (ts[0] == 0xd7 ? 2 : 3);
+        uint64_t sec = be_uint(v, 4);
 
-static void jb_u64(struct t1071_filter *f, uint64_t v, int neg)
-{
-    char buf[24];
-    char *p = buf + sizeof(buf);
-
-    do {
-        *--p = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (neg) {
-        *--p = '-';
+        r->group = sec >= UINT32_MAX - 1;
+        r->tm.tm.tv_sec = (time_t) sec;
+        r->tm.tm.tv_nsec = (long) be_uint(v + 4, 4);
     }
-    jb_put(f, p, (size_t) (buf + sizeof(buf) - p));
-}
-
-static void jb_value(struct t1071_filter *f, const msgpack_object *o, int depth)
-{
-    char num[40];
-    int n;
-    uint32_t i;
-
-    if (f->json_over) {
-        return;
+    else if (ts[0] <= 0x7f || (ts[0] >= 0xcc && ts[0] <= 0xcf)) {
+        r->tm.tm.tv_sec = (time_t) (ts[0] <= 0x7f ? ts[0]
+                                                  : be_uint(ts + 1, 1u << (ts[0] & 3)));
+        r->tm.tm.tv_nsec = 0;
     }
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        jb_put(f, "null", 4);
-        break;
-    case MSGPACK_OBJECT_BOOLEAN:
-        if (o->via.boolean) {
-            jb_put(f, "true", 4);
+    else if (ts[0] >= 0xe0 || (ts[0] >= 0xd0 && ts[0] <= 0xd3)) {
+        r->group = 1;
+        r->tm.tm.tv_sec = 0;
+        r->tm.tm.tv_nsec = 0;
+    }
+    else if (ts[0] == 0xcb || ts[0] == 0xca) {
+        double d;
+
+        if (ts[0] == 0xcb) {
+            uint64_t u = be_uint(ts + 1, 8);
+            memcpy(&d, &u, 8);
         }
         else {
-            jb_put(f, "false", 5);
+            uint32_t u = (uint32_t) be_uint(ts + 1, 4);
+            float fl;
+            memcpy(&fl, &u, 4);
+            d = fl;
         }
-        break;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        jb_u64(f, o->via.u64, 0);
-        break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        jb_u64(f, (uint64_t) 0 - (uint64_t) o->via.i64, 1);
-        break;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        if (!isfinite(o->via.f64)) {
-            jb_put(f, "null", 4);
-            break;
+        if (!(d >= 0 && d < 1e15)) {
+            return -1;
         }
-        n = snprintf(num, sizeof(num), "%.17g", o->via.f64);
-        jb_put(f, num, (size_t) n);
-        break;
-    case MSGPACK_OBJECT_STR:
-        jb_string(f, o->via.str.ptr, o->via.str.size);
-        break;
-    case MSGPACK_OBJECT_BIN:
-        jb_string(f, o->via.bin.ptr, o->via.bin.size);
-        break;
-    case MSGPACK_OBJECT_ARRAY:
-        if (depth >= MAX_DEPTH) {
-            f->json_over = 1;
-            return;
-        }
-        jb_ch(f, '[');
-        for (i = 0; i < o->via.array.size; i++) {
-            if (i) {
-                jb_ch(f, ',');
-            }
-            jb_value(f, &o->via.array.ptr[i], depth + 1);
-        }
-        jb_ch(f, ']');
-        break;
-    case MSGPACK_OBJECT_MAP:
-        if (depth >= MAX_DEPTH) {
-            f->json_over = 1;
-            return;
-        }
-        jb_ch(f, '{');
-        for (i = 0; i < o->via.map.size; i++) {
-            const msgpack_object *k = &o->via.map.ptr[i].key;
-            if (i) {
-                jb_ch(f, ',');
-            }
-            if (k->type == MSGPACK_OBJECT_STR) {
-                jb_string(f, k->via.str.ptr, k->via.str.size);
-            }
-            else if (k->type == MSGPACK_OBJECT_BIN) {
-                jb_string(f, k->via.bin.ptr, k->via.bin.size);
-            }
-            else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-                     k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-                jb_ch(f, '"');
-                jb_value(f, k, depth + 1);
-                jb_ch(f, '"');
-            }
-            else {
-                jb_put(f, "\"\"", 2);
-            }
-            jb_ch(f, ':');
-            jb_value(f, &o->via.map.ptr[i].val, depth + 1);
-        }
-        jb_ch(f, '}');
-        break;
-    default: /* EXT and anything newer */
-        jb_put(f, "null", 4);
-        break;
+        r->tm.tm.tv_sec = (time_t) d;
+        r->tm.tm.tv_nsec = (long) ((d - (double) r->tm.tm.tv_sec) * 1e9);
     }
-}
-
-static int key_is(const msgpack_object *k, const char *name, size_t n)
-{
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-           memcmp(k->via.str.ptr, name, n) == 0;
+    else {
+        return -1;
+    }
+    return 0;
 }
 
 /* The record's event time: top-level "@timestamp", else "timestamp" (EVE);
- * a string date or a number of ms.  Returns 0 and sets *ms when found. */
-static int record_time(const msgpack_object *map, int64_t *ms, int *has_any)
+ * a string date or a non-negative number of ms.  Returns 0 and sets *ms
+ * when found; *has_any when either key is there. */
+static int record_time(const struct raw_record *r, int64_t *ms, int *has_any)
 {
-    const msgpack_object *ts = NULL, *eve = NULL;
-    uint32_t i;
+    const unsigned char *end = (const unsigned char *) r->body + r->body_len;
+    const unsigned char *ts = r->ts, *eve = r->eve;
+    uint64_t u;
+    const char *s;
+    size_t sn;
+    unsigned w;
 
-    for (i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (key_is(k, "@timestamp", 10)) {
-            ts = &map->via.map.ptr[i].val;
-        }
-        else if (key_is(k, "timestamp", 9)) {
-            eve = &map->via.map.ptr[i].val;
-        }
-    }
     *has_any = ts != NULL || eve != NULL;
     if (!ts) {
         ts = eve;
@@ -484,50 +527,350 @@ static int record_time(const msgpack_object *map, int64_t *ms, int *has_any)
     if (!ts) {
         return -1;
     }
-    if (ts->type == MSGPACK_OBJECT_STR) {
-        return parse_time(ts->via.str.ptr, ts->via.str.size, ms);
+    if (raw_str(ts, end, &s, &sn) == 0) {
+        return parse_time(s, sn, ms);
     }
-    if (ts->type == MSGPACK_OBJECT_POSITIVE_INTEGER && ts->via.u64 <= INT64_MAX) {
-        *ms = (int64_t) ts->via.u64;
+    if (ts[0] <= 0x7f) {
+        *ms = ts[0];
         return 0;
     }
-    return -1;
+    if (!((ts[0] >= 0xcc && ts[0] <= 0xcf) || (ts[0] >= 0xd0 && ts[0] <= 0xd3))) {
+        return -1;
+    }
+    w = 1u << (ts[0] & 3);
+    if ((size_t) (end - ts) <= w) {
+        return -1;
+    }
+    u = be_uint(ts + 1, w);
+    if (ts[0] >= 0xd0 && (u >> (8 * w - 1)) != 0) {
+        return -1; /* a negative signed integer */
+    }
+    if (u > INT64_MAX) {
+        return -1;
+    }
+    *ms = (int64_t) u;
+    return 0;
 }
 
-/* The JSON of one record into f->json; @timestamp from the record's Fluent
- * Bit time when fill_timestamp is on and the record has no date. */
-static void record_json(struct t1071_filter *f, const msgpack_object *map,
-                        const struct flb_time *tm, int has_time_key)
+/* With fill_timestamp and no date in the record: the map of @p body with
+ * "@timestamp" (the record's Fluent Bit time) first, in f->scratch.
+ * Returns 0 and sets *out / *out_len, or -1 (out of memory, not a map). */
+static int record_with_time(struct t1071_filter *f, const char *body, size_t body_len,
+                            const struct flb_time *tm, const char **out, size_t *out_len)
 {
-    f->json_len = 0;
-    f->json_over = 0;
-    if (f->fill_timestamp && !has_time_key) {
-        char buf[64];
-        struct tm g;
-        time_t sec = tm->tm.tv_sec;
-        int n;
+    const unsigned char *p = (const unsigned char *) body;
+    uint64_t n;
+    size_t head, need;
+    char ts[32];
+    struct tm g;
+    time_t sec = tm->tm.tv_sec;
+    int tn;
+    unsigned char *o;
 
-        gmtime_r(&sec, &g);
-        n = snprintf(buf, sizeof(buf), "{\"@timestamp\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"%s",
-                     g.tm_year + 1900, g.tm_mon + 1, g.tm_mday, g.tm_hour, g.tm_min,
-                     g.tm_sec, (long) (tm->tm.tv_nsec / 1000000),
-                     map->via.map.size ? "," : "");
-        jb_put(f, buf, (size_t) n);
-        /* The map without its opening brace. */
-        {
-            size_t before = f->json_len;
-            jb_value(f, map, 0);
-            if (!f->json_over) {
-                memmove(f->json + before, f->json + before + 1, f->json_len - before - 1);
-                f->json_len--;
-            }
-        }
-        return;
+    if (body_len < 1) {
+        return -1;
     }
-    jb_value(f, map, 0);
+    if (p[0] >= 0x80 && p[0] <= 0x8f) {
+        n = p[0] & 0x0f;
+        head = 1;
+    }
+    else if (p[0] == 0xde && body_len >= 3) {
+        n = be_uint(p + 1, 2);
+        head = 3;
+    }
+    else if (p[0] == 0xdf && body_len >= 5) {
+        n = be_uint(p + 1, 4);
+        head = 5;
+    }
+    else {
+        return -1;
+    }
+    if (n >= UINT32_MAX) {
+        return -1;
+    }
+    gmtime_r(&sec, &g);
+    tn = snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+                  g.tm_year + 1900, g.tm_mon + 1, g.tm_mday, g.tm_hour, g.tm_min,
+                  g.tm_sec, (long) (tm->tm.tv_nsec / 1000000));
+    if (tn <= 0 || tn >= 32) {
+        return -1;
+    }
+    /* map32 head, fixstr "@timestamp", fixstr date, the old entries */
+    need = 5 + 11 + 1 + (size_t) tn + (body_len - head);
+    if (need > f->scratch_cap) {
+        char *q = flb_realloc(f->scratch, need);
+        if (!q) {
+            return -1;
+        }
+        f->scratch = q;
+        f->scratch_cap = need;
+    }
+    o = (unsigned char *) f->scratch;
+    *o++ = 0xdf;
+    n++;
+    *o++ = (unsigned char) (n >> 24);
+    *o++ = (unsigned char) (n >> 16);
+    *o++ = (unsigned char) (n >> 8);
+    *o++ = (unsigned char) n;
+    *o++ = 0xaa;
+    memcpy(o, "@timestamp", 10);
+    o += 10;
+    *o++ = (unsigned char) (0xa0 | tn);
+    memcpy(o, ts, (size_t) tn);
+    o += tn;
+    memcpy(o, body + head, body_len - head);
+    *out = f->scratch;
+    *out_len = need;
+    return 0;
 }
 
 /* ===== Alerts out ===== */
+
+/* The alert's JSON (the library's own output: compact, valid UTF-8) as
+ * msgpack, as Fluent Bit's JSON parser would write it (objects as maps,
+ * integers as integers, other numbers as float64), without a DOM: heads of
+ * maps, arrays and strings are written 32-bit wide and patched when their
+ * end is reached.  Returns 0, or -1 on anything unexpected. */
+struct mpbuf {
+    unsigned char *p;
+    size_t n, cap;
+};
+
+static int mb_room(struct mpbuf *b, size_t n)
+{
+    size_t cap;
+    unsigned char *q;
+
+    if (b->cap - b->n >= n) {
+        return 0;
+    }
+    cap = b->cap ? b->cap : 4096;
+    while (cap - b->n < n) {
+        cap *= 2;
+    }
+    q = flb_realloc(b->p, cap);
+    if (!q) {
+        return -1;
+    }
+    b->p = q;
+    b->cap = cap;
+    return 0;
+}
+
+static void mb_be(struct mpbuf *b, uint64_t v, unsigned bytes)
+{
+    while (bytes-- > 0) {
+        b->p[b->n++] = (unsigned char) (v >> (8 * bytes));
+    }
+}
+
+static int hex4v(const char *p, unsigned *v)
+{
+    unsigned i, c;
+
+    *v = 0;
+    for (i = 0; i < 4; i++) {
+        c = (unsigned char) p[i];
+        if (c >= '0' && c <= '9') c -= '0';
+        else if (c >= 'a' && c <= 'f') c -= 'a' - 10;
+        else if (c >= 'A' && c <= 'F') c -= 'A' - 10;
+        else return -1;
+        *v = *v << 4 | c;
+    }
+    return 0;
+}
+
+static int j2m_value(const char **pp, const char *end, struct mpbuf *b, int depth);
+
+/* A string at the opening quote: str32 head, the decoded bytes. */
+static int j2m_string(const char **pp, const char *end, struct mpbuf *b)
+{
+    const char *p = *pp + 1;
+    size_t head;
+
+    if (mb_room(b, 5) != 0) {
+        return -1;
+    }
+    b->p[b->n++] = 0xdb;
+    head = b->n;
+    b->n += 4;
+    while (p < end && *p != '"') {
+        const char *run = p;
+        unsigned cp, lo;
+
+        while (p < end && *p != '"' && *p != '\\') {
+            p++;
+        }
+        if (mb_room(b, (size_t) (p - run) + 4) != 0) {
+            return -1;
+        }
+        memcpy(b->p + b->n, run, (size_t) (p - run));
+        b->n += (size_t) (p - run);
+        if (p >= end || *p == '"') {
+            break;
+        }
+        if (end - p < 2) {
+            return -1;
+        }
+        switch (p[1]) {
+        case 'b': cp = '\b'; break;
+        case 'f': cp = '\f'; break;
+        case 'n': cp = '\n'; break;
+        case 'r': cp = '\r'; break;
+        case 't': cp = '\t'; break;
+        case 'u':
+            if (end - p < 6 || hex4v(p + 2, &cp) != 0) {
+                return -1;
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
+                p[7] == 'u' && hex4v(p + 8, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                p += 6;
+            }
+            p += 4;
+            break;
+        default: cp = (unsigned char) p[1]; break;
+        }
+        p += 2;
+        if (cp < 0x80) {
+            b->p[b->n++] = (unsigned char) cp;
+        }
+        else if (cp < 0x800) {
+            b->p[b->n++] = (unsigned char) (0xC0 | cp >> 6);
+            b->p[b->n++] = (unsigned char) (0x80 | (cp & 0x3F));
+        }
+        else if (cp < 0x10000) {
+            b->p[b->n++] = (unsigned char) (0xE0 | cp >> 12);
+            b->p[b->n++] = (unsigned char) (0x80 | (cp >> 6 & 0x3F));
+            b->p[b->n++] = (unsigned char) (0x80 | (cp & 0x3F));
+        }
+        else {
+            b->p[b->n++] = (unsigned char) (0xF0 | cp >> 18);
+            b->p[b->n++] = (unsigned char) (0x80 | (cp >> 12 & 0x3F));
+            b->p[b->n++] = (unsigned char) (0x80 | (cp >> 6 & 0x3F));
+            b->p[b->n++] = (unsigned char) (0x80 | (cp & 0x3F));
+        }
+    }
+    if (p >= end) {
+        return -1;
+    }
+    {
+        size_t len = b->n - head - 4, at = b->n;
+        b->n = head;
+        mb_be(b, len, 4);
+        b->n = at;
+    }
+    *pp = p + 1;
+    return 0;
+}
+
+static int j2m_value(const char **pp, const char *end, struct mpbuf *b, int depth)
+{
+    const char *p = *pp;
+
+    if (p >= end || depth > 64 || mb_room(b, 9) != 0) {
+        return -1;
+    }
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        size_t head, count = 0, at;
+
+        b->p[b->n++] = *p == '{' ? 0xdf : 0xdd;
+        head = b->n;
+        b->n += 4;
+        p++;
+        while (p < end && *p != close) {
+            if (count > 0) {
+                if (*p != ',') {
+                    return -1;
+                }
+                p++;
+            }
+            if (close == '}') {
+                if (p >= end || *p != '"' || j2m_string(&p, end, b) != 0 ||
+                    p >= end || *p != ':') {
+                    return -1;
+                }
+                p++;
+            }
+            if (j2m_value(&p, end, b, depth + 1) != 0) {
+                return -1;
+            }
+            count++;
+        }
+        if (p >= end) {
+            return -1;
+        }
+        at = b->n;
+        b->n = head;
+        mb_be(b, count, 4);
+        b->n = at;
+        *pp = p + 1;
+        return 0;
+    }
+    if (*p == '"') {
+        return j2m_string(pp, end, b);
+    }
+    if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+        b->p[b->n++] = 0xc3;
+        *pp = p + 4;
+        return 0;
+    }
+    if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+        b->p[b->n++] = 0xc2;
+        *pp = p + 5;
+        return 0;
+    }
+    if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+        b->p[b->n++] = 0xc0;
+        *pp = p + 4;
+        return 0;
+    }
+    {
+        char num[64];
+        const char *q = p;
+        int real = 0;
+        size_t n;
+
+        while (q < end && (isdigit((unsigned char) *q) || *q == '-' || *q == '+' ||
+                           *q == '.' || *q == 'e' || *q == 'E')) {
+            real |= *q == '.' || *q == 'e' || *q == 'E';
+            q++;
+        }
+        n = (size_t) (q - p);
+        if (n == 0 || n >= sizeof(num)) {
+            return -1;
+        }
+        memcpy(num, p, n);
+        num[n] = '\0';
+        errno = 0;
+        if (!real && num[0] == '-') {
+            long long v = strtoll(num, NULL, 10);
+            real = errno != 0;
+            if (!real) {
+                b->p[b->n++] = 0xd3;
+                mb_be(b, (uint64_t) v, 8);
+            }
+        }
+        else if (!real) {
+            unsigned long long v = strtoull(num, NULL, 10);
+            real = errno != 0;
+            if (!real) {
+                b->p[b->n++] = 0xcf;
+                mb_be(b, (uint64_t) v, 8);
+            }
+        }
+        if (real) {
+            double d = strtod(num, NULL);
+            uint64_t u;
+            memcpy(&u, &d, 8);
+            b->p[b->n++] = 0xcb;
+            mb_be(b, u, 8);
+        }
+        *pp = q;
+        return 0;
+    }
+}
 
 /* Encode every alert of @p batch as a record (body: the alert's ECS JSON
  * plus the mark) into @p enc.  Returns the number encoded. */
@@ -538,14 +881,14 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
     struct flb_time now;
     char *text = NULL;
     size_t cap = 0;
+    struct mpbuf mb = {NULL, 0, 0};
 
     flb_time_get(&now);
     for (i = 0; i < n; i++) {
         const char *json;
         size_t len, tlen;
-        char *mp = NULL;
-        size_t mp_size = 0;
-        int root_type, ret;
+        const char *jp;
+        int ret;
 
         if (t1071_alert_batch_get_json(batch, i, &json, &len) != T1071_OK || len < 2) {
             f->alerts_lost++;
@@ -568,8 +911,9 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
         }
         text[tlen - 1] = '}';
         text[tlen] = '\0';
-        ret = flb_pack_json(text, tlen, &mp, &mp_size, &root_type, NULL);
-        if (ret != 0) {
+        jp = text;
+        mb.n = 0;
+        if (j2m_value(&jp, text + tlen, &mb, 0) != 0 || jp != text + tlen) {
             f->alerts_lost++;
             continue;
         }
@@ -578,12 +922,11 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
             ret = flb_log_event_encoder_set_timestamp(enc, &now);
         }
         if (ret == FLB_EVENT_ENCODER_SUCCESS) {
-            ret = flb_log_event_encoder_set_body_from_raw_msgpack(enc, mp, mp_size);
+            ret = flb_log_event_encoder_set_body_from_raw_msgpack(enc, (char *) mb.p, mb.n);
         }
         if (ret == FLB_EVENT_ENCODER_SUCCESS) {
             ret = flb_log_event_encoder_commit_record(enc);
         }
-        flb_free(mp);
         if (ret != FLB_EVENT_ENCODER_SUCCESS) {
             flb_log_event_encoder_rollback_record(enc);
             f->alerts_lost++;
@@ -592,6 +935,7 @@ static size_t encode_alerts(struct t1071_filter *f, t1071_alert_batch *batch,
         done++;
     }
     flb_free(text);
+    flb_free(mb.p);
     return done;
 }
 
@@ -989,7 +1333,7 @@ static void filter_free(struct t1071_filter *f)
         flb_sched_timer_cb_destroy(f->timer);
     }
     t1071_free(f->ctx);
-    flb_free(f->json);
+    flb_free(f->scratch);
     flb_free(f->mark_json);
     msgpack_sbuffer_destroy(&f->pending);
     pthread_mutex_destroy(&f->lock);
@@ -1133,10 +1477,9 @@ static int cb_t1071_filter(const void *data, size_t bytes,
                            void *context, struct flb_config *config)
 {
     struct t1071_filter *f = context;
-    struct flb_log_event_decoder dec;
     struct flb_log_event_encoder enc;
-    struct flb_log_event ev;
-    int direct, rewrite, ret, changed = 0;
+    const unsigned char *chunk = data, *chunk_end = chunk + bytes;
+    int direct, rewrite, changed = 0;
     size_t prev;
 
     (void) tag;
@@ -1160,13 +1503,11 @@ static int cb_t1071_filter(const void *data, size_t bytes,
     direct = pthread_equal(pthread_self(), f->engine_thread);
     rewrite = !f->keep_records || f->drop_bad;
 
-    if (flb_log_event_decoder_init(&dec, (char *) data, bytes) != FLB_EVENT_DECODER_SUCCESS) {
-        return FLB_FILTER_NOTOUCH;
-    }
-    flb_log_event_decoder_read_groups(&dec, FLB_TRUE);
+    /* The chunk is read in place (raw_record), not unpacked: Fluent Bit's
+     * decoder would build every record's object tree only for us to walk
+     * it once. */
     if (rewrite && flb_log_event_encoder_init(&enc, FLB_LOG_EVENT_FORMAT_DEFAULT) !=
                    FLB_EVENT_ENCODER_SUCCESS) {
-        flb_log_event_decoder_destroy(&dec);
         return FLB_FILTER_NOTOUCH;
     }
 
@@ -1174,20 +1515,24 @@ static int cb_t1071_filter(const void *data, size_t bytes,
     f->last_activity_ms = mono_ms();
     prev = 0;
     while (prev < bytes) {
-        int32_t type = FLB_LOG_EVENT_NORMAL;
         int keep = f->keep_records, bad = 0, rc = T1071_OK, has_time_key = 0, tries;
         int64_t ms = 0;
         int have_ms;
-        size_t start = dec.offset;
+        size_t start = prev;
+        const unsigned char *rec_end = NULL;
+        struct raw_record rr;
+        const char *body = NULL;
+        size_t body_len = 0;
 
-        ret = flb_log_event_decoder_next(&dec, &ev);
-        if (ret == FLB_EVENT_DECODER_ERROR_INSUFFICIENT_DATA && dec.offset >= bytes) {
-            break;
+        if (raw_record(chunk + start, chunk_end, &rr) == 0) {
+            rec_end = (const unsigned char *) rr.base + rr.len;
         }
-        if (ret != FLB_EVENT_DECODER_SUCCESS) {
+        else {
             /* Not a log event [[ts, meta], map]: a body that is not a map,
              * or broken msgpack (then the rest of the chunk goes with it). */
-            size_t end = dec.offset > start ? dec.offset : bytes;
+            const unsigned char *skip = mp_skip(chunk + start, chunk_end);
+            size_t end = skip ? (size_t) (skip - chunk) : bytes;
+
             f->records++;
             f->bad++;
             f->bad_not_map++;
@@ -1203,32 +1548,37 @@ static int cb_t1071_filter(const void *data, size_t bytes,
                 }
             }
             prev = end;
-            if (dec.offset <= start) {
-                break;
-            }
             continue;
         }
-        prev = dec.offset;
-        if (flb_log_event_decoder_get_record_type(&ev, &type) == 0 &&
-            type != FLB_LOG_EVENT_NORMAL) {
+        prev = (size_t) (rec_end - chunk);
+        if (rr.group) {
             /* Group markers pass as they are. */
             if (rewrite) {
-                flb_log_event_encoder_emit_raw_record(&enc, dec.record_base, dec.record_length);
+                flb_log_event_encoder_emit_raw_record(&enc, rr.base, rr.len);
             }
             continue;
         }
         f->records++;
-        have_ms = record_time(ev.body, &ms, &has_time_key) == 0;
-        record_json(f, ev.body, &ev.timestamp, has_time_key);
-        if (f->json_over) {
+        body = rr.body;
+        body_len = rr.body_len;
+        have_ms = record_time(&rr, &ms, &has_time_key) == 0;
+        if (body_len > f->max_event_bytes) {
+            /* Bigger than engine.max_event_bytes as msgpack: refused
+             * before the library reads a byte, whatever it holds. */
             rc = T1071_E_TOO_LARGE;
         }
         else {
-            rc = t1071_feed_json(f->ctx, f->json, f->json_len);
+            if (f->fill_timestamp && !has_time_key &&
+                record_with_time(f, body, body_len, &rr.tm, &body, &body_len) != 0) {
+                rc = T1071_E_NOMEM;
+            }
+            if (rc == T1071_OK) {
+                rc = t1071_feed_msgpack(f->ctx, body, body_len);
+            }
             for (tries = 0; rc == T1071_E_QUEUE_FULL && tries < QUEUE_FULL_TRIES; tries++) {
                 f->queue_full++;
                 drain(f, direct);
-                rc = t1071_feed_json(f->ctx, f->json, f->json_len);
+                rc = t1071_feed_msgpack(f->ctx, body, body_len);
             }
         }
         if (rc == T1071_OK) {
@@ -1258,7 +1608,7 @@ static int cb_t1071_filter(const void *data, size_t bytes,
         if (keep) {
             f->passed++;
             if (rewrite) {
-                flb_log_event_encoder_emit_raw_record(&enc, dec.record_base, dec.record_length);
+                flb_log_event_encoder_emit_raw_record(&enc, rr.base, rr.len);
             }
         }
         else {
@@ -1272,7 +1622,6 @@ static int cb_t1071_filter(const void *data, size_t bytes,
         drain_pending(f);
     }
     pthread_mutex_unlock(&f->lock);
-    flb_log_event_decoder_destroy(&dec);
 
     if (!rewrite) {
         return FLB_FILTER_NOTOUCH;

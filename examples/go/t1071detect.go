@@ -403,6 +403,21 @@ func (d *Detector) FeedJSON(line []byte) error {
 	return nil
 }
 
+// FeedMsgpack feeds one event given as a msgpack map (a Fluent Bit record's
+// body, say), read exactly as FeedJSON reads the same record as JSON.
+func (d *Detector) FeedMsgpack(m []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.p == nil {
+		return ErrClosed
+	}
+	p, n := bytesArg(m)
+	if rc := C.t1071_feed_msgpack(d.p, unsafe.Pointer(p), n); rc != C.T1071_OK {
+		return d.fail(rc, "FeedMsgpack")
+	}
+	return nil
+}
+
 // Advance declares that no event at or before eventTimeMs (ms since the
 // epoch) will come from any host: buffered events up to it run.
 func (d *Detector) Advance(eventTimeMs int64) error {
@@ -670,6 +685,28 @@ func EventFromJSONAs(line []byte, recordNumber uint64, source string) ([]byte, e
 	var buf *C.t1071_buffer
 	if rc := C.t1071_event_from_json_as(p, n, C.uint64_t(recordNumber), cs, &buf); rc != C.T1071_OK {
 		return nil, newError(rc, "EventFromJSONAs", source)
+	}
+	defer C.t1071_buffer_free(buf)
+	size := C.t1071_buffer_size(buf)
+	if size == 0 {
+		return []byte{}, nil
+	}
+	return C.GoBytes(unsafe.Pointer(C.t1071_buffer_data(buf)), C.int(size)), nil
+}
+
+// EventFromMsgpack converts one msgpack map to protobuf Event bytes exactly
+// as FeedMsgpack reads it; source is as for EventFromJSONAs ("" reads each
+// record's shape, as "auto" does).
+func EventFromMsgpack(m []byte, recordNumber uint64, source string) ([]byte, error) {
+	p, n := bytesArg(m)
+	var cs *C.char
+	if source != "" {
+		cs = C.CString(source)
+		defer C.free(unsafe.Pointer(cs))
+	}
+	var buf *C.t1071_buffer
+	if rc := C.t1071_event_from_msgpack(unsafe.Pointer(p), n, C.uint64_t(recordNumber), cs, &buf); rc != C.T1071_OK {
+		return nil, newError(rc, "EventFromMsgpack", source)
 	}
 	defer C.t1071_buffer_free(buf)
 	size := C.t1071_buffer_size(buf)

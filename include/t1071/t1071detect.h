@@ -284,6 +284,22 @@ T1071_API int t1071_feed_batch(t1071_ctx *ctx, const uint8_t *buf, size_t len,
 T1071_API int t1071_feed_json(t1071_ctx *ctx, const char *json, size_t len);
 
 /**
+ * Feed one event given as a msgpack map (a Fluent Bit record's body, a
+ * Fluentd or Vector event), read through the same record mapping as
+ * t1071_feed_json() (every shape: ECS, Suricata EVE, Sysmon, Zeek) without
+ * a JSON round trip: a map is an object, an array an array, str and bin
+ * strings, integers and floats numbers (a float as its shortest decimal
+ * text), nil and ext null; map keys are str, bin or integers.  Same
+ * semantics and statuses as t1071_feed_json(): malformed msgpack (not a
+ * map, cut short, nested deeper than 64, a length past the bytes left,
+ * bytes after the map, a key of another type) is T1071_E_JSON, counted in
+ * T1071_STAT_ERR_JSON, and t1071_errmsg() says what and at which byte
+ * ("record N: msgpack: ... at byte B"); over 4 MiB is T1071_E_TOO_LARGE.
+ * @since 0.3
+ */
+T1071_API int t1071_feed_msgpack(t1071_ctx *ctx, const void *map, size_t len);
+
+/**
  * Declare that no event older than @p event_time_ms will come from any
  * host: every buffered event at or before it runs (idle flush); later
  * events older than it are late.  INT64_MAX flushes
@@ -369,6 +385,21 @@ T1071_API int t1071_event_from_json(const char *json, size_t len, uint64_t recor
  * @since 0.2
  */
 T1071_API int t1071_event_from_json_as(const char *json, size_t len, uint64_t record_number,
+                                       const char *source, t1071_buffer **out);
+
+/**
+ * Convert one msgpack map to a protobuf `t1071.ecs.v1.Event`, exactly as
+ * t1071_feed_msgpack() reads it (with input.source @p source: NULL or
+ * "auto", "ecs", "sysmon", "zeek", "suricata", as
+ * t1071_event_from_json_as()).
+ * @param[in]  record_number  stored in Event.record_number when non-zero.
+ * @param[out] out  the encoded event; NULL on failure.
+ * @return T1071_OK, T1071_E_JSON (malformed msgpack), T1071_E_TOO_LARGE,
+ *         T1071_E_INVALID_ARG (also for an unknown @p source), T1071_E_NOMEM.
+ * Caller owns *out; free with t1071_buffer_free().
+ * @since 0.3
+ */
+T1071_API int t1071_event_from_msgpack(const void *map, size_t len, uint64_t record_number,
                                        const char *source, t1071_buffer **out);
 
 /** @return the bytes of @p buf (NULL for NULL); valid until t1071_buffer_free(). @since 0.1 */

@@ -49,6 +49,7 @@
 
 #include "input/ecs-json.h"
 #include "input/json.h"
+#include "input/msgpack.h"
 #include "input/shapes.h"
 #include "util/timefmt.h"
 #include "util/varint.h"
@@ -820,9 +821,13 @@ map_eve_line(struct jmem *m, struct t1071i_json_reader *r, const char *json, siz
     t1071__ecs__v1__event__init(ev);
     jm_free_event(m, *evp);
     *evp = ev;
-    t1071i_json_init(r, json, len);
-    if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
-        r->p += 3;
+    if (r->mp) {
+        t1071i_mp_restart(r);
+    } else {
+        t1071i_json_init(r, json, len);
+        if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
+            r->p += 3;
+    }
     if (t1071i_json_peek(r) != T1071I_JSON_OBJECT)
         rc = T1071_E_JSON;
     else
@@ -863,7 +868,12 @@ reshape(struct jmem *m, struct t1071i_json_reader *r, const char *json, size_t l
     case T1071I_PICK_EVE:
         return map_eve_line(m, r, json, len, evp);
     case T1071I_PICK_RAW:
-        rc = t1071i_shape_read(json, len, source, &sm, &nev);
+        if (r->mp) {
+            t1071i_mp_restart(r);
+            rc = t1071i_shape_read_reader(r, source, &sm, &nev);
+        } else {
+            rc = t1071i_shape_read(json, len, source, &sm, &nev);
+        }
         if (nev && rc == T1071_OK) {
             jm_free_event(m, *evp);
             *evp = nev;
@@ -877,9 +887,10 @@ reshape(struct jmem *m, struct t1071i_json_reader *r, const char *json, size_t l
     }
 }
 
+/* @p mp: read @p json as one msgpack map (msgpack.h) with this state. */
 static int
 to_event(struct jmem *m, const char *json, size_t len, int source, t1071i_event **out,
-         char *errbuf, size_t errlen)
+         char *errbuf, size_t errlen, struct t1071i_mp_state *mp)
 {
     struct t1071i_json_reader r;
     struct top_keys top = {false, false, false, 0};
@@ -895,11 +906,14 @@ to_event(struct jmem *m, const char *json, size_t len, int source, t1071i_event 
         return T1071_E_INVALID_ARG;
     if (len > T1071I_JSON_MAX_BYTES) {
         if (errbuf && errlen)
-            snprintf(errbuf, errlen, "JSON text of %zu bytes exceeds the limit of %u bytes",
-                     len, (unsigned)T1071I_JSON_MAX_BYTES);
+            snprintf(errbuf, errlen, "%s of %zu bytes exceeds the limit of %u bytes",
+                     mp ? "msgpack record" : "JSON text", len, (unsigned)T1071I_JSON_MAX_BYTES);
         return T1071_E_TOO_LARGE;
     }
-    t1071i_json_init(&r, json ? json : "", len);
+    if (mp)
+        t1071i_mp_start(&r, mp, json, len);
+    else
+        t1071i_json_init(&r, json ? json : "", len);
     ev = jm_alloc(m, sizeof(*ev));
     if (!ev) {
         rc = T1071_E_NOMEM;
@@ -907,10 +921,10 @@ to_event(struct jmem *m, const char *json, size_t len, int source, t1071i_event 
     }
     t1071__ecs__v1__event__init(ev);
     /* RFC 8259 lets a parser ignore a byte order mark: Windows tools write one. */
-    if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
+    if (!mp && len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
         r.p += 3;
     if (t1071i_json_peek(&r) != T1071I_JSON_OBJECT) {
-        t1071i_json_fail(&r, "expected a JSON object");
+        t1071i_json_fail(&r, mp ? "msgpack: the record is not a map" : "expected a JSON object");
         rc = T1071_E_JSON;
         goto out;
     }
@@ -930,7 +944,8 @@ out:
     if (errbuf && errlen) {
         if (rc == T1071_E_JSON)
             snprintf(errbuf, errlen, "%s at byte %zu",
-                     r.err_msg ? r.err_msg : "malformed JSON", r.err_off);
+                     r.err_msg ? r.err_msg : mp ? "malformed msgpack" : "malformed JSON",
+                     r.err_off);
         else
             snprintf(errbuf, errlen, "out of memory");
     }
@@ -950,7 +965,7 @@ t1071i_json_to_event_as(const char *json, size_t len, int source, t1071i_event *
 {
     struct jmem m = {false, NULL, NULL, 0, 0};
 
-    return to_event(&m, json, len, source, out, errbuf, errlen);
+    return to_event(&m, json, len, source, out, errbuf, errlen, NULL);
 }
 
 /* ===== Packing =====
@@ -1185,9 +1200,10 @@ t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
                                     out, out_len, headroom);
 }
 
-int
-t1071i_json_to_packed_as(const char *json, size_t len, int source, uint64_t record_number,
-                         size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
+static int
+to_packed(const char *json, size_t len, int source, uint64_t record_number, size_t max_bytes,
+          uint8_t **out, size_t *out_len, size_t headroom, char *errbuf, size_t errlen,
+          struct t1071i_mp_state *mp)
 {
     /* A typical ECS line needs a few hundred bytes of arena: start on the
      * stack, spill into heap chunks for big ones. */
@@ -1199,7 +1215,7 @@ t1071i_json_to_packed_as(const char *json, size_t len, int source, uint64_t reco
 
     *out = NULL;
     *out_len = 0;
-    rc = to_event(&m, json, len, source, &ev, NULL, 0);
+    rc = to_event(&m, json, len, source, &ev, errbuf, errlen, mp);
     if (rc == T1071_OK) {
         if (record_number) {
             ev->has_record_number = 1;
@@ -1212,11 +1228,69 @@ t1071i_json_to_packed_as(const char *json, size_t len, int source, uint64_t reco
                  : t1071__ecs__v1__event__get_packed_size(ev);
         if (n > max_bytes) {
             rc = T1071_E_TOO_LARGE;
+            if (errbuf && errlen)
+                snprintf(errbuf, errlen, "the event encodes to %zu bytes, more than %zu", n,
+                         max_bytes);
         } else if (!(*out = malloc(headroom + n))) {
             rc = T1071_E_NOMEM;
         } else {
             *out_len = fast ? fast_pack_write(ev, *out + headroom, lens, n_lens)
                             : t1071__ecs__v1__event__pack(ev, *out + headroom);
+        }
+    }
+    jm_release(&m);
+    return rc;
+}
+
+int
+t1071i_json_to_packed_as(const char *json, size_t len, int source, uint64_t record_number,
+                         size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom)
+{
+    return to_packed(json, len, source, record_number, max_bytes, out, out_len, headroom, NULL,
+                     0, NULL);
+}
+
+int
+t1071i_msgpack_to_packed_as(const void *data, size_t len, int source, uint64_t record_number,
+                            size_t max_bytes, uint8_t **out, size_t *out_len, size_t headroom,
+                            char *errbuf, size_t errlen)
+{
+    struct t1071i_mp_state st;
+    int rc;
+
+    st.chunks = NULL;
+    rc = to_packed(data, len, source, record_number, max_bytes, out, out_len, headroom, errbuf,
+                   errlen, &st);
+    t1071i_mp_release(&st);
+    return rc;
+}
+
+int
+t1071i_msgpack_with_event(const void *data, size_t len, int source, size_t max_bytes,
+                          int (*fn)(void *arg, const t1071i_event *ev), void *arg, char *errbuf,
+                          size_t errlen)
+{
+    max_align_t stack[4096 / sizeof(max_align_t)];
+    struct jmem m = {true, NULL, (uint8_t *)stack, 0, sizeof(stack)};
+    struct t1071i_mp_state st;
+    t1071i_event *ev = NULL;
+    int rc;
+
+    st.chunks = NULL;
+    rc = to_event(&m, data, len, source, &ev, errbuf, errlen, &st);
+    t1071i_mp_release(&st);
+    if (rc == T1071_OK) {
+        size_t lens[PACK_LENS], n_lens = 0;
+        size_t n = fast_pack_usable() ? fast_pack_size(ev, lens, &n_lens)
+                                      : t1071__ecs__v1__event__get_packed_size(ev);
+
+        if (n > max_bytes) {
+            rc = T1071_E_TOO_LARGE;
+            if (errbuf && errlen)
+                snprintf(errbuf, errlen, "the event encodes to %zu bytes, more than %zu", n,
+                         max_bytes);
+        } else {
+            rc = fn(arg, ev);
         }
     }
     jm_release(&m);

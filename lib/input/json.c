@@ -33,6 +33,7 @@ t1071i_json_init(struct t1071i_json_reader *r, const char *s, size_t n)
     r->failed = false;
     r->err_msg = NULL;
     r->err_off = 0;
+    r->mp = NULL;
 }
 
 
@@ -46,6 +47,8 @@ t1071i_json_init(struct t1071i_json_reader *r, const char *s, size_t n)
 enum t1071i_json_type
 t1071i_json_peek_slow(struct t1071i_json_reader *r)
 {
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_peek(r);
     if (r->failed)
         return T1071I_JSON_ERROR;
     jr_skip_ws(r);
@@ -87,6 +90,8 @@ t1071i_json_skip(struct t1071i_json_reader *r)
     const unsigned base = r->depth;
     struct t1071i_json_scalar tmp;
 
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_skip(r);
     for (;;) {
         /* A value starts here. */
         enum t1071i_json_type t = t1071i_json_peek(r);
@@ -147,6 +152,8 @@ t1071i_json_skip(struct t1071i_json_reader *r)
 bool
 t1071i_json_finish(struct t1071i_json_reader *r)
 {
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_finish(r);
     if (r->failed)
         return false;
     jr_skip_ws(r);
@@ -220,6 +227,31 @@ t1071i_json_string_decode(const struct t1071i_json_scalar *s, char *out, size_t 
         if (out)
             memcpy(out, p, s->len < cap ? s->len : cap);
         return s->len;
+    }
+    if (s->flags & T1071I_JSON_STR_RAW) {
+        /* msgpack bytes: no escapes; a NUL and ill-formed UTF-8 become
+         * U+FFFD, as "\u0000" and bad bytes do in JSON text. */
+        while (p < end) {
+            size_t bad = 0, n;
+
+            if (*p != 0 && *p < 0x80) {
+                PUT(*p);
+                p++;
+                continue;
+            }
+            n = *p ? utf8_seq(p, end, &bad) : 0;
+            if (n) {
+                for (size_t i = 0; i < n; i++)
+                    PUT(p[i]);
+                p += n;
+                continue;
+            }
+            p += *p ? bad : 1;
+            PUT(0xEF);
+            PUT(0xBF);
+            PUT(0xBD);
+        }
+        return o;
     }
     while (p < end) {
         unsigned c = *p, cp;

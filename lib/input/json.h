@@ -40,6 +40,8 @@ enum t1071i_json_type {
 /* Flags of a scanned string. */
 #define T1071I_JSON_STR_ESCAPE 1u /* holds at least one backslash escape */
 #define T1071I_JSON_STR_HIGH 2u   /* holds at least one byte >= 0x80 */
+#define T1071I_JSON_STR_RAW 4u    /* msgpack: bytes as they are, no escapes (a
+                                   * NUL sets ESCAPE | HIGH: it decodes to U+FFFD) */
 
 /* A scalar as it appears in the input (points into it). */
 struct t1071i_json_scalar {
@@ -58,7 +60,19 @@ struct t1071i_json_reader {
     const char *err_msg;                         /* static text */
     size_t err_off;                              /* byte offset of the error */
     unsigned char kind[T1071I_JSON_MAX_DEPTH];   /* '{' or '[' per level */
+    struct t1071i_mp_state *mp;                  /* msgpack instead of JSON (msgpack.h) */
 };
+
+/* The msgpack reader behind the same calls (lib/input/msgpack.c): every
+ * call below hands a reader with r->mp set to its twin there. */
+enum t1071i_json_type t1071i_mp_peek(struct t1071i_json_reader *r);
+bool t1071i_mp_scalar(struct t1071i_json_reader *r, struct t1071i_json_scalar *out);
+bool t1071i_mp_enter(struct t1071i_json_reader *r);
+int t1071i_mp_object_next(struct t1071i_json_reader *r, struct t1071i_json_scalar *key);
+int t1071i_mp_array_next(struct t1071i_json_reader *r);
+bool t1071i_mp_skip(struct t1071i_json_reader *r);
+bool t1071i_mp_finish(struct t1071i_json_reader *r);
+#define T1071I_JSON_MP(r) __builtin_expect((r)->mp != NULL, 0)
 
 void t1071i_json_init(struct t1071i_json_reader *r, const char *s, size_t n);
 
@@ -73,6 +87,8 @@ enum t1071i_json_type t1071i_json_peek_slow(struct t1071i_json_reader *r);
 static inline enum t1071i_json_type
 t1071i_json_peek(struct t1071i_json_reader *r)
 {
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_peek(r);
     /* The usual case inline: no whitespace before a string or container. */
     if (!r->failed && r->p < r->end) {
         switch (*r->p) {
@@ -337,6 +353,8 @@ jr_scan_literal(struct t1071i_json_reader *r, const char *word, size_t n,
 static inline bool
 t1071i_json_scalar(struct t1071i_json_reader *r, struct t1071i_json_scalar *out)
 {
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_scalar(r, out);
     switch (t1071i_json_peek(r)) {
     case T1071I_JSON_STRING:
         return jr_scan_string(r, out);
@@ -370,8 +388,11 @@ jr_open_container(struct t1071i_json_reader *r)
 static inline bool
 t1071i_json_enter(struct t1071i_json_reader *r)
 {
-    enum t1071i_json_type t = t1071i_json_peek(r);
+    enum t1071i_json_type t;
 
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_enter(r);
+    t = t1071i_json_peek(r);
     if (t != T1071I_JSON_OBJECT && t != T1071I_JSON_ARRAY)
         return t == T1071I_JSON_ERROR ? false : jr_fail_at(r, r->p, "expected '{' or '['");
     return jr_open_container(r);
@@ -396,6 +417,8 @@ static inline int
 t1071i_json_object_next(struct t1071i_json_reader *r, bool *first,
                         struct t1071i_json_scalar *key)
 {
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_object_next(r, key);
     if (r->failed)
         return -1;
     if (r->depth == 0 || r->kind[r->depth - 1] != '{') {
@@ -428,6 +451,8 @@ t1071i_json_object_next(struct t1071i_json_reader *r, bool *first,
 static inline int
 t1071i_json_array_next(struct t1071i_json_reader *r, bool *first)
 {
+    if (T1071I_JSON_MP(r))
+        return t1071i_mp_array_next(r);
     if (r->failed)
         return -1;
     if (r->depth == 0 || r->kind[r->depth - 1] != '[') {

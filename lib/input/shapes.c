@@ -731,6 +731,18 @@ t1071i_shape_read(const char *json, size_t len, int source, const struct t1071i_
                   event_t **out)
 {
     struct t1071i_json_reader r;
+
+    t1071i_json_init(&r, json, len);
+    if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
+        r.p += 3;
+    return t1071i_shape_read_reader(&r, source, mem, out);
+}
+
+int
+t1071i_shape_read_reader(struct t1071i_json_reader *rp, int source,
+                         const struct t1071i_shape_mem *mem, event_t **out)
+{
+    struct t1071i_json_reader r = *rp;
     struct vals *vs;
     struct builder b = {mem, NULL, false};
     char path[PATH_MAX_LEN + 1];
@@ -740,9 +752,6 @@ t1071i_shape_read(const char *json, size_t len, int source, const struct t1071i_
     vs = calloc(1, sizeof(*vs));
     if (!vs)
         return T1071_E_NOMEM;
-    t1071i_json_init(&r, json, len);
-    if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
-        r.p += 3;
     ok = t1071i_json_peek(&r) == T1071I_JSON_OBJECT && collect(&r, vs, path, 0, 0);
     if (!ok) {
         free(vs);

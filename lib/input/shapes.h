@@ -67,6 +67,12 @@ struct t1071i_shape_mem {
 int t1071i_shape_read(const char *json, size_t len, int source,
                       const struct t1071i_shape_mem *mem, T1071__Ecs__V1__Event **out);
 
+/* The same from a reader at the record's start (a msgpack reader:
+ * input/msgpack.h). */
+struct t1071i_json_reader;
+int t1071i_shape_read_reader(struct t1071i_json_reader *r, int source,
+                             const struct t1071i_shape_mem *mem, T1071__Ecs__V1__Event **out);
+
 /* Count @p ev by shape in @p stats (T1071I_STAT_COUNT counters); true when
  * the record is passed over (not a network event of a raw shape): counted,
  * not processed, not an error. */

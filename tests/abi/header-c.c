@@ -39,6 +39,7 @@ main(void)
         (any_fn)t1071_prevalence_export, (any_fn)t1071_prevalence_merge,
         (any_fn)t1071_event_from_json_as,
         (any_fn)t1071_key_history,
+        (any_fn)t1071_feed_msgpack,     (any_fn)t1071_event_from_msgpack,
     };
     const int codes[] = {T1071_OK,          T1071_E_INVALID_ARG, T1071_E_NOMEM,
                          T1071_E_DECODE,    T1071_E_TOO_LARGE,   T1071_E_TRUNCATED,

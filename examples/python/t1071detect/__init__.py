@@ -19,8 +19,8 @@ The shared library is loaded on first use from $T1071_LIBRARY, else
 ctypes.util.find_library("t1071detect"), else "libt1071detect.so.0".
 """
 from . import ecs_pb2
-from ._core import (Config, Detector, event_from_json, event_shard, stat_names, strerror,
-                    version, version_number)
+from ._core import (Config, Detector, event_from_json, event_from_msgpack, event_shard,
+                    stat_names, strerror, version, version_number)
 from ._errors import (DecodeError, FileError, InvalidArgument, JSONError, LibraryNotFound,
                       NoMemory, QueueFull, RangeError, RuleError, SnapshotError, StateError,
                       T1071Error, TimestampError, TooLarge, Truncated, UnknownKey, Unsupported,
@@ -36,6 +36,7 @@ INT64_MAX = (1 << 63) - 1
 __all__ = [
     "Config", "Detector", "Alert", "Event", "ecs_pb2",
     "encode_event", "encode_batch", "decode_batch", "event_from_ecs", "event_from_json",
+    "event_from_msgpack",
     "event_shard", "parse_time", "stat_names", "strerror", "version", "version_number",
     "ECS_FIELDS", "INT64_MAX",
     "T1071Error", "LibraryNotFound", "InvalidArgument", "NoMemory", "DecodeError", "TooLarge",

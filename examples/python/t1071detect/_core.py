@@ -9,7 +9,7 @@ from . import ecs_pb2
 from ._errors import QueueFull, StateError, T1071Error, Truncated, error_for
 
 __all__ = ["Config", "Detector", "stat_names", "strerror", "version", "version_number",
-           "event_shard", "event_from_json"]
+           "event_shard", "event_from_json", "event_from_msgpack"]
 
 
 def _strerror(code):
@@ -407,6 +407,12 @@ class Detector:
         data = line.encode("utf-8") if isinstance(line, str) else _as_bytes(line, "line")
         self._call(self._lib.t1071_feed_json, data, len(data))
 
+    def feed_msgpack(self, data):
+        """Feed one event given as a msgpack map (bytes: a Fluent Bit record's
+        body, say), read exactly as feed_json() reads the same record as JSON."""
+        data = _as_bytes(data, "data")
+        self._call(self._lib.t1071_feed_msgpack, data, len(data))
+
     def feed_batch(self, data):
         """Feed a length-delimited stream of Events; returns the bytes consumed.
 
@@ -543,6 +549,23 @@ def event_from_json(line, record_number=0, source=None):
     else:
         rc = lib.t1071_event_from_json_as(data, len(data), int(record_number),
                                           str(source).encode("utf-8"), ctypes.byref(buf))
+    if rc != N.OK:
+        _raise(rc)
+    try:
+        return ctypes.string_at(lib.t1071_buffer_data(buf), lib.t1071_buffer_size(buf))
+    finally:
+        lib.t1071_buffer_free(buf)
+
+
+def event_from_msgpack(data, record_number=0, source=None):
+    """The library's msgpack map -> protobuf Event encoding (bytes), exactly
+    as Detector.feed_msgpack() reads it; source as for event_from_json()."""
+    data = _as_bytes(data, "data")
+    lib = N.lib()
+    buf = N.buffer_p()
+    rc = lib.t1071_event_from_msgpack(data, len(data), int(record_number),
+                                      None if source is None else str(source).encode("utf-8"),
+                                      ctypes.byref(buf))
     if rc != N.OK:
         _raise(rc)
     try:

@@ -113,6 +113,9 @@ _PROTOTYPES = [
     ("t1071_stat_name", c_str, [c_int]),
     ("t1071_stats_get", c_int, [ctx_p, c_int, ctypes.POINTER(ctypes.c_uint64)]),
     ("t1071_key_history", c_int, [ctx_p, c_str, c_size, ctypes.POINTER(buffer_p)]),
+    ("t1071_feed_msgpack", c_int, [ctx_p, c_str, c_size]),
+    ("t1071_event_from_msgpack", c_int, [c_str, c_size, ctypes.c_uint64, c_str,
+                                         ctypes.POINTER(buffer_p)]),
 ]
 
 
