@@ -3,7 +3,12 @@
  * an NDR appliance or a collector follows.
  *
  *   t1071-agent [-j N] [--input ndjson|pb] [--config FILE] [--set S.K=V]...
- *               [--output alerts|pb|none] [--queue N] [--stats] [FILE|-]
+ *               [--output alerts|pb|none] [--queue N] [--stats] [--metrics ADDR:PORT]
+ *               [FILE|-]
+ *   t1071-agent --kafka-topic T [--kafka-brokers LIST] [--kafka-group G]
+ *               [--kafka-config FILE] [-X KEY=VALUE]... [--alerts-topic T]
+ *               --checkpoint-dir DIR [--checkpoint-every N] [--checkpoint-interval D]
+ *               [--max-record-bytes N] [--metrics ADDR:PORT] [options above]
  *
  * One reader (the main thread) frames the input into protobuf Events
  * (NDJSON lines go through t1071_event_from_json) and hands each to worker
@@ -18,6 +23,9 @@
  * Alerts are those of one context over the whole stream (t1071-replay), in
  * another order, as long as no key spans hosts (process.entity_id does not).
  *
+ * With --kafka-topic the input is a Kafka consumer group instead, one
+ * context per assigned partition (kafka-in.c; README "Scaling out").
+ *
  * Exit status: 0 success (bad records are skipped and counted), 1 failure,
  * 2 usage error. */
 #include <errno.h>
@@ -31,7 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint-file.h"
+#include "metrics.h"
 #include "t1071/t1071detect.h"
+#ifdef T1071_AGENT_KAFKA
+#include "kafka-in.h"
+#endif
 #ifdef T1071_AGENT_REDIS
 #include "redis-store.h"
 #endif
@@ -644,7 +657,12 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: " PROG " [-j N] [--input ndjson|pb] [--config FILE] [--set S.K=V]...\n"
-            "                   [--output alerts|pb|none] [--queue N] [--stats] [FILE|-]\n"
+            "                   [--output alerts|pb|none] [--queue N] [--stats]\n"
+            "                   [--metrics ADDR:PORT] [FILE|-]\n"
+            "       " PROG " --kafka-topic T [--kafka-brokers LIST] [--kafka-group G]\n"
+            "                   [--kafka-config FILE] [-X KEY=VALUE]... [--alerts-topic T]\n"
+            "                   --checkpoint-dir DIR [--checkpoint-every N]\n"
+            "                   [--checkpoint-interval D] [--max-record-bytes N] [options above]\n"
             "Spreads ECS events over N worker threads, one libt1071detect context each,\n"
             "by host (t1071_event_shard), and writes the alerts of all of them.\n"
             "  -j N           worker threads (default: the online CPUs, at most %d)\n"
@@ -656,6 +674,27 @@ usage(FILE *f)
             "                 t1071.ecs.v1.Alert records) or none\n"
             "  --queue N      events waiting per worker before the reader blocks (default %d)\n"
             "  --stats        per-worker events, bad events and alerts on stderr\n"
+            "  --metrics A:P  serve Prometheus text on http://A:P/metrics (A defaults to\n"
+            "                 127.0.0.1: \"9100\" or \":9100\"; an explicit address, e.g.\n"
+            "                 0.0.0.0:9100, to be scraped from elsewhere)\n"
+            "Kafka input (instead of FILE; -j and --queue do not apply):\n"
+            "  --kafka-topic T          consume topic T (events keyed by host) in a group,\n"
+            "                           one context per assigned partition\n"
+            "  --kafka-brokers LIST     bootstrap.servers\n"
+            "  --kafka-group G          group.id, and the checkpoints' name (default %s)\n"
+            "  --kafka-config FILE      librdkafka properties, KEY=VALUE lines (security,\n"
+            "                           SASL/TLS secrets); also T1071_KAFKA_SASL_PASSWORD and\n"
+            "                           T1071_KAFKA_SSL_KEY_PASSWORD from the environment\n"
+            "  -X KEY=VALUE             one librdkafka property, after the file (no secrets)\n"
+            "  --alerts-topic T         alerts to topic T (key: the alert's group id) instead\n"
+            "                           of stdout; --output alerts|pb is the message format\n"
+            "  --checkpoint-dir DIR     checkpoint store: one file per partition in DIR\n"
+            "  --checkpoint-every N     checkpoint a partition every N records (default %d)\n"
+            "  --checkpoint-interval D  ...and when it has new records D after the last\n"
+            "                           one (default 5s; N, Ns or Nms)\n"
+            "  --max-record-bytes N     larger records are skipped and counted (default %u)\n"
+            "  --redis ... (below)      each partition's context shares its prevalence\n"
+            "File and stdin input over several processes:\n"
             "  --shard I/N    feed only the events of shard I of N (t1071_event_shard): N\n"
             "                 processes, one shard each, read the same stream\n"
             "  --prevalence-out FILE  at the end, the whole prevalence table as a delta\n"
@@ -674,7 +713,7 @@ usage(FILE *f)
             "  --lockstep                   test mode: take turns through Redis so N\n"
             "                               processes equal one context (needs --shard, -j 1)\n"
             "  --lockstep-timeout S         give up after S s without progress (default 60)\n",
-            MAX_WORKERS, DEFAULT_QUEUE);
+            MAX_WORKERS, DEFAULT_QUEUE, "t1071-agent", 10000, 1u << 20);
 }
 
 static bool
@@ -693,11 +732,15 @@ parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *o
     return true;
 }
 
-/* The options added for the fleet (issue 15) that take a value. */
+/* Options followed by a value (configure() skips them): the Kafka input's
+ * and the fleet's (issue 15). */
 static bool
 takes_value(const char *a)
 {
     static const char *const opts[] = {
+        "-j", "--input", "--output", "--queue", "--metrics", "--kafka-topic", "--kafka-brokers",
+        "--kafka-group", "--kafka-config", "-X", "--alerts-topic", "--checkpoint-dir",
+        "--checkpoint-every", "--checkpoint-interval", "--max-record-bytes",
         "--shard", "--redis", "--redis-user", "--redis-password-file", "--redis-prefix",
         "--redis-connect-timeout", "--redis-timeout", "--redis-sync", "--redis-barrier",
         "--lockstep-timeout", "--prevalence-out", "--print-shards", NULL};
@@ -706,6 +749,31 @@ takes_value(const char *a)
         if (!strcmp(a, opts[i]))
             return true;
     return false;
+}
+
+/* "5" or "5s" (seconds), "500ms": milliseconds in *out, 1 ms .. 1 day. */
+static bool
+parse_duration_ms(const char *s, unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno)
+        return false;
+    if (!strcmp(end, "ms"))
+        ;
+    else if (!*end || !strcmp(end, "s"))
+        v = v > 86400 ? 86400001ul : v * 1000;
+    else
+        return false;
+    if (v < 1 || v > 86400000ul)
+        return false;
+    *out = v;
+    return true;
 }
 
 /* --print-shards N: "LINE SHARD" per NDJSON record ("LINE -" when it does
@@ -788,8 +856,7 @@ configure(t1071_config *cfg, int argc, char **argv)
             *eq = '\0';
             rc = t1071_config_set(cfg, kv, eq + 1);
             free(kv);
-        } else if (!strcmp(a, "-j") || !strcmp(a, "--input") || !strcmp(a, "--output") ||
-                   !strcmp(a, "--queue") || takes_value(a)) {
+        } else if (takes_value(a)) {
             i++;
         }
         if (rc != T1071_OK) {
@@ -812,6 +879,18 @@ main(int argc, char **argv)
     unsigned started = 0;
     FILE *in = stdin;
     int status = 0, rc;
+    const char *metrics_addr = NULL, *ckpt_dir = NULL;
+    struct t1071a_metrics *metrics = NULL;
+    char aerr[512];
+    bool kafka = false;
+#ifdef T1071_AGENT_KAFKA
+    struct t1071a_kafka_opts ko = {
+        .group = T1071A_KAFKA_DEFAULT_GROUP,
+        .ckpt_records = T1071A_KAFKA_DEFAULT_CKPT_RECORDS,
+        .ckpt_ms = T1071A_KAFKA_DEFAULT_CKPT_MS,
+        .max_record = T1071A_KAFKA_DEFAULT_MAX_RECORD,
+    };
+#endif
     unsigned long shard_i = 0, shard_n = 0, print_n = 0, lockstep_timeout = 60;
     bool lockstep = false;
     const char *prev_out = NULL;
@@ -869,6 +948,77 @@ main(int argc, char **argv)
             i++; /* applied by configure(), in order */
         } else if (!strcmp(a, "--stats")) {
             stats = true;
+        } else if (!strcmp(a, "--metrics")) {
+            if (!v) {
+                fprintf(stderr, PROG ": --metrics needs [ADDRESS:]PORT\n");
+                return 2;
+            }
+            metrics_addr = v;
+            i++;
+        } else if (!strcmp(a, "--kafka-topic") || !strcmp(a, "--kafka-brokers") ||
+                   !strcmp(a, "--kafka-group") || !strcmp(a, "--kafka-config") ||
+                   !strcmp(a, "-X") || !strcmp(a, "--alerts-topic") ||
+                   !strcmp(a, "--checkpoint-dir") || !strcmp(a, "--checkpoint-every") ||
+                   !strcmp(a, "--checkpoint-interval") || !strcmp(a, "--max-record-bytes")) {
+            if (!v || !*v) {
+                fprintf(stderr, PROG ": %s needs a value\n", a);
+                return 2;
+            }
+            i++;
+            if (!strcmp(a, "--checkpoint-dir")) {
+                ckpt_dir = v;
+                continue;
+            }
+#ifdef T1071_AGENT_KAFKA
+            unsigned long n;
+            if (!strcmp(a, "--kafka-topic")) {
+                ko.topic = v;
+                kafka = true;
+            } else if (!strcmp(a, "--kafka-brokers")) {
+                ko.brokers = v;
+            } else if (!strcmp(a, "--kafka-group")) {
+                ko.group = v;
+            } else if (!strcmp(a, "--kafka-config")) {
+                ko.config_file = v;
+            } else if (!strcmp(a, "--alerts-topic")) {
+                ko.alerts_topic = v;
+            } else if (!strcmp(a, "-X")) {
+                if (t1071a_kafka_check_cli_prop(v, aerr, sizeof aerr) != 0) {
+                    fprintf(stderr, PROG ": %s\n", aerr);
+                    return 2;
+                }
+                if (ko.nprops == T1071A_KAFKA_MAX_PROPS || strlen(v) >= 1024) {
+                    fprintf(stderr, PROG ": -X: at most %d properties of under 1024 bytes\n",
+                            T1071A_KAFKA_MAX_PROPS);
+                    return 2;
+                }
+                ko.props[ko.nprops++] = v;
+            } else if (!strcmp(a, "--checkpoint-every")) {
+                if (!parse_uint(v, 1, 1ul << 30, &n)) {
+                    fprintf(stderr, PROG ": --checkpoint-every wants 1..%lu records\n", 1ul << 30);
+                    return 2;
+                }
+                ko.ckpt_records = n;
+            } else if (!strcmp(a, "--checkpoint-interval")) {
+                if (!parse_duration_ms(v, &n)) {
+                    fprintf(stderr, PROG ": --checkpoint-interval wants 1ms..1 day: N or Ns "
+                            "(seconds), Nms\n");
+                    return 2;
+                }
+                ko.ckpt_ms = n;
+            } else {
+                if (!parse_uint(v, 1, 64ul << 20, &n)) {
+                    fprintf(stderr, PROG ": --max-record-bytes wants 1..%lu\n", 64ul << 20);
+                    return 2;
+                }
+                ko.max_record = n;
+            }
+#else
+            (void)parse_duration_ms;
+            fprintf(stderr, PROG ": %s: this t1071-agent was built without librdkafka "
+                    "(install librdkafka-dev and rebuild)\n", a);
+            return 2;
+#endif
         } else if (!strcmp(a, "--shard")) {
             char *slash = v ? strchr(v, '/') : NULL;
             char ibuf[16];
@@ -950,6 +1100,25 @@ main(int argc, char **argv)
             file = a;
         }
     }
+    if (kafka && file) {
+        fprintf(stderr, PROG ": --kafka-topic reads Kafka, not %s: give one input\n", file);
+        return 2;
+    }
+    if (kafka && !ckpt_dir) {
+        fprintf(stderr, PROG ": --kafka-topic needs a checkpoint store (--checkpoint-dir DIR): "
+                "offsets are committed only after the partition's checkpoint is durable\n");
+        return 2;
+    }
+    if (!kafka && ckpt_dir) {
+        fprintf(stderr, PROG ": --checkpoint-dir goes with --kafka-topic\n");
+        return 2;
+    }
+    if (kafka && (lockstep || shard_n || prev_out || print_n)) {
+        /* Kafka spreads the hosts over partitions itself. */
+        fprintf(stderr, PROG ": --kafka-topic does not take --lockstep, --shard, "
+                "--prevalence-out or --print-shards\n");
+        return 2;
+    }
 #ifndef T1071_AGENT_REDIS
     (void)lockstep_timeout;
     if (redis_addr || lockstep) {
@@ -980,10 +1149,63 @@ main(int argc, char **argv)
         t1071_config_free(cfg);
         return rc;
     }
+    if (metrics_addr && t1071a_metrics_start(metrics_addr, &metrics, aerr, sizeof aerr) != 0) {
+        fprintf(stderr, PROG ": %s\n", aerr);
+        t1071_config_free(cfg);
+        return 1;
+    }
+#ifdef T1071_AGENT_KAFKA
+    if (kafka) {
+        struct t1071a_ckpt_store store;
+
+        ko.pb_in = pb_in;
+        ko.out = out_fmt == OUT_ALERTS ? T1071A_OUT_ALERTS : out_fmt == OUT_PB ? T1071A_OUT_PB
+                                                                              : T1071A_OUT_NONE;
+        ko.stats = stats;
+#ifdef T1071_AGENT_REDIS
+        if (redis_addr) {
+            char wbuf[64];
+            t1071_ctx *probe = NULL;
+            t1071_buffer *pb = NULL;
+            uint64_t cur;
+
+            ropts.addr = redis_addr;
+            signal(SIGPIPE, SIG_IGN); /* a Redis dying mid-command: EPIPE, not death */
+            if (t1071_init(&probe, cfg) != T1071_OK ||
+                t1071_prevalence_export(probe, UINT64_MAX, &pb, &cur) != T1071_OK ||
+                t1071_config_get(cfg, "tuning.prevalence_window", wbuf, sizeof wbuf, NULL) != T1071_OK ||
+                (ko.redis_window_ms = t1071a_parse_duration_ms(wbuf)) < 0) {
+                fprintf(stderr, PROG ": --redis needs tuning.fleet_key and prevalence "
+                        "(tuning.prevalence_hosts or _suppress_hosts), one rule; set them with "
+                        "--set or --config\n");
+                t1071_free(probe);
+                t1071a_metrics_stop(metrics);
+                t1071_config_free(cfg);
+                return 2;
+            }
+            t1071_buffer_free(pb);
+            t1071_free(probe);
+            ko.redis = &ropts;
+            ko.redis_sync = redis_sync_every;
+        }
+#endif
+        if (t1071a_ckpt_file_open(ckpt_dir, &store, aerr, sizeof aerr) != 0) {
+            fprintf(stderr, PROG ": --checkpoint-dir %s\n", aerr);
+            status = 1;
+        } else {
+            status = t1071a_kafka_run(&ko, cfg, &store, metrics);
+            store.ops->close(store.impl);
+        }
+        t1071a_metrics_stop(metrics);
+        t1071_config_free(cfg);
+        return status;
+    }
+#endif
     if (file && strcmp(file, "-")) {
         in = fopen(file, "rb");
         if (!in) {
             fprintf(stderr, PROG ": %s: %s\n", file, strerror(errno));
+            t1071a_metrics_stop(metrics);
             t1071_config_free(cfg);
             return 1;
         }
@@ -1151,6 +1373,7 @@ out:
     }
     if (in != stdin)
         fclose(in);
+    t1071a_metrics_stop(metrics);
     t1071_config_free(cfg);
     return status;
 }
