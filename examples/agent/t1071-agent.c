@@ -661,7 +661,7 @@ usage(FILE *f)
             "                   [--metrics ADDR:PORT] [FILE|-]\n"
             "       " PROG " --kafka-topic T [--kafka-brokers LIST] [--kafka-group G]\n"
             "                   [--kafka-config FILE] [-X KEY=VALUE]... [--alerts-topic T]\n"
-            "                   --checkpoint-dir DIR [--checkpoint-every N]\n"
+            "                   --checkpoint-dir DIR|--checkpoint-redis ADDR [--checkpoint-every N]\n"
             "                   [--checkpoint-interval D] [--max-record-bytes N] [options above]\n"
             "Spreads ECS events over N worker threads, one libt1071detect context each,\n"
             "by host (t1071_event_shard), and writes the alerts of all of them.\n"
@@ -676,7 +676,9 @@ usage(FILE *f)
             "  --stats        per-worker events, bad events and alerts on stderr\n"
             "  --metrics A:P  serve Prometheus text on http://A:P/metrics (A defaults to\n"
             "                 127.0.0.1: \"9100\" or \":9100\"; an explicit address, e.g.\n"
-            "                 0.0.0.0:9100, to be scraped from elsewhere)\n"
+            "                 0.0.0.0:9100, to be scraped from elsewhere)\n",
+            MAX_WORKERS, DEFAULT_QUEUE);
+    fprintf(f,
             "Kafka input (instead of FILE; -j and --queue do not apply):\n"
             "  --kafka-topic T          consume topic T (events keyed by host) in a group,\n"
             "                           one context per assigned partition\n"
@@ -689,6 +691,8 @@ usage(FILE *f)
             "  --alerts-topic T         alerts to topic T (key: the alert's group id) instead\n"
             "                           of stdout; --output alerts|pb is the message format\n"
             "  --checkpoint-dir DIR     checkpoint store: one file per partition in DIR\n"
+            "  --checkpoint-redis ADDR  checkpoint store: one Redis key per partition (AUTH\n"
+            "                           and prefix: the --redis-* options below)\n"
             "  --checkpoint-every N     checkpoint a partition every N records (default %d)\n"
             "  --checkpoint-interval D  ...and when it has new records D after the last\n"
             "                           one (default 5s; N, Ns or Nms)\n"
@@ -713,7 +717,7 @@ usage(FILE *f)
             "  --lockstep                   test mode: take turns through Redis so N\n"
             "                               processes equal one context (needs --shard, -j 1)\n"
             "  --lockstep-timeout S         give up after S s without progress (default 60)\n",
-            MAX_WORKERS, DEFAULT_QUEUE, "t1071-agent", 10000, 1u << 20);
+            "t1071-agent", 10000, 1u << 20);
 }
 
 static bool
@@ -741,7 +745,7 @@ takes_value(const char *a)
         "-j", "--input", "--output", "--queue", "--metrics", "--kafka-topic", "--kafka-brokers",
         "--kafka-group", "--kafka-config", "-X", "--alerts-topic", "--checkpoint-dir",
         "--checkpoint-every", "--checkpoint-interval", "--max-record-bytes",
-        "--shard", "--redis", "--redis-user", "--redis-password-file", "--redis-prefix",
+        "--checkpoint-redis", "--shard", "--redis", "--redis-user", "--redis-password-file", "--redis-prefix",
         "--redis-connect-timeout", "--redis-timeout", "--redis-sync", "--redis-barrier",
         "--lockstep-timeout", "--prevalence-out", "--print-shards", NULL};
 
@@ -898,6 +902,7 @@ main(int argc, char **argv)
     struct t1071a_redis_opts ropts = {0};
 #endif
     const char *redis_addr = NULL;
+    const char *ckpt_redis = NULL; /* --checkpoint-redis: checkpoints in Redis */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1070,6 +1075,8 @@ main(int argc, char **argv)
             }
             if (!strcmp(a, "--redis"))
                 redis_addr = v;
+            else if (!strcmp(a, "--checkpoint-redis"))
+                ckpt_redis = v;
             else if (!strcmp(a, "--redis-sync"))
                 redis_sync_every = num;
             else if (!strcmp(a, "--redis-barrier"))
@@ -1104,13 +1111,14 @@ main(int argc, char **argv)
         fprintf(stderr, PROG ": --kafka-topic reads Kafka, not %s: give one input\n", file);
         return 2;
     }
-    if (kafka && !ckpt_dir) {
-        fprintf(stderr, PROG ": --kafka-topic needs a checkpoint store (--checkpoint-dir DIR): "
-                "offsets are committed only after the partition's checkpoint is durable\n");
+    if (kafka && !ckpt_dir == !ckpt_redis) {
+        fprintf(stderr, PROG ": --kafka-topic needs one checkpoint store (--checkpoint-dir DIR "
+                "or --checkpoint-redis HOST:PORT): offsets are committed only after the "
+                "partition's checkpoint is durable\n");
         return 2;
     }
-    if (!kafka && ckpt_dir) {
-        fprintf(stderr, PROG ": --checkpoint-dir goes with --kafka-topic\n");
+    if (!kafka && (ckpt_dir || ckpt_redis)) {
+        fprintf(stderr, PROG ": --checkpoint-dir and --checkpoint-redis go with --kafka-topic\n");
         return 2;
     }
     if (kafka && (lockstep || shard_n || prev_out || print_n)) {
@@ -1121,8 +1129,9 @@ main(int argc, char **argv)
     }
 #ifndef T1071_AGENT_REDIS
     (void)lockstep_timeout;
-    if (redis_addr || lockstep) {
-        fprintf(stderr, PROG ": built without hiredis: --redis and --lockstep are not available\n");
+    if (redis_addr || lockstep || ckpt_redis) {
+        fprintf(stderr, PROG ": built without hiredis: --redis, --checkpoint-redis and "
+                "--lockstep are not available\n");
         return 2;
     }
 #endif
@@ -1189,10 +1198,36 @@ main(int argc, char **argv)
             ko.redis_sync = redis_sync_every;
         }
 #endif
-        if (t1071a_ckpt_file_open(ckpt_dir, &store, aerr, sizeof aerr) != 0) {
+        if (ckpt_redis) {
+#ifdef T1071_AGENT_REDIS
+            /* Checkpoints in Redis: the same AUTH and prefix as --redis, its
+             * own connection.  Credentials are checked now: a wrong password
+             * stops the agent at start, before it joins the group. */
+            struct t1071a_redis_opts co = ropts;
+            struct t1071a_rconn *cc = NULL;
+            bool auth_failed = false;
+
+            co.addr = ckpt_redis;
+            signal(SIGPIPE, SIG_IGN);
+            if (t1071a_rconn_new(&cc, &co, aerr, sizeof aerr) != 0 ||
+                t1071a_rconn_connect(cc, &auth_failed, aerr, sizeof aerr) != 0) {
+                fprintf(stderr, PROG ": --checkpoint-redis %s: %s%s\n", ckpt_redis, aerr,
+                        auth_failed ? " (check --redis-user and the password file or "
+                                      "T1071_REDIS_PASSWORD)" : "");
+                t1071a_rconn_free(cc);
+                status = 1;
+            } else {
+                t1071a_ckpt_redis_init(&store, cc); /* the store takes the connection */
+                status = 0;
+            }
+#endif
+        } else if (t1071a_ckpt_file_open(ckpt_dir, &store, aerr, sizeof aerr) != 0) {
             fprintf(stderr, PROG ": --checkpoint-dir %s\n", aerr);
             status = 1;
         } else {
+            status = 0;
+        }
+        if (status == 0) {
             status = t1071a_kafka_run(&ko, cfg, &store, metrics);
             store.ops->close(store.impl);
         }

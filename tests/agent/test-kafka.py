@@ -139,8 +139,9 @@ class Agent:
     def __init__(self, tmp, name, mock, topic, group, ckdir, extra=()):
         self.out = os.path.join(tmp, name + ".out")
         self.err = os.path.join(tmp, name + ".err")
+        store = ["--checkpoint-dir", ckdir] if ckdir else []  # else: in extra
         self.args = [AGENT, "--kafka-topic", topic, "--kafka-brokers", mock.bootstrap,
-                     "--kafka-group", group, "--checkpoint-dir", ckdir, "--metrics", "0",
+                     "--kafka-group", group] + store + ["--metrics", "0",
                      "--stats"] + FAST + list(extra)
         with open(self.out, "wb") as o, open(self.err, "wb") as e:
             self.p = spawn(self.args, stdout=o, stderr=e)
@@ -287,6 +288,31 @@ def failover(tmp, mock, stream, keys, profile, args, ref, seed):
         ok(alone == first, "%s: one agent alone gives the same alerts byte for byte (%d)"
            % (profile, len(alone)), "%d differ" % sum(1 for g in alone if first.get(g) != alone[g]))
     return repeated
+
+
+def resp(port, *cmds):
+    """A minimal Redis client: send commands (lists of bytes/str), return the
+    replies (bytes, int, str for status/errors, None for nil)."""
+    def enc(c):
+        parts = [x if isinstance(x, bytes) else str(x).encode() for x in c]
+        return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in parts)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        c.sendall(b"".join(enc(x) for x in cmds))
+        f = c.makefile("rb")
+        out = []
+        for _ in cmds:
+            line = f.readline().rstrip(b"\r\n")
+            t, rest = line[:1], line[1:]
+            if t in (b"+", b"-"):
+                out.append(rest.decode())
+            elif t == b":":
+                out.append(int(rest))
+            elif t == b"$":
+                n = int(rest)
+                out.append(None if n < 0 else f.read(n + 2)[:n])
+            else:
+                raise RuntimeError("unexpected Redis reply %r" % line)
+        return out
 
 
 def frame(partition, offset, payload):
@@ -607,6 +633,90 @@ def main():
                                stderr=subprocess.PIPE, text=True, timeout=30)
             ok(r.returncode == 2 and "tuning.fleet_key" in r.stderr,
                "redis: --redis without a fleet key is refused (exit 2)", r.stderr)
+
+        # j. checkpoints in Redis (--checkpoint-redis) behind requirepass:
+        # the password comes from a file; a wrong one stops the agent at
+        # start; checkpoints planted corrupt in Redis are refused, counted,
+        # and the partitions go on from the committed offset.
+        redis = shutil.which("redis-server")
+        if not WITH_REDIS or not redis:
+            why = "the agent was built without hiredis" if not WITH_REDIS else "no redis-server"
+            if os.environ.get("T1071_NO_SKIP"):
+                ok(False, "redis checkpoints: " + why)
+            else:
+                note("redis checkpoints part skipped: " + why)
+        else:
+            s0 = socket.socket()
+            s0.bind(("127.0.0.1", 0))
+            cport = s0.getsockname()[1]
+            s0.close()
+            secret = "ck-%d-secret" % os.getpid()
+            spawn([redis, "--port", str(cport), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", "--requirepass", secret],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+            def cred_up():
+                try:
+                    return resp(cport, ["AUTH", secret], ["PING"]) == ["OK", "PONG"]
+                except OSError:
+                    return False
+
+            ok(wait_until(cred_up, 10, 0.1), "redis checkpoints: redis-server with requirepass")
+            good = os.path.join(tmp, "redis-pass")
+            bad = os.path.join(tmp, "redis-pass-wrong")
+            for fn, pw in ((good, secret + "\n"), (bad, "not-" + secret + "\n")):
+                with open(fn, "w") as f:
+                    f.write(pw)
+                os.chmod(fn, 0o600)
+            mock.topic("ckr")
+            base = ["--checkpoint-redis", "127.0.0.1:%d" % cport, "--redis-prefix", "ckt"]
+            r = subprocess.run([AGENT, "--kafka-topic", "ckr", "--kafka-brokers", mock.bootstrap,
+                                "--kafka-group", "gck", "--redis-password-file", bad] + base,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=30)
+            ok(r.returncode == 1 and "--checkpoint-redis" in r.stderr and
+               "password" in r.stderr and secret not in r.stderr + r.stdout,
+               "redis checkpoints: a wrong password stops the agent at start, clearly, "
+               "without printing a secret", (r.returncode, r.stderr))
+            cka = ["--redis-password-file", good, "--checkpoint-interval", "200ms"] + base
+            k1 = Agent(tmp, "k1", mock, "ckr", "gck", None, cka)
+            ok(wait_until(lambda: k1.value("t1071_agent_partitions_assigned") == PARTITIONS, 30,
+                          0.2), "redis checkpoints: the agent owns the 4 partitions", k1.stderr())
+            ke = mock.produce("ckr", [(-1, k, l) for k, l in zip(keys[:1200], stream[:1200])])
+            ok(wait_until(lambda: k1.done(ke) and all(
+                k1.partitions("t1071_agent_partition_checkpoint_offset").get(p) == ke[p]
+                for p in ke), 30, 0.2),
+               "redis checkpoints: every partition checkpointed into Redis",
+               k1.partitions("t1071_agent_partition_checkpoint_offset"))
+            ok(k1.term() == 0, "redis checkpoints: the agent stops cleanly", k1.stderr()[-2000:])
+            key1, key3 = "ckt:ckpt:gck:ckr:1", "ckt:ckpt:gck:ckr:3"
+            _, raw1, raw3 = resp(cport, ["AUTH", secret], ["GET", key1], ["GET", key3])
+            ok(isinstance(raw1, bytes) and raw1[:8] == b"T1071CKR" and isinstance(raw3, bytes),
+               "redis checkpoints: one framed record per partition under the prefix",
+               (raw1 or b"")[:16])
+            if isinstance(raw1, bytes) and isinstance(raw3, bytes):
+                snap = bytearray(raw1)
+                snap[32 + (len(snap) - 32) // 2] ^= 0x40  # framing right, snapshot not
+                resp(cport, ["AUTH", secret], ["SET", key1, bytes(snap)],
+                     ["SET", key3, b"XXXX" + raw3[4:]])  # the framing itself broken
+            k2 = Agent(tmp, "k2", mock, "ckr", "gck", None, cka)
+            ok(wait_until(lambda: k2.value("t1071_agent_partitions_assigned") == PARTITIONS, 30,
+                          0.2), "redis checkpoints: restarted, owns the 4 partitions", k2.stderr())
+            ok(wait_until(lambda: k2.value("t1071_agent_snapshots_refused_total") == 2, 10, 0.2),
+               "redis checkpoints: both planted checkpoints refused and counted "
+               "(snapshots_refused_total 2)", k2.stderr())
+            err = k2.stderr()
+            ok(err.count("restored the checkpoint") == 2 and secret not in err,
+               "redis checkpoints: the two good checkpoints restored; no secret in the log", err)
+            more = mock.produce("ckr", [(1, "k", stream[i]) for i in range(5)] +
+                                [(3, "k", stream[i]) for i in range(5)])
+            ok(wait_until(lambda: k2.partitions("t1071_agent_partition_next_offset").get(1) ==
+                          more[1] and
+                          k2.partitions("t1071_agent_partition_next_offset").get(3) == more[3],
+                          20, 0.2),
+               "redis checkpoints: the refused partitions go on from the committed offset",
+               (k2.partitions("t1071_agent_partition_next_offset"), more))
+            ok(k2.term() == 0, "redis checkpoints: the agent stops cleanly", k2.stderr()[-2000:])
 
         # h. the brokers go away: commits are asynchronous, so the agent never
         # freezes (a synchronous commit waited for the coordinator forever);
