@@ -187,6 +187,10 @@ varint(const uint8_t *p, size_t rem, unsigned max, uint64_t *out)
         *out = p[0];
         return 1;
     }
+    if (n >= 2 && p[1] < 0x80) { /* keys of fields 16-2047, lengths < 16 KiB */
+        *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        return 2;
+    }
     for (unsigned i = 0; i < n; i++) {
         v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
         if (!(p[i] & 0x80)) {
