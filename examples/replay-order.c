@@ -44,6 +44,7 @@ struct ro_sorter {
     unsigned fanin;
     uint8_t *arena;
     size_t arena_len, arena_cap;
+    const uint8_t *base; /* ro_use_base(): records lie here, not in arena */
     struct mrec *idx;
     size_t n, idx_cap;
     struct frun *runs;
@@ -138,6 +139,13 @@ sort_run(struct ro_sorter *s)
         i++;
     if (i < s->n) /* qsort: the array must not be NULL, even when empty */
         qsort(s->idx, s->n, sizeof(*s->idx), mrec_cmp);
+}
+
+/* Where the in-memory run's record offsets point. */
+static inline const uint8_t *
+rec_base(const struct ro_sorter *s)
+{
+    return s->base ? s->base : s->arena;
 }
 
 static size_t
@@ -242,11 +250,11 @@ src_next(struct ro_sorter *s, struct src *c)
              * places ahead while the engine works on this one. */
             const struct mrec *a = &s->idx[c->pos + RO_AHEAD];
             for (size_t o = 0; o < a->len; o += 64)
-                __builtin_prefetch(s->arena + a->off + o);
+                __builtin_prefetch(rec_base(s) + a->off + o);
         }
         c->ts = m->ts;
         c->ord = m->ord;
-        c->data = s->arena + m->off;
+        c->data = rec_base(s) + m->off;
         c->len = m->len;
         return 1;
     }
@@ -410,7 +418,7 @@ spill(struct ro_sorter *s)
         return -1;
     for (size_t i = 0; i < s->n; i++) {
         const struct mrec *m = &s->idx[i];
-        if (write_rec(s, f, m->ts, m->ord, s->arena + m->off, m->len) != 0) {
+        if (write_rec(s, f, m->ts, m->ord, rec_base(s) + m->off, m->len) != 0) {
             fclose(f);
             return -1;
         }
@@ -458,8 +466,8 @@ ro_add(struct ro_sorter *s, int64_t ts, uint64_t ord, const void *data, size_t l
 {
     const size_t rs = sizeof(struct mrec);
 
-    if (s->finished) {
-        snprintf(s->err, sizeof(s->err), "record added after the end");
+    if (s->finished || s->base) {
+        snprintf(s->err, sizeof(s->err), s->base ? "record added out of turn" : "record added after the end");
         return -1;
     }
     if (len > RO_MAX_RECORD) {
@@ -511,6 +519,51 @@ ro_add(struct ro_sorter *s, int64_t ts, uint64_t ord, const void *data, size_t l
     s->idx[s->n].len = len;
     s->n++;
     s->arena_len += len;
+    s->st.records++;
+    if (mem_used(s) > s->st.mem_peak)
+        s->st.mem_peak = mem_used(s);
+    return 0;
+}
+
+void
+ro_use_base(struct ro_sorter *s, const uint8_t *base)
+{
+    s->base = base;
+}
+
+int
+ro_add_at(struct ro_sorter *s, int64_t ts, uint64_t ord, size_t off, size_t len)
+{
+    const size_t rs = sizeof(struct mrec);
+
+    if (s->finished || !s->base || s->arena_len) {
+        snprintf(s->err, sizeof(s->err), "record added out of turn");
+        return -1;
+    }
+    if (len > RO_MAX_RECORD) {
+        set_err(s, "a record for the sort", EFBIG);
+        return -1;
+    }
+    while (s->n == s->idx_cap) {
+        size_t icap = grow_to(s->idx_cap, s->n + 1, 64, s->budget / rs);
+        if (s->n > 0 && icap * rs > s->budget) {
+            if (spill(s) != 0) /* the index is full: sort it out to disk */
+                return -1;
+            continue;
+        }
+        struct mrec *ni = realloc(s->idx, icap * rs);
+        if (!ni) {
+            set_err(s, "holding records for the sort (lower --sort-memory)", ENOMEM);
+            return -1;
+        }
+        s->idx = ni;
+        s->idx_cap = icap;
+    }
+    s->idx[s->n].ts = ts;
+    s->idx[s->n].ord = ord;
+    s->idx[s->n].off = off;
+    s->idx[s->n].len = len;
+    s->n++;
     s->st.records++;
     if (mem_used(s) > s->st.mem_peak)
         s->st.mem_peak = mem_used(s);

@@ -47,6 +47,13 @@ void ro_free(struct ro_sorter *s);
  * ro_error() saying why (out of memory, a temporary file not written). */
 int ro_add(struct ro_sorter *s, int64_t ts, uint64_t ord, const void *data, size_t len);
 
+/* Records that lie in memory the caller keeps mapped until ro_free()
+ * (a regular input file mapped whole): after ro_use_base(), add them with
+ * ro_add_at() as offsets from @p base; they are not copied, and only
+ * their index counts against the budget.  Not mixed with ro_add(). */
+void ro_use_base(struct ro_sorter *s, const uint8_t *base);
+int ro_add_at(struct ro_sorter *s, int64_t ts, uint64_t ord, size_t off, size_t len);
+
 /* No more records: sort what is in memory and open the merge.  0 or -1. */
 int ro_finish(struct ro_sorter *s);
 

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -72,6 +73,8 @@ struct run {
     struct report *report;      /* --report FILE.html, or NULL */
     struct rs rs;               /* --state's input position, --output-file (replay-state.c) */
     FILE *in;                   /* the input, for the position record */
+    void *map;                  /* read_pb_mapped(): the input file, mapped */
+    size_t map_len;
 };
 
 static void
@@ -449,6 +452,22 @@ order_put(struct run *r, const uint8_t *buf, size_t len, uint64_t n)
     return 0;
 }
 
+/* order_put() for a record of the mapped input: indexed, not copied. */
+static int
+order_put_at(struct run *r, const uint8_t *base, size_t off, size_t len, uint64_t n)
+{
+    int64_t ts;
+
+    if (!ro_event_time(base + off, len, &ts))
+        ts = INT64_MIN;
+    if (ro_add_at(r->sorter, ts, n, off, len) != 0) {
+        fprintf(stderr, PROG ": sorting by event time: %s\n", ro_error(r->sorter));
+        return -1;
+    }
+    rp_tick(&r->prog, NULL, ++r->sorted);
+    return 0;
+}
+
 static int feed(struct run *r, const uint8_t *buf, size_t len, const char *what, uint64_t n);
 
 /* The input is read: feed every held event in (event time, line) order. */
@@ -668,6 +687,104 @@ encode_line(struct run *r, const char *line, size_t len, uint64_t lineno)
     t1071_buffer_free(ev);
     r->events++;
     return 0;
+}
+
+/* read_pb() for a regular file read in time order: map it and index its
+ * records in place instead of copying each into the sort's memory (the
+ * page cache holds them; only the index counts against --sort-memory).
+ * Same records, numbers, reports and stops as read_pb(); the stream's
+ * position is moved along so --state and the progress line see it.
+ * 1: not a mapped input (use read_pb), else read_pb()'s result. */
+static int
+read_pb_mapped(struct run *r, FILE *f)
+{
+    struct stat st;
+    off_t at = ftello(f);
+    const uint8_t *p;
+    size_t n, i, moved = 0;
+    uint64_t rec = 0;
+    int rc = 0;
+
+    if (!r->sorter || at < 0 || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size <= at || (uint64_t)st.st_size > SIZE_MAX)
+        return 1;
+    n = (size_t)st.st_size;
+    r->map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fileno(f), 0);
+    if (r->map == MAP_FAILED) {
+        r->map = NULL;
+        return 1;
+    }
+    r->map_len = n;
+    (void)madvise(r->map, n, MADV_SEQUENTIAL);
+    ro_use_base(r->sorter, r->map);
+    p = r->map;
+    i = (size_t)at;
+    for (;;) {
+        uint64_t len = 0;
+        int shift = 0, c = 0;
+        bool bad_prefix = false;
+        for (;;) {
+            c = i < n ? p[i++] : EOF;
+            if (c == EOF)
+                break;
+            if (shift == 63 && (c & 0x7e)) {
+                bad_prefix = true;
+                break;
+            }
+            len |= (uint64_t)(c & 0x7f) << shift;
+            if (!(c & 0x80))
+                break;
+            shift += 7;
+            if (shift > 63) {
+                bad_prefix = true;
+                break;
+            }
+        }
+        if (c == EOF && shift == 0)
+            break; /* clean end */
+        if (rs_line(&r->rs, r->lines + 1) == RS_STOP) {
+            rc = STOP_READING;
+            break;
+        }
+        rec++;
+        r->lines++;
+        if (bad_prefix || c == EOF) {
+            report_bad(r, "record", rec, T1071_E_TRUNCATED,
+                       bad_prefix ? "malformed length prefix; rest of input ignored"
+                                  : "input ends inside a length prefix");
+            break;
+        }
+        if (len > T1071_MAX_EVENT_BYTES) {
+            bool cut = len > n - i;
+            i = cut ? n : i + (size_t)len;
+            report_bad(r, "record", rec, T1071_E_TOO_LARGE,
+                       cut ? "input ends inside an oversized record" : "record skipped");
+            if (cut)
+                break;
+            continue;
+        }
+        if (len > n - i) {
+            i = n;
+            report_bad(r, "record", rec, T1071_E_TRUNCATED, "input ends inside a record");
+            break;
+        }
+        i += (size_t)len;
+        if (i - moved >= ((size_t)4 << 20)) { /* the progress line reads the position */
+            fseeko(f, (off_t)i, SEEK_SET);
+            moved = i;
+        }
+        if (rs_line(&r->rs, r->lines) == RS_SKIP)
+            continue; /* read by the run this one resumes */
+        if (order_put_at(r, p, i - (size_t)len, (size_t)len, rec) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (fseeko(f, (off_t)i, SEEK_SET) != 0 && rc == 0) {
+        fprintf(stderr, PROG ": read error: %s\n", strerror(errno));
+        rc = -1;
+    }
+    return rc;
 }
 
 /* Length-delimited Events: frame each record here and feed it whole, so a
@@ -1321,7 +1438,9 @@ main(int argc, char **argv)
         }
         rp_phase(&r.prog, "reading", 0);
     }
-    rc = in == IN_PB ? read_pb(&r, f) : for_each_line(&r, f, ndjson_line);
+    rc = in == IN_PB ? read_pb_mapped(&r, f) : for_each_line(&r, f, ndjson_line);
+    if (in == IN_PB && rc == 1)
+        rc = read_pb(&r, f);
     if (rc == STOP_READING)
         rc = 0;
     if (rc == 0 && r.sorter)
@@ -1352,6 +1471,8 @@ main(int argc, char **argv)
     exit_code = rc == 0 ? replay_shapes_report(&r.shapes, r.ctx, r.alerts, stderr) : 1;
 out:
     ro_free(r.sorter);
+    if (r.map)
+        munmap(r.map, r.map_len);
     replay_shapes_free(&r.shapes);
     if (f && f != stdin)
         fclose(f);

@@ -187,6 +187,10 @@ varint(const uint8_t *p, size_t rem, unsigned max, uint64_t *out)
         *out = p[0];
         return 1;
     }
+    if (n >= 2 && p[1] < 0x80) { /* keys of fields 16-2047, lengths < 16 KiB */
+        *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        return 2;
+    }
     for (unsigned i = 0; i < n; i++) {
         v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
         if (!(p[i] & 0x80)) {
@@ -205,6 +209,9 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
 {
     const uint8_t *start = p;
     size_t rem = len, need = 0;
+    /* Kept in registers (w's arrays would alias them): written back at
+     * the end.  A record too long for the notes' offsets is parsed twice. */
+    size_t n_seen = len > UINT32_MAX ? SEEN_MAX + 1 : 0;
 
     while (rem > 0) {
         uint64_t key = 0, v = 0;
@@ -248,17 +255,16 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
         if (fi >= 0) {
             const struct wfield *f = &w->f[fi];
             if (f->want) {
-                if (w->n_seen >= SEEN_MAX || len > UINT32_MAX) {
-                    w->n_seen = SEEN_MAX + 1; /* too many: parse twice */
+                if (n_seen >= SEEN_MAX) {
+                    n_seen = SEEN_MAX + 1; /* too many: parse twice */
                 } else {
-                    struct seen *m = &w->seen[w->n_seen];
+                    struct seen *m = &w->seen[n_seen++];
                     m->off = (uint32_t)(p - start);
                     m->flen = (uint32_t)flen;
                     m->hdr = (uint8_t)hdr;
                     m->wt = (uint8_t)wt;
                     m->fi = (int16_t)fi;
                     m->v = v;
-                    w->n_seen++;
                 }
             }
             switch (f->kind) {
@@ -312,6 +318,7 @@ scan(struct t1071i_wire *w, const uint8_t *p, size_t len, size_t *arena_need)
         p += flen;
         rem -= flen;
     }
+    w->n_seen = n_seen;
     /* Arrays first (8-byte elements, aligned), then the strings. */
     for (size_t i = 0; i < w->n_counted; i++)
         need += w->counts[w->counted[i]] * 8;
