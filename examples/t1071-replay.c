@@ -689,6 +689,52 @@ encode_line(struct run *r, const char *line, size_t len, uint64_t lineno)
     return 0;
 }
 
+/* A record's length prefix (a varint of at most 64 bits) from next(), which
+ * returns the next byte or EOF: PREFIX_END at a clean end (EOF before any
+ * byte), PREFIX_OK, PREFIX_CUT (EOF inside it), PREFIX_BAD (over 64 bits). */
+enum { PREFIX_OK, PREFIX_END, PREFIX_CUT, PREFIX_BAD };
+
+static inline int
+read_len_prefix(int (*next)(void *), void *src, uint64_t *len)
+{
+    int shift = 0;
+
+    *len = 0;
+    for (;;) {
+        int c = next(src);
+
+        if (c == EOF)
+            return shift == 0 ? PREFIX_END : PREFIX_CUT;
+        if (shift == 63 && (c & 0x7e))
+            return PREFIX_BAD;
+        *len |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return PREFIX_OK;
+        shift += 7;
+        if (shift > 63)
+            return PREFIX_BAD;
+    }
+}
+
+struct mapped_src {
+    const uint8_t *p;
+    size_t n, i;
+};
+
+static inline int
+mapped_next(void *arg)
+{
+    struct mapped_src *m = arg;
+
+    return m->i < m->n ? m->p[m->i++] : EOF;
+}
+
+static inline int
+file_next(void *arg)
+{
+    return getc_unlocked((FILE *)arg);
+}
+
 /* read_pb() for a regular file read in time order: map it and index its
  * records in place instead of copying each into the sort's memory (the
  * page cache holds them; only the index counts against --sort-memory).
@@ -721,26 +767,11 @@ read_pb_mapped(struct run *r, FILE *f)
     i = (size_t)at;
     for (;;) {
         uint64_t len = 0;
-        int shift = 0, c = 0;
-        bool bad_prefix = false;
-        for (;;) {
-            c = i < n ? p[i++] : EOF;
-            if (c == EOF)
-                break;
-            if (shift == 63 && (c & 0x7e)) {
-                bad_prefix = true;
-                break;
-            }
-            len |= (uint64_t)(c & 0x7f) << shift;
-            if (!(c & 0x80))
-                break;
-            shift += 7;
-            if (shift > 63) {
-                bad_prefix = true;
-                break;
-            }
-        }
-        if (c == EOF && shift == 0)
+        struct mapped_src src = {p, n, i};
+        int pr = read_len_prefix(mapped_next, &src, &len);
+
+        i = src.i;
+        if (pr == PREFIX_END)
             break; /* clean end */
         if (rs_line(&r->rs, r->lines + 1) == RS_STOP) {
             rc = STOP_READING;
@@ -748,10 +779,10 @@ read_pb_mapped(struct run *r, FILE *f)
         }
         rec++;
         r->lines++;
-        if (bad_prefix || c == EOF) {
+        if (pr != PREFIX_OK) {
             report_bad(r, "record", rec, T1071_E_TRUNCATED,
-                       bad_prefix ? "malformed length prefix; rest of input ignored"
-                                  : "input ends inside a length prefix");
+                       pr == PREFIX_BAD ? "malformed length prefix; rest of input ignored"
+                                        : "input ends inside a length prefix");
             break;
         }
         if (len > T1071_MAX_EVENT_BYTES) {
@@ -800,26 +831,9 @@ read_pb(struct run *r, FILE *f)
 
     for (;;) {
         uint64_t len = 0;
-        int shift = 0, c = 0;
-        bool bad_prefix = false;
-        for (;;) {
-            c = getc_unlocked(f);
-            if (c == EOF)
-                break;
-            if (shift == 63 && (c & 0x7e)) {
-                bad_prefix = true;
-                break;
-            }
-            len |= (uint64_t)(c & 0x7f) << shift;
-            if (!(c & 0x80))
-                break;
-            shift += 7;
-            if (shift > 63) {
-                bad_prefix = true;
-                break;
-            }
-        }
-        if (c == EOF && shift == 0)
+        int pr = read_len_prefix(file_next, f, &len);
+
+        if (pr == PREFIX_END)
             break; /* clean end */
         if (rs_line(&r->rs, r->lines + 1) == RS_STOP) {
             rc = STOP_READING;
@@ -827,10 +841,10 @@ read_pb(struct run *r, FILE *f)
         }
         rec++;
         r->lines++;
-        if (bad_prefix || c == EOF) {
+        if (pr != PREFIX_OK) {
             report_bad(r, "record", rec, T1071_E_TRUNCATED,
-                       bad_prefix ? "malformed length prefix; rest of input ignored"
-                                  : "input ends inside a length prefix");
+                       pr == PREFIX_BAD ? "malformed length prefix; rest of input ignored"
+                                        : "input ends inside a length prefix");
             break;
         }
         if (len > T1071_MAX_EVENT_BYTES) {

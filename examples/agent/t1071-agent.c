@@ -274,6 +274,26 @@ drain(struct worker *w)
     return T1071_OK;
 }
 
+/* End of input: run whatever the reorder buffers still hold, write the
+ * alerts, and (with --redis) push and pull a last time. */
+static void
+finish(struct worker *w)
+{
+    int rc;
+
+    while ((rc = t1071_advance(w->ctx, INT64_MAX)) == T1071_E_QUEUE_FULL) {
+        if ((rc = drain(w)) != T1071_OK)
+            break;
+    }
+    if (rc != T1071_OK && !w->fatal)
+        w->fatal = rc;
+    if ((rc = drain(w)) != T1071_OK && !w->fatal)
+        w->fatal = rc;
+#ifdef T1071_AGENT_REDIS
+    redis_final(w);
+#endif
+}
+
 static void
 report(struct worker *w, int rc)
 {
@@ -328,18 +348,7 @@ worker_main(void *arg)
         if ((rc = drain(w)) != T1071_OK && !w->fatal)
             w->fatal = rc;
     }
-    /* End of input: run whatever the reorder buffers still hold. */
-    while ((rc = t1071_advance(w->ctx, INT64_MAX)) == T1071_E_QUEUE_FULL) {
-        if ((rc = drain(w)) != T1071_OK)
-            break;
-    }
-    if (rc != T1071_OK && !w->fatal)
-        w->fatal = rc;
-    if ((rc = drain(w)) != T1071_OK && !w->fatal)
-        w->fatal = rc;
-#ifdef T1071_AGENT_REDIS
-    redis_final(w);
-#endif
+    finish(w);
     return NULL;
 }
 
@@ -637,15 +646,7 @@ run_lockstep(struct reader *r, FILE *f, int timeout_s)
         status = -1;
     }
     free(line);
-    while ((rc = t1071_advance(w->ctx, INT64_MAX)) == T1071_E_QUEUE_FULL) {
-        if ((rc = drain(w)) != T1071_OK)
-            break;
-    }
-    if (rc != T1071_OK && !w->fatal)
-        w->fatal = rc;
-    if ((rc = drain(w)) != T1071_OK && !w->fatal)
-        w->fatal = rc;
-    redis_final(w);
+    finish(w);
     return status;
 }
 #endif
