@@ -76,7 +76,8 @@ def ok(cond, name, diag=None):
 
 
 def note(msg):
-    print('# ' + msg, flush=True)
+    for line in str(msg).splitlines() or ['']:
+        print('# ' + line, flush=True)
 
 
 # ===== a tiny RESP client (stdlib only) =====

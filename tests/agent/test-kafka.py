@@ -69,7 +69,8 @@ def ok(cond, what, detail=""):
 
 
 def note(s):
-    print("# " + s, flush=True)
+    for line in str(s).splitlines() or [""]:
+        print("# " + line, flush=True)
 
 
 def spawn(args, **kw):
