@@ -747,14 +747,6 @@ handle(struct agent *a, const rd_kafka_message_t *m)
 
 /* ===== Metrics ===== */
 
-static bool
-stat_is_gauge(int id)
-{
-    return id == T1071_STAT_ALERTS_QUEUED || id == T1071_STAT_KEYS || id == T1071_STAT_HOSTS ||
-           id == T1071_STAT_EVENTS_BUFFERED || id == T1071_STAT_MEMORY_BYTES ||
-           id == T1071_STAT_MEMORY_PEAK_BYTES || id == T1071_STAT_LATENESS_MAX_MS;
-}
-
 static void
 publish(struct agent *a)
 {
@@ -818,7 +810,7 @@ publish(struct agent *a)
 #endif
     for (int id = 0; t1071_stat_name(id); id++) {
         const char *name = t1071_stat_name(id);
-        bool g = stat_is_gauge(id);
+        bool g = t1071a_stat_is_gauge(id);
         fprintf(f, "# TYPE t1071_%s%s %s\n", name, g ? "" : "_total", g ? "gauge" : "counter");
         for (size_t i = 0; i < a->nparts; i++) {
             uint64_t v;

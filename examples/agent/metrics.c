@@ -12,6 +12,8 @@
 #endif
 #include "metrics.h"
 
+#include "t1071/t1071detect.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -359,4 +361,12 @@ t1071a_metrics_stop(struct t1071a_metrics *m)
     close(m->fd);
     pthread_mutex_destroy(&m->mu);
     free(m);
+}
+
+bool
+t1071a_stat_is_gauge(int id)
+{
+    return id == T1071_STAT_ALERTS_QUEUED || id == T1071_STAT_KEYS || id == T1071_STAT_HOSTS ||
+           id == T1071_STAT_EVENTS_BUFFERED || id == T1071_STAT_MEMORY_BYTES ||
+           id == T1071_STAT_MEMORY_PEAK_BYTES || id == T1071_STAT_LATENESS_MAX_MS;
 }

@@ -11,6 +11,7 @@
 #ifndef T1071_AGENT_METRICS_H
 #define T1071_AGENT_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,11 @@ int t1071a_metrics_add(struct t1071a_metrics *m, t1071a_metrics_fn fn, void *arg
 /* Removes every source registered with @p arg; once it returns, none of them
  * runs or will run. */
 void t1071a_metrics_remove(struct t1071a_metrics *m, void *arg);
+
+/* Whether library stat @p id (t1071_stat_name) is a gauge (keys, hosts,
+ * memory, queued alerts, ...) rather than a counter: a gauge is exported as
+ * t1071_NAME, a counter as t1071_NAME_total. */
+bool t1071a_stat_is_gauge(int id);
 
 /* Stops the thread, closes the socket, frees; NULL is a no-op. */
 void t1071a_metrics_stop(struct t1071a_metrics *m);

@@ -217,6 +217,8 @@ write_batch(t1071_alert_batch *batch)
 
 /* ===== Workers ===== */
 
+#define PUB_STATS 96 /* at least the library's stat count (checked at start) */
+
 struct worker {
     unsigned id;
     pthread_t thread;
@@ -229,7 +231,25 @@ struct worker {
     struct t1071a_redis *rs;
     uint64_t since_sync;
 #endif
+    /* What /metrics shows of this worker, copied by its own thread after
+     * each batch (the metrics thread never reads the context itself). */
+    pthread_mutex_t pub_mu;
+    uint64_t pub_events, pub_bad, pub_alerts;
+    uint64_t pub_stats[PUB_STATS];
+    int pub_nstats;
+#ifdef T1071_AGENT_REDIS
+    struct t1071a_redis_stats pub_rs;
+#endif
 };
+
+/* What the /metrics source reads: every worker's published copy. */
+struct worker_set {
+    struct worker *w;
+    unsigned long n;
+    bool redis;
+};
+
+static void publish(struct worker *w);
 
 /* --redis settings every worker reads (set before the workers start). */
 static unsigned long redis_sync_every = 1000; /* --redis-sync N records */
@@ -292,6 +312,76 @@ finish(struct worker *w)
 #ifdef T1071_AGENT_REDIS
     redis_final(w);
 #endif
+    publish(w);
+}
+
+/* Copies what /metrics shows of this worker (its own thread calls this). */
+static void
+publish(struct worker *w)
+{
+    pthread_mutex_lock(&w->pub_mu);
+    w->pub_events = w->events;
+    w->pub_bad = w->bad;
+    w->pub_alerts = w->alerts;
+    for (int id = 0; id < w->pub_nstats; id++)
+        if (t1071_stats_get(w->ctx, id, &w->pub_stats[id]) != T1071_OK)
+            w->pub_stats[id] = 0;
+#ifdef T1071_AGENT_REDIS
+    if (w->rs)
+        t1071a_redis_stats(w->rs, &w->pub_rs);
+#endif
+    pthread_mutex_unlock(&w->pub_mu);
+}
+
+/* The /metrics source of file and stdin input: per worker (label
+ * worker="I"), the agent's counts, the shared prevalence's state and every
+ * library stat, one family at a time. */
+static void
+workers_metrics(void *arg, struct t1071a_text *out)
+{
+    const struct worker_set *ws = arg;
+    static const char *const own[] = {"worker_events_total", "worker_bad_events_total",
+                                      "worker_alerts_total"};
+
+    for (unsigned long i = 0; i < ws->n; i++)
+        pthread_mutex_lock(&ws->w[i].pub_mu);
+    for (int k = 0; k < 3; k++) {
+        t1071a_text_printf(out, "# TYPE t1071_agent_%s counter\n", own[k]);
+        for (unsigned long i = 0; i < ws->n; i++) {
+            const struct worker *w = &ws->w[i];
+            uint64_t v = k == 0 ? w->pub_events : k == 1 ? w->pub_bad : w->pub_alerts;
+            t1071a_text_printf(out, "t1071_agent_%s{worker=\"%lu\"} %" PRIu64 "\n", own[k], i, v);
+        }
+    }
+#ifdef T1071_AGENT_REDIS
+    static const char *const rnames[] = {"degraded", "pushes_total", "pulls_total",
+                                         "failures_total", "catchups_total", "resets_total",
+                                         "merge_refused_total"};
+    for (int k = 0; ws->redis && k < 7; k++) {
+        t1071a_text_printf(out, "# TYPE t1071_agent_redis_%s %s\n", rnames[k],
+                           k ? "counter" : "gauge");
+        for (unsigned long i = 0; i < ws->n; i++) {
+            const struct t1071a_redis_stats *st = &ws->w[i].pub_rs;
+            uint64_t v = k == 0 ? (uint64_t)st->degraded : k == 1 ? st->pushes
+                       : k == 2 ? st->pulls : k == 3 ? st->failures : k == 4 ? st->catchups
+                       : k == 5 ? st->resets : st->merge_refused;
+            t1071a_text_printf(out, "t1071_agent_redis_%s{worker=\"%lu\"} %" PRIu64 "\n",
+                               rnames[k], i, v);
+        }
+    }
+#endif
+    for (int id = 0; ws->n && id < ws->w[0].pub_nstats; id++) {
+        const char *name = t1071_stat_name(id);
+        bool g = t1071a_stat_is_gauge(id);
+
+        t1071a_text_printf(out, "# TYPE t1071_%s%s %s\n", name, g ? "" : "_total",
+                           g ? "gauge" : "counter");
+        for (unsigned long i = 0; i < ws->n; i++)
+            t1071a_text_printf(out, "t1071_%s%s{worker=\"%lu\"} %" PRIu64 "\n", name,
+                               g ? "" : "_total", i, ws->w[i].pub_stats[id]);
+    }
+    for (unsigned long i = ws->n; i-- > 0;)
+        pthread_mutex_unlock(&ws->w[i].pub_mu);
 }
 
 static void
@@ -347,6 +437,7 @@ worker_main(void *arg)
         }
         if ((rc = drain(w)) != T1071_OK && !w->fatal)
             w->fatal = rc;
+        publish(w);
     }
     finish(w);
     return NULL;
@@ -886,6 +977,7 @@ main(int argc, char **argv)
     int status = 0, rc;
     const char *metrics_addr = NULL, *ckpt_dir = NULL;
     struct t1071a_metrics *metrics = NULL;
+    struct worker_set wset = {NULL, 0, false};
     char aerr[512];
     bool kafka = false;
 #ifdef T1071_AGENT_KAFKA
@@ -1256,12 +1348,16 @@ main(int argc, char **argv)
         status = 1;
         goto out;
     }
+    for (unsigned i = 0; i < nworkers; i++)
+        pthread_mutex_init(&workers[i].pub_mu, NULL);
     /* Every context is created here, before any thread starts: one config
      * must not be used by two threads at once. */
     for (unsigned i = 0; i < nworkers; i++) {
         struct worker *w = &workers[i];
 
         w->id = i;
+        while (w->pub_nstats < PUB_STATS && t1071_stat_name(w->pub_nstats))
+            w->pub_nstats++;
         if ((rc = t1071_init(&w->ctx, cfg)) != T1071_OK) {
             fprintf(stderr, PROG ": t1071_init: %s\n", t1071_strerror(rc));
             status = 1;
@@ -1333,6 +1429,17 @@ main(int argc, char **argv)
 #endif
     rd.shard_i = (uint32_t)shard_i;
     rd.shard_n = (uint32_t)shard_n;
+    if (metrics) {
+        wset.w = workers;
+        wset.n = nworkers;
+#ifdef T1071_AGENT_REDIS
+        wset.redis = redis_addr != NULL;
+#endif
+        for (unsigned i = 0; i < nworkers; i++)
+            publish(&workers[i]); /* before any thread: the contexts as created */
+        if (t1071a_metrics_add(metrics, workers_metrics, &wset) != 0)
+            fprintf(stderr, PROG ": warning: /metrics: no room for the workers' source\n");
+    }
 #ifdef T1071_AGENT_REDIS
     if (lockstep) {
         rd.workers = workers;
@@ -1361,6 +1468,8 @@ main(int argc, char **argv)
 done:
 #endif
 out:
+    if (metrics)
+        t1071a_metrics_remove(metrics, &wset); /* before the workers go */
     if (workers) {
         for (unsigned i = 0; i < nworkers; i++)
             if (workers[i].ctx)
@@ -1395,6 +1504,8 @@ out:
             t1071_free(w->ctx);
             queue_destroy(&w->q);
         }
+        for (unsigned i = 0; i < nworkers; i++)
+            pthread_mutex_destroy(&workers[i].pub_mu);
         free(workers);
     }
     if (stats)

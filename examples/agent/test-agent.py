@@ -94,6 +94,80 @@ def diff(got, want):
     return '\n'.join(lines)
 
 
+def scrape(port):
+    import urllib.request
+    try:
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def samples(text):
+    """{name{labels}: value} of a Prometheus text body; None when a sample's
+    family has no # TYPE line before it."""
+    out, typed = {}, set()
+    for line in text.splitlines():
+        if line.startswith('# TYPE '):
+            typed.add(line.split()[2])
+        elif line and not line.startswith('#'):
+            k, v = line.rsplit(' ', 1)
+            if k.split('{')[0] not in typed:
+                return None
+            out[k] = float(v)
+    return out
+
+
+def metrics_test(agent, stream, nlines, tmp):
+    """--metrics with file/stdin input: per-worker counts and every library
+    stat, on loopback, while the agent runs (stdin held open)."""
+    import re
+    import time
+    err_path = os.path.join(tmp, 'metrics.err')
+    with open(err_path, 'w') as err:
+        p = subprocess.Popen([agent, '-j', '2', '--output', 'none', '--metrics', '0', '-'],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        port = None
+        for _ in range(100):
+            m = re.search(r'metrics on http://127\.0\.0\.1:(\d+)/metrics', open(err_path).read())
+            if m:
+                port = int(m.group(1))
+                break
+            time.sleep(0.05)
+        ok(port is not None, '--metrics 0: serves on 127.0.0.1 (a free port)', open(err_path).read())
+        if port is None:
+            return
+        with open(stream, 'rb') as f:
+            p.stdin.write(f.read())
+        p.stdin.flush()
+        vals = None
+        for _ in range(100):
+            text = scrape(port)
+            vals = samples(text) if text else None
+            if vals and sum(v for k, v in vals.items()
+                            if k.startswith('t1071_agent_worker_events_total{')) == nlines:
+                break
+            time.sleep(0.05)
+        ok(vals is not None, '/metrics: Prometheus text, every sample under its TYPE line', text)
+        vals = vals or {}
+        ev = [vals.get('t1071_agent_worker_events_total{worker="%d"}' % i) for i in range(2)]
+        rin = [vals.get('t1071_records_in_total{worker="%d"}' % i) for i in range(2)]
+        ok(None not in ev and sum(ev) == nlines and rin == ev,
+           '/metrics while running: per-worker events (%s) add up to the %d lines, as the '
+           'contexts\' records_in' % (ev, nlines), (ev, rin))
+        ok('t1071_keys_tracked{worker="0"}' in vals and 't1071_memory_bytes{worker="1"}' in vals,
+           '/metrics: the library\'s gauges per worker')
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    ok(p.returncode == 0, '--metrics: the agent ends cleanly at the end of input')
+
+
 def main():
     if len(sys.argv) != 5:
         print(__doc__, file=sys.stderr)
@@ -152,6 +226,8 @@ def main():
         got, err = alerts_of([agent, '-j', '2', '--stats', bad])
         ok(got is not None and sum(got.values()) == sum(want.values()) and 'reader: records %d bad 1' % (len(lines) + 2) in err,
            'a malformed line is skipped and counted', err)
+
+        metrics_test(agent, stream, len(lines), tmp)
 
         p = subprocess.run([agent, '-j', '0', stream], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
         ok(p.returncode == 2, '-j 0 is a usage error (exit 2)')
