@@ -297,9 +297,26 @@ raw_flags(const unsigned char *s, size_t n)
         hi |= w;
         zero |= (w - ones) & ~w;
     }
-    for (; i < n; i++) {
-        hi |= s[i];
-        zero |= s[i] == 0 ? 0x80 : 0;
+    /* The rest: one last word overlapping the ones read (keys and short
+     * values: two overlapping 4-byte words), never a byte beyond. */
+    if (n >= 8) {
+        uint64_t w;
+
+        memcpy(&w, s + n - 8, 8);
+        hi |= w;
+        zero |= (w - ones) & ~w;
+    } else if (n >= 4) {
+        uint32_t a, b;
+
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        hi |= a | b;
+        zero |= (uint32_t)((a - 0x01010101u) & ~a) | (uint32_t)((b - 0x01010101u) & ~b);
+    } else {
+        for (; i < n; i++) {
+            hi |= s[i];
+            zero |= s[i] == 0 ? 0x80 : 0;
+        }
     }
     if (hi & high)
         f |= T1071I_JSON_STR_HIGH;
