@@ -1020,9 +1020,16 @@ to_packed(const char *json, size_t len, int source, uint64_t record_number, size
         }
         bool fast = t1071i_ecs_pack_usable();
         size_t lens[T1071I_PACK_LENS], n_lens = 0;
+        /* Most events fit a small buffer: written there in one pass and
+         * copied; a bigger one is sized, then written. */
+        uint8_t small[2048];
+        size_t one = fast ? t1071i_ecs_pack_bounded(ev, small, sizeof(small)) : SIZE_MAX;
 
-        n = fast ? t1071i_ecs_pack_size(ev, lens, &n_lens)
-                 : t1071__ecs__v1__event__get_packed_size(ev);
+        if (one != SIZE_MAX)
+            n = one;
+        else
+            n = fast ? t1071i_ecs_pack_size(ev, lens, &n_lens)
+                     : t1071__ecs__v1__event__get_packed_size(ev);
         if (n > max_bytes) {
             rc = T1071_E_TOO_LARGE;
             if (errbuf && errlen)
@@ -1030,6 +1037,9 @@ to_packed(const char *json, size_t len, int source, uint64_t record_number, size
                          max_bytes);
         } else if (!(*out = malloc(headroom + n))) {
             rc = T1071_E_NOMEM;
+        } else if (one != SIZE_MAX) {
+            memcpy(*out + headroom, small, n);
+            *out_len = n;
         } else {
             *out_len = fast ? t1071i_ecs_pack_write(ev, *out + headroom, lens, n_lens)
                             : t1071__ecs__v1__event__pack(ev, *out + headroom);

@@ -230,3 +230,64 @@ t1071i_ecs_pack_write(const event_t *ev, uint8_t *o, const size_t *lens, size_t 
     }
     return (size_t)(o - start);
 }
+
+size_t
+t1071i_ecs_pack_bounded(const event_t *ev, uint8_t *o, size_t cap)
+{
+    const char *base = (const char *)ev;
+    uint8_t *start = o, *end = o + cap;
+
+    /* Room is checked per value for its worst case: a 2-byte key and a
+     * 10-byte varint, plus the bytes of a string. */
+    for (size_t i = 0; i < N_PFIELDS; i++) {
+        const struct pfield *pf = &pfields[i];
+        const char *m = base + pf->off;
+
+        switch (pf->kind) {
+        case PF_STR: {
+            const char *str = *(char *const *)m;
+            size_t n;
+            if (!str)
+                break;
+            n = strlen(str);
+            if ((size_t)(end - o) < 12 + n)
+                return SIZE_MAX;
+            o = t1071i_varint_put(put_key(o, pf->tag, 2), n);
+            memcpy(o, str, n);
+            o += n;
+            break;
+        }
+        case PF_INT:
+            if (*(const protobuf_c_boolean *)(base + pf->qoff)) {
+                if (end - o < 12)
+                    return SIZE_MAX;
+                o = t1071i_varint_put(put_key(o, pf->tag, 0), *(const uint64_t *)m);
+            }
+            break;
+        case PF_STRS: {
+            size_t cnt = *(const size_t *)(base + pf->qoff);
+            char *const *arr = *(char *const *const *)m;
+            for (size_t k = 0; k < cnt; k++) {
+                size_t n = strlen(arr[k]);
+                if ((size_t)(end - o) < 12 + n)
+                    return SIZE_MAX;
+                o = t1071i_varint_put(put_key(o, pf->tag, 2), n);
+                memcpy(o, arr[k], n);
+                o += n;
+            }
+            break;
+        }
+        default: {
+            size_t cnt = *(const size_t *)(base + pf->qoff);
+            const uint64_t *arr = *(const uint64_t *const *)m;
+            for (size_t k = 0; k < cnt; k++) {
+                if (end - o < 12)
+                    return SIZE_MAX;
+                o = t1071i_varint_put(put_key(o, pf->tag, 0), arr[k]);
+            }
+            break;
+        }
+        }
+    }
+    return (size_t)(o - start);
+}

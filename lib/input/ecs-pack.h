@@ -25,4 +25,8 @@ size_t t1071i_ecs_pack_size(const T1071__Ecs__V1__Event *ev, size_t *lens, size_
 size_t t1071i_ecs_pack_write(const T1071__Ecs__V1__Event *ev, uint8_t *o, const size_t *lens,
                              size_t n_lens);
 
+/* Write @p ev at @p o in one pass when it fits in @p cap bytes: its length,
+ * or SIZE_MAX when it may not fit (then size and write it as above). */
+size_t t1071i_ecs_pack_bounded(const T1071__Ecs__V1__Event *ev, uint8_t *o, size_t cap);
+
 #endif
