@@ -384,32 +384,27 @@ same_bytes(const char *a, const char *b, size_t n)
 static inline const struct node *
 find_kid(const struct node *kids, size_t nkids, const char *p, size_t clen, size_t *next)
 {
-    const struct node *hit = NULL;
+    size_t i = next ? *next : nkids;
 
-    if (next) {
-        size_t g = *next;
-        if (g < nkids && kids[g].len == clen && same_bytes(kids[g].name, p, clen))
-            hit = &kids[g];
+    if (i >= nkids || kids[i].len != clen || !same_bytes(kids[i].name, p, clen)) {
+        for (i = 0; i < nkids; i++)
+            if (kids[i].len == clen && same_bytes(kids[i].name, p, clen))
+                break;
+        if (i == nkids)
+            return NULL;
     }
-    for (size_t i = 0; !hit && i < nkids; i++)
-        if (kids[i].len == clen && same_bytes(kids[i].name, p, clen))
-            hit = &kids[i];
-    if (hit && next)
-        *next = (size_t)(hit - kids) + 1;
-    return hit;
+    if (next)
+        *next = i + 1;
+    return &kids[i];
 }
 
-/* Find the node a (decoded) key leads to from @p kids, or NULL. */
+/* lookup() for a key that names no child: its dotted parts, if any. */
 static const struct node *
-lookup(const struct node *kids, size_t nkids, const char *key, size_t klen, size_t *next)
+lookup_parts(const struct node *kids, size_t nkids, const char *key, size_t klen, size_t *next)
 {
     const char *p = key, *end = key + klen;
     const struct node *hit;
 
-    /* No name holds a dot: a whole-key match is the answer, and a key
-     * without a dot has no other. */
-    if (klen <= 16 && (hit = find_kid(kids, nkids, key, klen, next)))
-        return hit;
     if (!memchr(key, '.', klen))
         return NULL;
     for (;;) {
@@ -426,6 +421,19 @@ lookup(const struct node *kids, size_t nkids, const char *key, size_t klen, size
         next = NULL;
         p = dot + 1;
     }
+}
+
+/* Find the node a (decoded) key leads to from @p kids, or NULL.  No name
+ * holds a dot: a whole-key match is the answer, and a key without a dot
+ * has no other. */
+static inline const struct node *
+lookup(const struct node *kids, size_t nkids, const char *key, size_t klen, size_t *next)
+{
+    const struct node *hit;
+
+    if (klen <= 16 && (hit = find_kid(kids, nkids, key, klen, next)))
+        return hit;
+    return lookup_parts(kids, nkids, key, klen, next);
 }
 
 /* ===== Field values ===== */
