@@ -542,7 +542,11 @@ scalar_int(const struct t1071i_json_scalar *sc, bool time, int64_t *v, bool *ok)
 
     *ok = false;
     if (sc->type == T1071I_JSON_NUMBER) {
-        *ok = t1071i_json_number_to_int64(sc->text, sc->len, v);
+        /* (a msgpack integer: its value, as its text would read) */
+        if (sc->flags & T1071I_JSON_NUM_INT)
+            *v = sc->ival, *ok = true;
+        else
+            *ok = t1071i_json_number_to_int64(sc->text, sc->len, v);
         return T1071_OK;
     }
     if (sc->type != T1071I_JSON_STRING)
