@@ -40,7 +40,6 @@
  * http, ...) get no category, so the same connection is never counted
  * twice.  Every ECS line (any line with "@timestamp") is read exactly as
  * before. */
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,11 +47,11 @@
 #include <strings.h>
 
 #include "input/ecs-json.h"
+#include "input/ecs-pack.h"
 #include "input/json.h"
 #include "input/msgpack.h"
 #include "input/shapes.h"
 #include "util/timefmt.h"
-#include "util/varint.h"
 
 typedef T1071__Ecs__V1__Event event_t;
 
@@ -355,49 +354,64 @@ struct eve_side {
  * name a field. */
 #define KEY_MAX 64
 
-/* memcmp() == 0 for the short names of the tree, without a call. */
+/* Whether the @p n bytes at @p a and @p b are the same, without a call:
+ * names are short, so two (overlapping) loads from each side for n >= 4,
+ * never a byte beyond either. */
 static inline bool
 same_bytes(const char *a, const char *b, size_t n)
 {
+    uint64_t x, y, u, v;
+
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8), memcpy(&y, b, 8), memcpy(&u, a + n - 8, 8), memcpy(&v, b + n - 8, 8);
+        return x == y && u == v;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x4, y4, u4, v4;
+        memcpy(&x4, a, 4), memcpy(&y4, b, 4), memcpy(&u4, a + n - 4, 4), memcpy(&v4, b + n - 4, 4);
+        return x4 == y4 && u4 == v4;
+    }
     for (size_t i = 0; i < n; i++)
         if (a[i] != b[i])
             return false;
     return true;
 }
 
-/* Find the node a (decoded) key leads to from @p kids, or NULL. */
+/* The child named by the @p clen bytes at @p p, or NULL; @p next: the
+ * index to try first, and where the next try starts after a hit.
+ * Producers write keys in a fixed order, mostly the tree's; names are
+ * unique, so the first match is the only one. */
+static inline const struct node *
+find_kid(const struct node *kids, size_t nkids, const char *p, size_t clen, size_t *next)
+{
+    size_t i = next ? *next : nkids;
+
+    if (i >= nkids || kids[i].len != clen || !same_bytes(kids[i].name, p, clen)) {
+        for (i = 0; i < nkids; i++)
+            if (kids[i].len == clen && same_bytes(kids[i].name, p, clen))
+                break;
+        if (i == nkids)
+            return NULL;
+    }
+    if (next)
+        *next = i + 1;
+    return &kids[i];
+}
+
+/* lookup() for a key that names no child: its dotted parts, if any. */
 static const struct node *
-lookup(const struct node *kids, size_t nkids, const char *key, size_t klen, size_t *next)
+lookup_parts(const struct node *kids, size_t nkids, const char *key, size_t klen, size_t *next)
 {
     const char *p = key, *end = key + klen;
+    const struct node *hit;
 
+    if (!memchr(key, '.', klen))
+        return NULL;
     for (;;) {
-        const char *dot = p;
-        size_t clen;
-        const struct node *hit = NULL;
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        size_t clen = dot ? (size_t)(dot - p) : (size_t)(end - p);
 
-        while (dot < end && *dot != '.')
-            dot++;
-        clen = (size_t)(dot - p);
-        if (dot == end)
-            dot = NULL;
-        /* Producers write keys in a fixed order, mostly the tree's: try
-         * the one after the last hit first (names are unique, so the
-         * first match is the only one). */
-        if (next) {
-            size_t g = *next;
-            if (g < nkids && kids[g].len == clen && same_bytes(kids[g].name, p, clen))
-                hit = &kids[g];
-        }
-        for (size_t i = 0; !hit && i < nkids; i++) {
-            if (kids[i].len == clen && kids[i].name[0] == p[0] &&
-                same_bytes(kids[i].name, p, clen)) {
-                hit = &kids[i];
-                break;
-            }
-        }
-        if (hit && next)
-            *next = (size_t)(hit - kids) + 1;
+        hit = find_kid(kids, nkids, p, clen, next);
         if (!hit || !dot)
             return hit;
         if (hit->kind != K_NODE)
@@ -407,6 +421,19 @@ lookup(const struct node *kids, size_t nkids, const char *key, size_t klen, size
         next = NULL;
         p = dot + 1;
     }
+}
+
+/* Find the node a (decoded) key leads to from @p kids, or NULL.  No name
+ * holds a dot: a whole-key match is the answer, and a key without a dot
+ * has no other. */
+static inline const struct node *
+lookup(const struct node *kids, size_t nkids, const char *key, size_t klen, size_t *next)
+{
+    const struct node *hit;
+
+    if (klen <= 16 && (hit = find_kid(kids, nkids, key, klen, next)))
+        return hit;
+    return lookup_parts(kids, nkids, key, klen, next);
 }
 
 /* ===== Field values ===== */
@@ -515,7 +542,11 @@ scalar_int(const struct t1071i_json_scalar *sc, bool time, int64_t *v, bool *ok)
 
     *ok = false;
     if (sc->type == T1071I_JSON_NUMBER) {
-        *ok = t1071i_json_number_to_int64(sc->text, sc->len, v);
+        /* (a msgpack integer: its value, as its text would read) */
+        if (sc->flags & T1071I_JSON_NUM_INT)
+            *v = sc->ival, *ok = true;
+        else
+            *ok = t1071i_json_number_to_int64(sc->text, sc->len, v);
         return T1071_OK;
     }
     if (sc->type != T1071I_JSON_STRING)
@@ -968,229 +999,7 @@ t1071i_json_to_event_as(const char *json, size_t len, int source, t1071i_event *
     return to_event(&m, json, len, source, out, errbuf, errlen, NULL);
 }
 
-/* ===== Packing =====
- * protobuf-c's pack, specialised: the Event is proto2 with optional and
- * repeated (unpacked) int64 / uint64 / string fields only, so its encoding
- * is fields in tag order, each present value as key + varint or key +
- * length + bytes (strlen, as protobuf-c takes it).  Same bytes as
- * t1071__ecs__v1__event__pack (tests/unit/test-json-diff.c holds it to
- * that); a schema with anything else packs with protobuf-c. */
-
-/* The Event's fields in tag order: kind, tag, value, has_ / n_ offsets.
- * Checked once against protobuf-c's descriptor (fast_pack_usable); a
- * schema that differs packs with protobuf-c. */
-enum { PF_INT, PF_STR, PF_INTS, PF_STRS };
-
-struct pfield {
-    uint8_t kind;
-    uint8_t tag;
-    uint16_t off;
-    uint16_t qoff;
-};
-
-#define PF_STR(n, f) {PF_STR, n, offsetof(event_t, f), 0}
-#define PF_STRS(n, f) {PF_STRS, n, offsetof(event_t, f), offsetof(event_t, n_##f)}
-#define PF_INTS(n, f) {PF_INTS, n, offsetof(event_t, f), offsetof(event_t, n_##f)}
-#define PF_INT(n, f) {PF_INT, n, offsetof(event_t, f), offsetof(event_t, has_##f)}
-
-static const struct pfield pfields[] = {
-    PF_INT(1, timestamp_ms),
-    PF_STR(2, event_id),
-    PF_STR(3, event_kind),
-    PF_STRS(4, event_category),
-    PF_STRS(5, event_type),
-    PF_STR(6, event_action),
-    PF_STR(7, event_dataset),
-    PF_STR(8, event_module),
-    PF_STRS(9, network_direction),
-    PF_STR(10, network_transport),
-    PF_STR(11, network_protocol),
-    PF_STR(12, network_community_id),
-    PF_STRS(13, source_ip),
-    PF_INT(14, source_port),
-    PF_INT(15, source_bytes),
-    PF_STRS(16, destination_ip),
-    PF_INTS(17, destination_port),
-    PF_STR(18, destination_domain),
-    PF_INT(19, destination_bytes),
-    PF_STRS(20, process_entity_id),
-    PF_INT(21, process_pid),
-    PF_STRS(22, process_name),
-    PF_STR(23, process_executable),
-    PF_INT(24, process_start_ms),
-    PF_STR(25, host_id),
-    PF_STR(26, host_name),
-    PF_STR(27, user_name),
-    PF_STR(28, url_full),
-    PF_STR(29, url_path),
-    PF_STR(30, user_agent_original),
-    PF_STR(31, tls_client_server_name),
-    PF_STR(32, agent_type),
-    PF_INT(100, record_number),
-    PF_STR(101, input_shape),
-    PF_STR(102, passed_over),
-};
-
-#define N_PFIELDS (sizeof(pfields) / sizeof(pfields[0]))
-
-/* Whether pfields[] is exactly the Event descriptor's field list. */
-static bool
-fast_pack_usable(void)
-{
-    /* Every thread computes the same answer: relaxed atomics suffice. */
-    static _Atomic int usable = -1;
-    const ProtobufCMessageDescriptor *d = &t1071__ecs__v1__event__descriptor;
-    int u = atomic_load_explicit(&usable, memory_order_relaxed);
-
-    if (u < 0) {
-        int ok = d->n_fields == N_PFIELDS;
-        for (unsigned i = 0; i < d->n_fields && ok; i++) {
-            const ProtobufCFieldDescriptor *fd = &d->fields[i];
-            const struct pfield *pf = &pfields[i];
-            bool rep = pf->kind == PF_INTS || pf->kind == PF_STRS;
-            bool str = pf->kind == PF_STR || pf->kind == PF_STRS;
-            if (fd->label != (rep ? PROTOBUF_C_LABEL_REPEATED : PROTOBUF_C_LABEL_OPTIONAL) ||
-                (fd->flags & (PROTOBUF_C_FIELD_FLAG_PACKED | PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
-                fd->default_value || fd->id != pf->tag || fd->offset != pf->off ||
-                (pf->kind != PF_STR && fd->quantifier_offset != pf->qoff) ||
-                (str ? fd->type != PROTOBUF_C_TYPE_STRING
-                     : fd->type != PROTOBUF_C_TYPE_INT64 && fd->type != PROTOBUF_C_TYPE_UINT64))
-                ok = 0;
-        }
-        atomic_store_explicit(&usable, ok, memory_order_relaxed);
-        u = ok;
-    }
-    return u == 1;
-}
-
-/* A field key: tag and wire type as a varint (tags below 2048: 1 or 2 bytes). */
-static inline uint8_t *
-put_key(uint8_t *o, unsigned tag, unsigned wt)
-{
-    unsigned k = tag << 3 | wt;
-
-    if (k < 0x80) {
-        *o++ = (uint8_t)k;
-    } else {
-        *o++ = (uint8_t)(k | 0x80);
-        *o++ = (uint8_t)(k >> 7);
-    }
-    return o;
-}
-
-static inline size_t
-key_size(unsigned tag)
-{
-    return tag < 16 ? 1 : 2;
-}
-
-/* The packed size; string lengths go to lens[] (as many as fit). */
-#define PACK_LENS 96
-
-static size_t
-fast_pack_size(const event_t *ev, size_t *lens, size_t *n_lens)
-{
-    const char *base = (const char *)ev;
-    size_t total = 0, li = 0;
-
-    for (size_t i = 0; i < N_PFIELDS; i++) {
-        const struct pfield *pf = &pfields[i];
-        const char *m = base + pf->off;
-
-        switch (pf->kind) {
-        case PF_STR: {
-            const char *str = *(char *const *)m;
-            size_t n;
-            if (!str)
-                break;
-            n = strlen(str);
-            if (li < PACK_LENS)
-                lens[li] = n;
-            li++;
-            total += key_size(pf->tag) + t1071i_varint_size(n) + n;
-            break;
-        }
-        case PF_INT:
-            if (*(const protobuf_c_boolean *)(base + pf->qoff))
-                total += key_size(pf->tag) + t1071i_varint_size(*(const uint64_t *)m);
-            break;
-        case PF_STRS: {
-            size_t cnt = *(const size_t *)(base + pf->qoff);
-            char *const *arr = *(char *const *const *)m;
-            for (size_t k = 0; k < cnt; k++) {
-                size_t n = strlen(arr[k]);
-                if (li < PACK_LENS)
-                    lens[li] = n;
-                li++;
-                total += key_size(pf->tag) + t1071i_varint_size(n) + n;
-            }
-            break;
-        }
-        default: {
-            size_t cnt = *(const size_t *)(base + pf->qoff);
-            const uint64_t *arr = *(const uint64_t *const *)m;
-            for (size_t k = 0; k < cnt; k++)
-                total += key_size(pf->tag) + t1071i_varint_size(arr[k]);
-            break;
-        }
-        }
-    }
-    *n_lens = li < PACK_LENS ? li : PACK_LENS;
-    return total;
-}
-
-/* Write the packed Event at @p o (sized by fast_pack_size); its length. */
-static size_t
-fast_pack_write(const event_t *ev, uint8_t *o, const size_t *lens, size_t n_lens)
-{
-    const char *base = (const char *)ev;
-    uint8_t *start = o;
-    size_t li = 0;
-
-    for (size_t i = 0; i < N_PFIELDS; i++) {
-        const struct pfield *pf = &pfields[i];
-        const char *m = base + pf->off;
-
-        switch (pf->kind) {
-        case PF_STR: {
-            const char *str = *(char *const *)m;
-            size_t n;
-            if (!str)
-                break;
-            n = li < n_lens ? lens[li] : strlen(str);
-            li++;
-            o = t1071i_varint_put(put_key(o, pf->tag, 2), n);
-            memcpy(o, str, n);
-            o += n;
-            break;
-        }
-        case PF_INT:
-            if (*(const protobuf_c_boolean *)(base + pf->qoff))
-                o = t1071i_varint_put(put_key(o, pf->tag, 0), *(const uint64_t *)m);
-            break;
-        case PF_STRS: {
-            size_t cnt = *(const size_t *)(base + pf->qoff);
-            char *const *arr = *(char *const *const *)m;
-            for (size_t k = 0; k < cnt; k++) {
-                size_t n = li < n_lens ? lens[li] : strlen(arr[k]);
-                li++;
-                o = t1071i_varint_put(put_key(o, pf->tag, 2), n);
-                memcpy(o, arr[k], n);
-                o += n;
-            }
-            break;
-        }
-        default: {
-            size_t cnt = *(const size_t *)(base + pf->qoff);
-            const uint64_t *arr = *(const uint64_t *const *)m;
-            for (size_t k = 0; k < cnt; k++)
-                o = t1071i_varint_put(put_key(o, pf->tag, 0), arr[k]);
-            break;
-        }
-        }
-    }
-    return (size_t)(o - start);
-}
+/* ===== Packing: see ecs-pack.c ===== */
 
 int
 t1071i_ecs_json_to_packed(const char *json, size_t len, uint64_t record_number,
@@ -1221,11 +1030,18 @@ to_packed(const char *json, size_t len, int source, uint64_t record_number, size
             ev->has_record_number = 1;
             ev->record_number = record_number;
         }
-        bool fast = fast_pack_usable();
-        size_t lens[PACK_LENS], n_lens = 0;
+        bool fast = t1071i_ecs_pack_usable();
+        size_t lens[T1071I_PACK_LENS], n_lens = 0;
+        /* Most events fit a small buffer: written there in one pass and
+         * copied; a bigger one is sized, then written. */
+        uint8_t small[2048];
+        size_t one = fast ? t1071i_ecs_pack_bounded(ev, small, sizeof(small)) : SIZE_MAX;
 
-        n = fast ? fast_pack_size(ev, lens, &n_lens)
-                 : t1071__ecs__v1__event__get_packed_size(ev);
+        if (one != SIZE_MAX)
+            n = one;
+        else
+            n = fast ? t1071i_ecs_pack_size(ev, lens, &n_lens)
+                     : t1071__ecs__v1__event__get_packed_size(ev);
         if (n > max_bytes) {
             rc = T1071_E_TOO_LARGE;
             if (errbuf && errlen)
@@ -1233,8 +1049,11 @@ to_packed(const char *json, size_t len, int source, uint64_t record_number, size
                          max_bytes);
         } else if (!(*out = malloc(headroom + n))) {
             rc = T1071_E_NOMEM;
+        } else if (one != SIZE_MAX) {
+            memcpy(*out + headroom, small, n);
+            *out_len = n;
         } else {
-            *out_len = fast ? fast_pack_write(ev, *out + headroom, lens, n_lens)
+            *out_len = fast ? t1071i_ecs_pack_write(ev, *out + headroom, lens, n_lens)
                             : t1071__ecs__v1__event__pack(ev, *out + headroom);
         }
     }
@@ -1280,8 +1099,8 @@ t1071i_msgpack_with_event(const void *data, size_t len, int source, size_t max_b
     rc = to_event(&m, data, len, source, &ev, errbuf, errlen, &st);
     t1071i_mp_release(&st);
     if (rc == T1071_OK) {
-        size_t lens[PACK_LENS], n_lens = 0;
-        size_t n = fast_pack_usable() ? fast_pack_size(ev, lens, &n_lens)
+        size_t lens[T1071I_PACK_LENS], n_lens = 0;
+        size_t n = t1071i_ecs_pack_usable() ? t1071i_ecs_pack_size(ev, lens, &n_lens)
                                       : t1071__ecs__v1__event__get_packed_size(ev);
 
         if (n > max_bytes) {

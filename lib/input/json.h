@@ -42,13 +42,16 @@ enum t1071i_json_type {
 #define T1071I_JSON_STR_HIGH 2u   /* holds at least one byte >= 0x80 */
 #define T1071I_JSON_STR_RAW 4u    /* msgpack: bytes as they are, no escapes (a
                                    * NUL sets ESCAPE | HIGH: it decodes to U+FFFD) */
+#define T1071I_JSON_NUM_INT 8u    /* msgpack: a NUMBER that is an integer in
+                                   * int64, its value in ival too */
 
 /* A scalar as it appears in the input (points into it). */
 struct t1071i_json_scalar {
     enum t1071i_json_type type;
     const char *text; /* STRING: raw bytes between the quotes; NUMBER: its text */
     size_t len;
-    unsigned flags;   /* STRING: T1071I_JSON_STR_* */
+    unsigned flags;   /* STRING: T1071I_JSON_STR_*; NUMBER: T1071I_JSON_NUM_INT */
+    int64_t ival;     /* NUMBER with T1071I_JSON_NUM_INT: its value */
 };
 
 struct t1071i_json_reader {

@@ -297,9 +297,26 @@ raw_flags(const unsigned char *s, size_t n)
         hi |= w;
         zero |= (w - ones) & ~w;
     }
-    for (; i < n; i++) {
-        hi |= s[i];
-        zero |= s[i] == 0 ? 0x80 : 0;
+    /* The rest: one last word overlapping the ones read (keys and short
+     * values: two overlapping 4-byte words), never a byte beyond. */
+    if (n >= 8) {
+        uint64_t w;
+
+        memcpy(&w, s + n - 8, 8);
+        hi |= w;
+        zero |= (w - ones) & ~w;
+    } else if (n >= 4) {
+        uint32_t a, b;
+
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        hi |= a | b;
+        zero |= (uint32_t)((a - 0x01010101u) & ~a) | (uint32_t)((b - 0x01010101u) & ~b);
+    } else {
+        for (; i < n; i++) {
+            hi |= s[i];
+            zero |= s[i] == 0 ? 0x80 : 0;
+        }
     }
     if (hi & high)
         f |= T1071I_JSON_STR_HIGH;
@@ -331,10 +348,17 @@ read_scalar(struct t1071i_json_reader *r, const struct head *h, struct t1071i_js
         out->len = (size_t)h->n;
         out->flags = raw_flags(p + h->hlen, out->len);
         break;
-    case 'u':
+    case 'u': {
+        uint64_t u = size == 1 ? p[0] : be(p + 1, (unsigned)size - 1);
+
         out->type = T1071I_JSON_NUMBER;
-        ok = int_text(r, size == 1 ? p[0] : be(p + 1, (unsigned)size - 1), false, out);
+        if (u <= (uint64_t)INT64_MAX) {
+            out->flags = T1071I_JSON_NUM_INT;
+            out->ival = (int64_t)u;
+        }
+        ok = int_text(r, u, false, out);
         break;
+    }
     case 'i': {
         int64_t v;
 
@@ -349,6 +373,8 @@ read_scalar(struct t1071i_json_reader *r, const struct head *h, struct t1071i_js
                                  (int64_t)((uint64_t)1 << (bits - 1));
         }
         out->type = T1071I_JSON_NUMBER;
+        out->flags = T1071I_JSON_NUM_INT;
+        out->ival = v;
         ok = v < 0 ? int_text(r, (uint64_t)0 - (uint64_t)v, true, out)
                    : int_text(r, (uint64_t)v, false, out);
         break;
@@ -389,6 +415,7 @@ read_scalar(struct t1071i_json_reader *r, const struct head *h, struct t1071i_js
         if (out->type != T1071I_JSON_NUMBER || h->tag == 'f' || h->tag == 'd')
             return fail(r, "msgpack: map key is not a string or an integer");
         out->type = T1071I_JSON_STRING; /* its decimal text, as a JSON key */
+        out->flags = 0;
     }
     r->p += size;
     return true;
