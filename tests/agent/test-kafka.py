@@ -291,6 +291,28 @@ def failover(tmp, mock, stream, keys, profile, args, ref, seed):
     return repeated
 
 
+def redis_server_or_skip(part):
+    """redis-server's path, or None after saying why the part is skipped
+    (a failure under T1071_NO_SKIP)."""
+    redis = shutil.which("redis-server")
+    if WITH_REDIS and redis:
+        return redis
+    why = "the agent was built without hiredis" if not WITH_REDIS else "no redis-server"
+    if os.environ.get("T1071_NO_SKIP"):
+        ok(False, part + ": " + why)
+    else:
+        note(part + " part skipped: " + why)
+    return None
+
+
+def free_port():
+    s0 = socket.socket()
+    s0.bind(("127.0.0.1", 0))
+    port = s0.getsockname()[1]
+    s0.close()
+    return port
+
+
 def resp(port, *cmds):
     """A minimal Redis client: send commands (lists of bytes/str), return the
     replies (bytes, int, str for status/errors, None for nil)."""
@@ -549,18 +571,9 @@ def main():
         # context: pushes and pulls for every partition; Redis stopped,
         # the contexts say degraded and the partitions keep flowing;
         # restarted, they catch up.
-        redis = shutil.which("redis-server")
-        if not WITH_REDIS or not redis:
-            why = "the agent was built without hiredis" if not WITH_REDIS else "no redis-server"
-            if os.environ.get("T1071_NO_SKIP"):
-                ok(False, "redis: " + why)
-            else:
-                note("redis part skipped: " + why)
-        else:
-            s0 = socket.socket()
-            s0.bind(("127.0.0.1", 0))
-            rport = s0.getsockname()[1]
-            s0.close()
+        redis = redis_server_or_skip("redis")
+        if redis:
+            rport = free_port()
             rargs = [redis, "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
                      "--appendonly", "no"]
 
@@ -639,18 +652,9 @@ def main():
         # the password comes from a file; a wrong one stops the agent at
         # start; checkpoints planted corrupt in Redis are refused, counted,
         # and the partitions go on from the committed offset.
-        redis = shutil.which("redis-server")
-        if not WITH_REDIS or not redis:
-            why = "the agent was built without hiredis" if not WITH_REDIS else "no redis-server"
-            if os.environ.get("T1071_NO_SKIP"):
-                ok(False, "redis checkpoints: " + why)
-            else:
-                note("redis checkpoints part skipped: " + why)
-        else:
-            s0 = socket.socket()
-            s0.bind(("127.0.0.1", 0))
-            cport = s0.getsockname()[1]
-            s0.close()
+        redis = redis_server_or_skip("redis checkpoints")
+        if redis:
+            cport = free_port()
             secret = "ck-%d-secret" % os.getpid()
             spawn([redis, "--port", str(cport), "--bind", "127.0.0.1", "--save", "",
                    "--appendonly", "no", "--requirepass", secret],
